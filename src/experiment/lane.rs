@@ -1,0 +1,220 @@
+//! A lane: one policy with its own copy of the servers, fed the shared request
+//! stream. Everything a lane changes is its own, so lanes run side by side.
+
+use crate::engine::{Stream, StreamRng, Time};
+use crate::metrics::tally::Remap;
+use crate::metrics::{LaneReport, LossCause, Tally};
+use crate::policy::{self, BuildContext, Client, Policy, Spec};
+use crate::pool::flight::InFlight;
+use crate::pool::queue::{Admission, Queues};
+use crate::pool::state::{Prior, SessionStates};
+use crate::pool::{Pool, PoolChange, ServerId};
+use crate::scenario::Scenario;
+use crate::workload::{Request, Workload};
+
+/// One request of a followed (scripted) user, for journeys.csv.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Step {
+    pub user: u32,
+    pub time: Time,
+    pub addr: String,
+    /// The server, or empty when the request was not served.
+    pub server: String,
+    /// "new", "kept", "lost", "dropped" or "unroutable".
+    pub outcome: &'static str,
+    pub cause: Option<LossCause>,
+}
+
+pub struct Lane {
+    pub label: String,
+    policy: Box<dyn Policy>,
+    pool: Pool,
+    queues: Option<Queues>,
+    flight: Option<InFlight>,
+    states: SessionStates,
+    rng: StreamRng,
+    /// When the pool last changed: state older than this may have been remapped.
+    last_change: Option<Time>,
+    tally: Tally,
+    /// Users with ids below this are followed request by request.
+    followed: u32,
+    pub journeys: Vec<Step>,
+}
+
+impl Lane {
+    pub fn new(sc: &Scenario, spec: &Spec, index: usize, replication: u32, followed: u32) -> Lane {
+        let pool = sc.initial_pool();
+        let users = sc.expected_users().ceil() as usize;
+        let ctx = BuildContext { pool: &pool, expected_users: users };
+        let policy = policy::build(spec, &ctx).expect("policies are checked when the scenario is read");
+        let queues = sc.serving.queueing.then(|| Queues::new(pool.len(), sc.serving.workers, sc.serving.queue_limit));
+        let flight = policy.wants_load().then(InFlight::default);
+        Lane {
+            label: spec.text.clone(),
+            states: SessionStates::new(pool.len(), sc.sessions.state_ttl.0, users),
+            rng: Stream::Policy.rng(sc.seed, replication, index as u64),
+            tally: Tally::new(&pool, sc.duration, sc.window),
+            policy,
+            pool,
+            queues,
+            flight,
+            last_change: None,
+            followed,
+            journeys: Vec::new(),
+        }
+    }
+
+    pub fn route_all(&mut self, requests: &[Request]) {
+        for r in requests {
+            self.route(r);
+        }
+    }
+
+    fn route(&mut self, r: &Request) {
+        let (u, now) = (r.user, r.time);
+        self.tally.roll_to(now, &self.pool);
+        let new_user = u >= self.states.users();
+        let prior = self.states.prior(u, now);
+        if r.opens_visit {
+            self.states.open_visit(u);
+        }
+        self.tally.request(r.opens_visit, new_user);
+        if self.pool.up().is_empty() {
+            self.tally.unroutable();
+            self.not_served(r, "unroutable");
+            return;
+        }
+        if let Some(f) = &mut self.flight {
+            f.retire(self.pool.in_flight_mut(), now);
+        }
+        let pick = self.policy.pick(&r.client(), now, &self.pool, &mut self.rng);
+        let s = pick.server;
+        let (response, finish) = match &mut self.queues {
+            Some(q) => match q.admit(s, now, r.service) {
+                Admission::Served { wait, finish } => (Some(wait + r.service), finish),
+                Admission::Dropped => {
+                    self.tally.dropped();
+                    self.not_served(r, "dropped");
+                    return;
+                }
+            },
+            None => (None, now + r.service),
+        };
+        if let Some(f) = &mut self.flight {
+            f.start(self.pool.in_flight_mut(), s, finish);
+        }
+
+        let cause = match prior {
+            Prior::Fresh => None,
+            Prior::Gone(_) => Some(LossCause::ServerGone),
+            Prior::Live(h) if h == s => None,
+            Prior::Live(_) => {
+                let remapped = self.last_change.is_some_and(|c| self.states.touched(u) < c);
+                Some(LossCause::attribute(self.policy.affinity(), r.change, remapped, pick.memory))
+            }
+        };
+        if let Some(c) = cause {
+            let (first_in_visit, first_for_user) = self.states.mark_lost(u);
+            self.tally.loss(c, first_in_visit, first_for_user);
+        }
+        self.follow_session(u, s, r.closes_visit);
+        self.states.serve(u, s, now);
+        self.tally.served(s, response);
+        if u < self.followed {
+            let outcome = match (prior, cause) {
+                (_, Some(_)) => "lost",
+                (Prior::Live(_), None) => "kept",
+                _ => "new",
+            };
+            self.step(r, self.pool.name(s).to_string(), outcome, cause);
+        }
+    }
+
+    /// Moves the user's active visit onto `s` (or opens it there), and closes it
+    /// after its last request.
+    fn follow_session(&mut self, u: u32, s: ServerId, closes: bool) {
+        if self.states.in_visit(u) {
+            match self.states.holder(u) {
+                Some(h) if h == s => {}
+                Some(h) => {
+                    self.tally.session_off(h);
+                    self.tally.session_on(s);
+                }
+                None => self.tally.session_on(s),
+            }
+        } else {
+            self.tally.session_on(s);
+            self.states.set_in_visit(u, true);
+        }
+        if closes {
+            self.tally.session_off(s);
+            self.states.set_in_visit(u, false);
+        }
+    }
+
+    fn not_served(&mut self, r: &Request, outcome: &'static str) {
+        if r.closes_visit && self.states.in_visit(r.user) {
+            if let Some(h) = self.states.holder(r.user) {
+                self.tally.session_off(h);
+            }
+            self.states.set_in_visit(r.user, false);
+        }
+        if r.user < self.followed {
+            self.step(r, String::new(), outcome, None);
+        }
+    }
+
+    fn step(&mut self, r: &Request, server: String, outcome: &'static str, cause: Option<LossCause>) {
+        self.journeys.push(Step { user: r.user, time: r.time, addr: r.addr.to_string(), server, outcome, cause });
+    }
+
+    /// Applies a pool change and measures how many live sessions it moves.
+    pub fn apply(&mut self, change: &PoolChange, workload: &Workload) {
+        let now = change.at;
+        self.tally.roll_to(now, &self.pool);
+        let client = |u: u32| Client { user: u, addr: workload.last_address(u), port: workload.port(u) };
+        let live: Vec<u32> = (0..self.states.users()).filter(|&u| self.states.is_live(u, now)).collect();
+        let before: Vec<Option<ServerId>> = live.iter().map(|&u| self.policy.peek(&client(u), now, &self.pool)).collect();
+        if !self.pool.apply(&change.kind) {
+            return;
+        }
+        let s = change.kind.server();
+        if change.kind.wipes_state() {
+            self.states.wipe(s, now);
+            self.states.end_visits_on(s);
+            self.tally.sessions_gone(s);
+            if let Some(q) = &mut self.queues {
+                q.reset(s);
+            }
+            if let Some(f) = &mut self.flight {
+                f.abandon(self.pool.in_flight_mut(), s);
+            }
+        }
+        self.policy.pool_changed(&self.pool);
+        self.tally.pool_changed(&self.pool, now);
+        self.last_change = Some(now);
+        let (mut predictable, mut moved) = (0, 0);
+        for (&u, b) in live.iter().zip(&before) {
+            if let Some(b) = b {
+                predictable += 1;
+                if self.policy.peek(&client(u), now, &self.pool) != Some(*b) {
+                    moved += 1;
+                }
+            }
+        }
+        self.tally.remaps.push(Remap {
+            at: now,
+            action: change.kind.verb(),
+            server: self.pool.name(s).to_string(),
+            live: live.len() as u64,
+            predictable,
+            moved,
+        });
+    }
+
+    pub fn finish(self, end: Time) -> (String, LaneReport, Vec<Step>) {
+        let busy = self.queues.as_ref().map(|q| (q.busy(), q.workers()));
+        let report = self.tally.finish(&self.pool, end, busy);
+        (self.label, report, self.journeys)
+    }
+}

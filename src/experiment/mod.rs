@@ -1,0 +1,109 @@
+//! Running a scenario: for each replication, one workload feeding one lane per
+//! policy, chunk by chunk, with pool changes applied to every lane between chunks.
+//! Replications and lanes run in parallel on rayon; results do not depend on the
+//! number of threads, because every lane and replication owns its random streams.
+
+pub mod lane;
+
+use std::time::Instant;
+
+use rayon::prelude::*;
+
+use crate::engine::Time;
+use crate::metrics::LaneReport;
+use crate::scenario::Scenario;
+use crate::workload::{Request, Workload};
+
+pub use lane::{Lane, Step};
+
+/// Requests generated per chunk: large enough to amortize the hand-over to the
+/// lanes, small enough to stay in cache-friendly memory.
+const CHUNK: usize = 1 << 14;
+
+/// One policy's results in one replication.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LaneOutcome {
+    pub label: String,
+    pub report: LaneReport,
+    pub journeys: Vec<Step>,
+}
+
+/// One replication's results.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Replication {
+    pub index: u32,
+    pub lanes: Vec<LaneOutcome>,
+    /// Workload events (arrivals, visit starts, requests).
+    pub workload_events: u64,
+    pub requests: u64,
+    pub users: u32,
+    pub visits: u64,
+}
+
+/// A whole run.
+pub struct RunResult {
+    pub replications: Vec<Replication>,
+    pub wall_secs: f64,
+}
+
+impl RunResult {
+    /// Events processed: workload events plus every request routed by every lane.
+    pub fn events(&self) -> u64 {
+        self.replications.iter().map(|r| r.workload_events + r.requests * r.lanes.len() as u64).sum()
+    }
+}
+
+/// Runs every replication of the scenario.
+pub fn run(sc: &Scenario) -> RunResult {
+    let start = Instant::now();
+    let replications = (0..sc.replications).into_par_iter().map(|r| replicate(sc, r)).collect();
+    RunResult { replications, wall_secs: start.elapsed().as_secs_f64() }
+}
+
+/// Runs one replication.
+pub fn replicate(sc: &Scenario, replication: u32) -> Replication {
+    let followed = sc.users.iter().filter(|u| u.count == 1).count() as u32;
+    let mut workload = Workload::new(sc, replication);
+    let mut lanes: Vec<Lane> = sc
+        .policies
+        .iter()
+        .enumerate()
+        .map(|(i, spec)| Lane::new(sc, spec, i, replication, followed))
+        .collect();
+    let mut chunk: Vec<Request> = Vec::with_capacity(CHUNK);
+    let mut changes = sc.changes.iter().filter(|c| c.at < sc.duration);
+    let mut next_change = changes.next();
+    let mut requests = 0u64;
+    loop {
+        let until = next_change.map_or(Time::MAX, |c| c.at);
+        chunk.clear();
+        workload.fill(&mut chunk, until, CHUNK);
+        requests += chunk.len() as u64;
+        lanes.par_iter_mut().for_each(|lane| lane.route_all(&chunk));
+        if chunk.len() == CHUNK {
+            continue;
+        }
+        match next_change {
+            Some(change) => {
+                lanes.par_iter_mut().for_each(|lane| lane.apply(change, &workload));
+                next_change = changes.next();
+            }
+            None => break,
+        }
+    }
+    let lanes = lanes
+        .into_iter()
+        .map(|lane| {
+            let (label, report, journeys) = lane.finish(sc.duration);
+            LaneOutcome { label, report, journeys }
+        })
+        .collect();
+    Replication {
+        index: replication,
+        lanes,
+        workload_events: workload.events(),
+        requests,
+        users: workload.users(),
+        visits: workload.visits(),
+    }
+}

@@ -1,0 +1,18 @@
+//! lbsim: a discrete-event simulator of load-balancer affinity.
+//!
+//! A scenario describes users (their networks, visits and address changes), the
+//! servers and their changes over time, and the policies to compare. One request
+//! stream is generated per replication ([`workload`]) and fed to one lane per
+//! policy ([`experiment`]); each lane routes it ([`policy`]) to its own copy of the
+//! servers ([`pool`]) and measures session loss, imbalance and latency
+//! ([`metrics`]), which [`output`] writes as CSV and JSON.
+
+pub mod engine;
+pub mod experiment;
+pub mod hash;
+pub mod metrics;
+pub mod output;
+pub mod policy;
+pub mod pool;
+pub mod scenario;
+pub mod workload;

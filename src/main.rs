@@ -1,0 +1,153 @@
+//! The `lbsim` command line. The library does the work; this file only reads
+//! arguments, calls it, and turns failures into messages and exit codes.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use lbsim::policy::REGISTRY;
+use lbsim::scenario::Scenario;
+use lbsim::{experiment, output};
+
+/// Discrete-event simulator of load-balancer affinity: how many sessions each
+/// policy loses and why, how unevenly it loads the servers, and what it does to
+/// tail latency — measured on your traffic before you deploy.
+#[derive(Parser)]
+#[command(name = "lbsim", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a scenario and compare its policies.
+    ///
+    /// Writes summary.csv, timeseries.csv, servers.csv, losses.csv, events.csv
+    /// (and journeys.csv for scripted users) and run.json into the output folder,
+    /// then prints a comparison table.
+    #[command(after_help = "Example:\n  lbsim run scenarios/shop-mixed.toml --policy ip_hash --policy 'ring(vnodes=160)'")]
+    Run {
+        /// The scenario file (TOML).
+        scenario: PathBuf,
+        /// Output folder [default: output/<scenario name>].
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// Override the scenario's seed.
+        #[arg(long, value_name = "N")]
+        seed: Option<u64>,
+        /// Override the number of replications.
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+        replications: Option<u32>,
+        /// Run these policies instead of the scenario's (repeatable), e.g. 'stick_table(expire=10m)'.
+        #[arg(long = "policy", value_name = "SPEC")]
+        policies: Vec<String>,
+        /// Replace the output folder if it exists.
+        #[arg(long)]
+        force: bool,
+        /// Print nothing but errors.
+        #[arg(long, short)]
+        quiet: bool,
+    },
+    /// Check a scenario file and describe it, without running it.
+    Validate {
+        scenario: PathBuf,
+    },
+    /// List every policy with its parameters and defaults.
+    Policies,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Run { scenario, out, seed, replications, policies, force, quiet } => {
+            run(scenario, out, seed, replications, policies, force, quiet)
+        }
+        Command::Validate { scenario } => validate(scenario),
+        Command::Policies => {
+            print!("{}", describe_policies());
+            ExitCode::SUCCESS
+        }
+    }
+}
+
+/// Bad input: the user can fix it.
+fn usage_error(message: impl std::fmt::Display) -> ExitCode {
+    eprintln!("error: {message}");
+    ExitCode::from(2)
+}
+
+fn load(path: &PathBuf, policies: &[String]) -> Result<Scenario, ExitCode> {
+    let mut sc = Scenario::load(path).map_err(usage_error)?;
+    if !policies.is_empty() {
+        sc.override_policies(policies).map_err(usage_error)?;
+    }
+    Ok(sc)
+}
+
+fn run(
+    path: PathBuf,
+    out: Option<PathBuf>,
+    seed: Option<u64>,
+    replications: Option<u32>,
+    policies: Vec<String>,
+    force: bool,
+    quiet: bool,
+) -> ExitCode {
+    let mut sc = match load(&path, &policies) {
+        Ok(sc) => sc,
+        Err(code) => return code,
+    };
+    sc.seed = seed.unwrap_or(sc.seed);
+    sc.replications = replications.unwrap_or(sc.replications);
+    let dir = out.unwrap_or_else(|| PathBuf::from("output").join(&sc.name));
+    if let Err(e) = output::check_destination(&dir, force) {
+        return usage_error(e);
+    }
+    let result = experiment::run(&sc);
+    if let Err(e) = output::write_run(&dir, force, &sc, &result) {
+        eprintln!("error: {e}");
+        return ExitCode::FAILURE;
+    }
+    if !quiet {
+        let routed: u64 = result.replications.iter().map(|r| r.requests * r.lanes.len() as u64).sum();
+        println!(
+            "{}: {} replication(s), {} policies, {:.2} s wall, {:.1} M requests routed/s\n",
+            sc.name,
+            sc.replications,
+            sc.policies.len(),
+            result.wall_secs,
+            routed as f64 / result.wall_secs.max(1e-9) / 1e6
+        );
+        print!("{}", output::table::render(&result));
+        println!("\nresults in {}", dir.display());
+    }
+    ExitCode::SUCCESS
+}
+
+fn validate(path: PathBuf) -> ExitCode {
+    let sc = match load(&path, &[]) {
+        Ok(sc) => sc,
+        Err(code) => return code,
+    };
+    let initial = sc.servers.iter().filter(|s| s.presence == lbsim::pool::Presence::Up).count();
+    println!("{}: ok", path.display());
+    println!("  name          {}", sc.name);
+    println!("  duration      {} s, windows of {} s", sc.duration / 1_000_000_000, sc.window / 1_000_000_000);
+    println!("  users         about {:.0} expected", sc.expected_users());
+    println!("  servers       {initial} at start, {} pool events", sc.changes.len());
+    println!("  policies      {}", sc.policies.iter().map(|p| p.text.as_str()).collect::<Vec<_>>().join(", "));
+    ExitCode::SUCCESS
+}
+
+fn describe_policies() -> String {
+    let mut s = String::from("Policies (use as NAME or NAME(key=value, ...) in a scenario's `policies` or with --policy):\n");
+    for p in REGISTRY {
+        s.push_str(&format!("\n  {}\n      {}\n", p.name, p.summary));
+        for param in p.params {
+            s.push_str(&format!("      {}={}  {}\n", param.name, param.default, param.help));
+        }
+    }
+    s
+}

@@ -1,0 +1,95 @@
+//! Session loss and its causes.
+//!
+//! A loss is a request that lands on a server without its session's live state
+//! while that state is still alive elsewhere, or that finds its state destroyed
+//! with its server. Each loss gets exactly one cause, checked in this order:
+//!
+//! 1. the state's server failed or was removed: `server_gone`;
+//! 2. the policy keeps no affinity at all: `not_sticky`;
+//! 3. the policy keys on the address and the client's address changed since its
+//!    previous request: `address_changed` (with why: mobility, a scripted move);
+//! 4. the pool changed since the state was last used and the key now maps
+//!    elsewhere: `pool_remap`;
+//! 5. the policy's memory (table entry, cookie) expired or was evicted:
+//!    `affinity_expired`;
+//! 6. otherwise the policy moved the client for load (a request dropped at a
+//!    full queue left the memory pointing elsewhere): `load_spill`.
+
+use crate::policy::{Affinity, Memory};
+use crate::workload::AddressChange;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LossCause {
+    ServerGone,
+    NotSticky,
+    AddressChanged(AddressChange),
+    PoolRemap,
+    AffinityExpired,
+    LoadSpill,
+}
+
+impl LossCause {
+    /// Every cause, in report order; `index` positions a cause in this list.
+    pub const ALL: [LossCause; 7] = [
+        LossCause::AddressChanged(AddressChange::Mobility),
+        LossCause::AddressChanged(AddressChange::Scripted),
+        LossCause::PoolRemap,
+        LossCause::ServerGone,
+        LossCause::AffinityExpired,
+        LossCause::NotSticky,
+        LossCause::LoadSpill,
+    ];
+
+    pub fn index(self) -> usize {
+        Self::ALL.iter().position(|&c| c == self).expect("every cause is listed")
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            LossCause::ServerGone => "server_gone",
+            LossCause::NotSticky => "not_sticky",
+            LossCause::AddressChanged(_) => "address_changed",
+            LossCause::PoolRemap => "pool_remap",
+            LossCause::AffinityExpired => "affinity_expired",
+            LossCause::LoadSpill => "load_spill",
+        }
+    }
+
+    /// The finer reason, where a cause has one.
+    pub fn detail(self) -> &'static str {
+        match self {
+            LossCause::AddressChanged(why) => why.name(),
+            _ => "",
+        }
+    }
+
+    /// Why a request whose live state is on another server went where it did.
+    pub fn attribute(affinity: Affinity, change: AddressChange, pool_changed: bool, memory: Memory) -> LossCause {
+        match affinity {
+            Affinity::None => LossCause::NotSticky,
+            Affinity::Address if change != AddressChange::None => LossCause::AddressChanged(change),
+            _ if pool_changed => LossCause::PoolRemap,
+            _ if memory == Memory::Miss => LossCause::AffinityExpired,
+            _ => LossCause::LoadSpill,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn attribution_order() {
+        use AddressChange::{Mobility, None as Same};
+        let a = LossCause::attribute;
+        assert_eq!(a(Affinity::None, Mobility, true, Memory::None), LossCause::NotSticky);
+        assert_eq!(a(Affinity::Address, Mobility, true, Memory::Miss), LossCause::AddressChanged(Mobility));
+        assert_eq!(a(Affinity::Client, Mobility, true, Memory::Miss), LossCause::PoolRemap);
+        assert_eq!(a(Affinity::Client, Mobility, false, Memory::Miss), LossCause::AffinityExpired);
+        assert_eq!(a(Affinity::Address, Same, false, Memory::Hit), LossCause::LoadSpill);
+        for (i, c) in LossCause::ALL.iter().enumerate() {
+            assert_eq!(c.index(), i);
+        }
+    }
+}

@@ -1,0 +1,297 @@
+//! A lane's running counts, and the report they become at the end of a run.
+
+use crate::engine::Time;
+use crate::pool::{Pool, ServerId};
+
+use super::latency::Latency;
+use super::loss::LossCause;
+use super::spread::Spread;
+
+/// Totals over a whole run (or one window of it).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Totals {
+    pub requests: u64,
+    pub served: u64,
+    /// Turned away by a full waiting line.
+    pub dropped: u64,
+    /// No server was up.
+    pub unroutable: u64,
+    pub visits: u64,
+    /// Visits that lost their state at least once.
+    pub visits_lost: u64,
+    pub users: u64,
+    /// Users that lost state at least once.
+    pub users_lost: u64,
+    pub losses: u64,
+}
+
+/// How a pool change moved the sessions alive at that moment.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Remap {
+    pub at: Time,
+    pub action: &'static str,
+    pub server: String,
+    /// Sessions with live state just before the change.
+    pub live: u64,
+    /// Of those, the ones whose server the policy can predict (hash or memory).
+    pub predictable: u64,
+    /// Of those, the ones the change sends to another server.
+    pub moved: u64,
+}
+
+/// One window of the time series.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Window {
+    pub start: Time,
+    pub totals: Totals,
+    pub requests: Spread,
+    pub sessions: Spread,
+    pub p99: f64,
+}
+
+/// One server's share of the run.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ServerReport {
+    pub name: String,
+    pub requests: u64,
+    pub peak_sessions: u32,
+    /// Seconds the server was up.
+    pub up_secs: f64,
+    /// Busy worker time over available worker time while up (NaN without queueing).
+    pub utilisation: f64,
+}
+
+/// Everything a lane measured, ready for output.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LaneReport {
+    pub totals: Totals,
+    pub by_cause: [u64; LossCause::ALL.len()],
+    pub servers: Vec<ServerReport>,
+    pub windows: Vec<Window>,
+    pub remaps: Vec<Remap>,
+    /// Spread of requests over servers that were ever up.
+    pub requests_spread: Spread,
+    /// Spread of peak concurrent sessions over servers that were ever up.
+    pub sessions_spread: Spread,
+    pub latency: LatencySummary,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LatencySummary {
+    pub mean: f64,
+    pub p50: f64,
+    pub p95: f64,
+    pub p99: f64,
+    pub max: f64,
+}
+
+/// Running counts of one lane.
+pub struct Tally {
+    servers: usize,
+    window: Time,
+    pub totals: Totals,
+    pub by_cause: [u64; LossCause::ALL.len()],
+    server_requests: Vec<u64>,
+    active: Vec<u32>,
+    peak_active: Vec<u32>,
+    up_since: Vec<Option<Time>>,
+    up_total: Vec<Time>,
+    current: usize,
+    windows: Vec<Totals>,
+    win_requests: Vec<u64>,
+    win_peak: Vec<u32>,
+    win_up: Vec<bool>,
+    win_p99: Vec<f64>,
+    latency: Latency,
+    win_latency: Latency,
+    pub remaps: Vec<Remap>,
+}
+
+impl Tally {
+    pub fn new(pool: &Pool, duration: Time, window: Time) -> Tally {
+        let servers = pool.len();
+        let n = duration.div_ceil(window).max(1) as usize;
+        let mut t = Tally {
+            servers,
+            window,
+            totals: Totals::default(),
+            by_cause: [0; LossCause::ALL.len()],
+            server_requests: vec![0; servers],
+            active: vec![0; servers],
+            peak_active: vec![0; servers],
+            up_since: vec![None; servers],
+            up_total: vec![0; servers],
+            current: 0,
+            windows: vec![Totals::default(); n],
+            win_requests: vec![0; n * servers],
+            win_peak: vec![0; n * servers],
+            win_up: vec![false; n * servers],
+            win_p99: vec![f64::NAN; n],
+            latency: Latency::new(3),
+            win_latency: Latency::new(2),
+            remaps: Vec::new(),
+        };
+        for &s in pool.up() {
+            t.up_since[s as usize] = Some(0);
+            t.win_up[s as usize] = true;
+        }
+        t
+    }
+
+    /// Advances the current window to the one holding `now`.
+    pub fn roll_to(&mut self, now: Time, pool: &Pool) {
+        let w = ((now / self.window) as usize).min(self.windows.len() - 1);
+        while self.current < w {
+            self.win_p99[self.current] = self.win_latency.quantile_secs(0.99);
+            self.win_latency.reset();
+            self.current += 1;
+            for &s in pool.up() {
+                self.win_up[self.current * self.servers + s as usize] = true;
+            }
+            for s in 0..self.servers {
+                self.win_peak[self.current * self.servers + s] = self.active[s];
+            }
+        }
+    }
+
+    fn window(&mut self) -> &mut Totals {
+        &mut self.windows[self.current]
+    }
+
+    pub fn request(&mut self, opens_visit: bool, new_user: bool) {
+        self.totals.requests += 1;
+        self.window().requests += 1;
+        if opens_visit {
+            self.totals.visits += 1;
+            self.window().visits += 1;
+        }
+        if new_user {
+            self.totals.users += 1;
+            self.window().users += 1;
+        }
+    }
+
+    pub fn dropped(&mut self) {
+        self.totals.dropped += 1;
+        self.window().dropped += 1;
+    }
+
+    pub fn unroutable(&mut self) {
+        self.totals.unroutable += 1;
+        self.window().unroutable += 1;
+    }
+
+    pub fn served(&mut self, s: ServerId, response: Option<Time>) {
+        self.totals.served += 1;
+        self.window().served += 1;
+        self.server_requests[s as usize] += 1;
+        self.win_requests[self.current * self.servers + s as usize] += 1;
+        if let Some(r) = response {
+            self.latency.record(r);
+            self.win_latency.record(r);
+        }
+    }
+
+    pub fn loss(&mut self, cause: LossCause, first_in_visit: bool, first_for_user: bool) {
+        self.by_cause[cause.index()] += 1;
+        self.totals.losses += 1;
+        self.window().losses += 1;
+        if first_in_visit {
+            self.totals.visits_lost += 1;
+            self.window().visits_lost += 1;
+        }
+        if first_for_user {
+            self.totals.users_lost += 1;
+            self.window().users_lost += 1;
+        }
+    }
+
+    /// A visit becomes active on `s`.
+    pub fn session_on(&mut self, s: ServerId) {
+        let i = s as usize;
+        self.active[i] += 1;
+        self.peak_active[i] = self.peak_active[i].max(self.active[i]);
+        let w = &mut self.win_peak[self.current * self.servers + i];
+        *w = (*w).max(self.active[i]);
+    }
+
+    /// A visit stops being active on `s`.
+    pub fn session_off(&mut self, s: ServerId) {
+        self.active[s as usize] -= 1;
+    }
+
+    /// The server went away: its active sessions are no longer on it.
+    pub fn sessions_gone(&mut self, s: ServerId) {
+        self.active[s as usize] = 0;
+    }
+
+    /// Keeps up-time and window membership in step with a pool change at `now`.
+    pub fn pool_changed(&mut self, pool: &Pool, now: Time) {
+        for s in 0..self.servers {
+            let up = pool.is_up(s as ServerId);
+            match (self.up_since[s], up) {
+                (None, true) => {
+                    self.up_since[s] = Some(now);
+                    self.win_up[self.current * self.servers + s] = true;
+                }
+                (Some(since), false) => {
+                    self.up_total[s] += now - since;
+                    self.up_since[s] = None;
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Closes the books at `end`. `busy`: with queueing, each server's total
+    /// service time and the workers per server, for utilisation.
+    pub fn finish(mut self, pool: &Pool, end: Time, busy: Option<(&[Time], u32)>) -> LaneReport {
+        self.win_p99[self.current] = self.win_latency.quantile_secs(0.99);
+        for s in 0..self.servers {
+            if let Some(since) = self.up_since[s] {
+                self.up_total[s] += end.saturating_sub(since);
+            }
+        }
+        let ever_up = |s: usize| self.up_total[s] > 0 || self.server_requests[s] > 0;
+        let servers: Vec<ServerReport> = (0..self.servers)
+            .map(|s| ServerReport {
+                name: pool.name(s as ServerId).to_string(),
+                requests: self.server_requests[s],
+                peak_sessions: self.peak_active[s],
+                up_secs: self.up_total[s] as f64 / 1e9,
+                utilisation: busy.map_or(f64::NAN, |(b, workers)| {
+                    b[s] as f64 / (workers as f64 * self.up_total[s] as f64)
+                }),
+            })
+            .collect();
+        let n = self.servers;
+        let windows = (0..self.windows.len())
+            .map(|w| {
+                let up = |s: &usize| self.win_up[w * n + s] || self.win_requests[w * n + s] > 0;
+                Window {
+                    start: w as Time * self.window,
+                    totals: self.windows[w],
+                    requests: Spread::of((0..n).filter(up).map(|s| self.win_requests[w * n + s] as f64)),
+                    sessions: Spread::of((0..n).filter(up).map(|s| self.win_peak[w * n + s] as f64)),
+                    p99: self.win_p99[w],
+                }
+            })
+            .collect();
+        LaneReport {
+            totals: self.totals,
+            by_cause: self.by_cause,
+            requests_spread: Spread::of((0..n).filter(|&s| ever_up(s)).map(|s| self.server_requests[s] as f64)),
+            sessions_spread: Spread::of((0..n).filter(|&s| ever_up(s)).map(|s| self.peak_active[s] as f64)),
+            servers,
+            windows,
+            remaps: self.remaps,
+            latency: LatencySummary {
+                mean: self.latency.mean_secs(),
+                p50: self.latency.quantile_secs(0.5),
+                p95: self.latency.quantile_secs(0.95),
+                p99: self.latency.quantile_secs(0.99),
+                max: self.latency.max_secs(),
+            },
+        }
+    }
+}

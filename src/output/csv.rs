@@ -1,0 +1,235 @@
+//! The CSV files of a run. Every row starts with the run's context (scenario,
+//! policy, replication, seed), so files from many runs can be concatenated and
+//! still be read without their folder names.
+
+use ::csv::Writer;
+
+use super::num;
+use crate::engine::time;
+use crate::experiment::{LaneOutcome, Replication, RunResult};
+use crate::metrics::LossCause;
+use crate::scenario::Scenario;
+
+const CONTEXT: [&str; 4] = ["scenario", "policy", "replication", "seed"];
+
+/// Builds one CSV file from a header and rows produced per lane.
+fn table<F>(sc: &Scenario, result: &RunResult, header: &[&str], mut rows: F) -> Vec<u8>
+where
+    F: FnMut(&Replication, &LaneOutcome, &mut dyn FnMut(Vec<String>)),
+{
+    let mut w = Writer::from_writer(Vec::new());
+    let full: Vec<&str> = CONTEXT.iter().chain(header).copied().collect();
+    w.write_record(&full).expect("in-memory write");
+    for rep in &result.replications {
+        for lane in &rep.lanes {
+            let context = [sc.name.clone(), lane.label.clone(), rep.index.to_string(), sc.seed.to_string()];
+            rows(rep, lane, &mut |row| {
+                w.write_record(context.iter().cloned().chain(row)).expect("in-memory write");
+            });
+        }
+    }
+    w.into_inner().expect("in-memory flush")
+}
+
+fn pct(part: u64, whole: u64) -> String {
+    num(if whole == 0 { f64::NAN } else { 100.0 * part as f64 / whole as f64 })
+}
+
+fn per_1k(part: u64, whole: u64) -> String {
+    num(if whole == 0 { f64::NAN } else { 1000.0 * part as f64 / whole as f64 })
+}
+
+fn ms(secs: f64) -> String {
+    num(secs * 1e3)
+}
+
+/// The headline numbers of each lane, shared by summary.csv and the terminal table.
+pub const SUMMARY: &[&str] = &[
+    "requests",
+    "served",
+    "dropped",
+    "unroutable",
+    "sessions",
+    "sessions_lost",
+    "sessions_lost_pct",
+    "losses",
+    "losses_per_1k_requests",
+    "users",
+    "users_affected",
+    "users_affected_pct",
+    "requests_max_mean",
+    "requests_cv",
+    "requests_jain",
+    "sessions_max_mean",
+    "sessions_cv",
+    "sessions_jain",
+    "window_requests_max_mean_worst",
+    "remap_moved_pct",
+    "latency_mean_ms",
+    "latency_p50_ms",
+    "latency_p95_ms",
+    "latency_p99_ms",
+    "latency_max_ms",
+    "utilisation_mean",
+    "utilisation_max",
+];
+
+/// The summary row of one lane, in `SUMMARY` order.
+pub fn summary_row(lane: &LaneOutcome) -> Vec<String> {
+    let r = &lane.report;
+    let t = &r.totals;
+    let worst_window = r.windows.iter().map(|w| w.requests.max_over_mean).filter(|x| x.is_finite()).fold(f64::NAN, f64::max);
+    let (predictable, moved) = r.remaps.iter().fold((0, 0), |(p, m), x| (p + x.predictable, m + x.moved));
+    let utils: Vec<f64> = r.servers.iter().map(|s| s.utilisation).filter(|u| u.is_finite()).collect();
+    let util_mean = if utils.is_empty() { f64::NAN } else { utils.iter().sum::<f64>() / utils.len() as f64 };
+    let util_max = utils.iter().copied().fold(f64::NAN, f64::max);
+    vec![
+        t.requests.to_string(),
+        t.served.to_string(),
+        t.dropped.to_string(),
+        t.unroutable.to_string(),
+        t.visits.to_string(),
+        t.visits_lost.to_string(),
+        pct(t.visits_lost, t.visits),
+        t.losses.to_string(),
+        per_1k(t.losses, t.requests),
+        t.users.to_string(),
+        t.users_lost.to_string(),
+        pct(t.users_lost, t.users),
+        num(r.requests_spread.max_over_mean),
+        num(r.requests_spread.cv),
+        num(r.requests_spread.jain),
+        num(r.sessions_spread.max_over_mean),
+        num(r.sessions_spread.cv),
+        num(r.sessions_spread.jain),
+        num(worst_window),
+        pct(moved, predictable),
+        ms(r.latency.mean),
+        ms(r.latency.p50),
+        ms(r.latency.p95),
+        ms(r.latency.p99),
+        ms(r.latency.max),
+        num(util_mean),
+        num(util_max),
+    ]
+}
+
+/// Every CSV file of the run, by file name.
+pub fn files(sc: &Scenario, result: &RunResult) -> Vec<(&'static str, Vec<u8>)> {
+    let summary = table(sc, result, SUMMARY, |_, lane, row| row(summary_row(lane)));
+
+    let timeseries = table(
+        sc,
+        result,
+        &[
+            "window_start_s", "clock", "requests", "served", "dropped", "sessions", "sessions_lost", "losses",
+            "losses_per_1k_requests", "requests_max_mean", "requests_cv", "requests_jain", "sessions_max_mean",
+            "latency_p99_ms",
+        ],
+        |_, lane, row| {
+            for w in &lane.report.windows {
+                let t = &w.totals;
+                row(vec![
+                    num(time::as_secs(w.start)),
+                    time::clock(w.start),
+                    t.requests.to_string(),
+                    t.served.to_string(),
+                    t.dropped.to_string(),
+                    t.visits.to_string(),
+                    t.visits_lost.to_string(),
+                    t.losses.to_string(),
+                    per_1k(t.losses, t.requests),
+                    num(w.requests.max_over_mean),
+                    num(w.requests.cv),
+                    num(w.requests.jain),
+                    num(w.sessions.max_over_mean),
+                    ms(w.p99),
+                ]);
+            }
+        },
+    );
+
+    let servers = table(
+        sc,
+        result,
+        &["server", "requests", "requests_share_pct", "peak_sessions", "up_s", "utilisation"],
+        |_, lane, row| {
+            let served = lane.report.totals.served;
+            for s in &lane.report.servers {
+                row(vec![
+                    s.name.clone(),
+                    s.requests.to_string(),
+                    pct(s.requests, served),
+                    s.peak_sessions.to_string(),
+                    num(s.up_secs),
+                    num(s.utilisation),
+                ]);
+            }
+        },
+    );
+
+    let losses = table(sc, result, &["cause", "detail", "losses", "share_pct", "per_1k_requests"], |_, lane, row| {
+        let r = &lane.report;
+        for (i, cause) in LossCause::ALL.iter().enumerate() {
+            row(vec![
+                cause.name().to_string(),
+                cause.detail().to_string(),
+                r.by_cause[i].to_string(),
+                pct(r.by_cause[i], r.totals.losses),
+                per_1k(r.by_cause[i], r.totals.requests),
+            ]);
+        }
+    });
+
+    let events = table(
+        sc,
+        result,
+        &["at_s", "clock", "action", "server", "live_sessions", "predictable", "moved", "moved_pct"],
+        |_, lane, row| {
+            for e in &lane.report.remaps {
+                row(vec![
+                    num(time::as_secs(e.at)),
+                    time::clock(e.at),
+                    e.action.to_string(),
+                    e.server.clone(),
+                    e.live.to_string(),
+                    e.predictable.to_string(),
+                    e.moved.to_string(),
+                    pct(e.moved, e.predictable),
+                ]);
+            }
+        },
+    );
+
+    let followed: Vec<&str> = sc.users.iter().filter(|u| u.count == 1).map(|u| u.name.as_str()).collect();
+    let mut out = vec![
+        ("summary.csv", summary),
+        ("timeseries.csv", timeseries),
+        ("servers.csv", servers),
+        ("losses.csv", losses),
+        ("events.csv", events),
+    ];
+    if !followed.is_empty() {
+        let journeys = table(
+            sc,
+            result,
+            &["user", "time_s", "clock", "address", "server", "outcome", "cause", "detail"],
+            |_, lane, row| {
+                for s in &lane.journeys {
+                    row(vec![
+                        followed[s.user as usize].to_string(),
+                        num(time::as_secs(s.time)),
+                        time::clock(s.time),
+                        s.addr.clone(),
+                        s.server.clone(),
+                        s.outcome.to_string(),
+                        s.cause.map_or("", |c| c.name()).to_string(),
+                        s.cause.map_or("", |c| c.detail()).to_string(),
+                    ]);
+                }
+            },
+        );
+        out.push(("journeys.csv", journeys));
+    }
+    out
+}

@@ -1,0 +1,99 @@
+//! Writing a run's results: tidy CSV files with the run's context on every row,
+//! run.json, and the terminal comparison table.
+//!
+//! Files are written into a scratch folder next to the destination and moved into
+//! place in one rename, so a run's folder is complete or absent, never half-written.
+
+pub mod csv;
+pub mod run_json;
+pub mod table;
+
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use crate::experiment::RunResult;
+use crate::scenario::Scenario;
+
+/// Why an output folder could not be written.
+#[derive(Debug)]
+pub enum OutputError {
+    Exists(PathBuf),
+    Io(PathBuf, io::Error),
+}
+
+impl std::fmt::Display for OutputError {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        match self {
+            OutputError::Exists(p) => write!(f, "{} already exists: pass --force to replace it, or --out DIR to write elsewhere", p.display()),
+            OutputError::Io(p, e) => write!(f, "{}: {e}", p.display()),
+        }
+    }
+}
+
+impl std::error::Error for OutputError {}
+
+/// Fails early if `dir` exists and may not be replaced.
+pub fn check_destination(dir: &Path, force: bool) -> Result<(), OutputError> {
+    if dir.exists() && !force {
+        return Err(OutputError::Exists(dir.to_path_buf()));
+    }
+    Ok(())
+}
+
+/// Writes every output file of a run into `dir`, all at once.
+pub fn write_run(dir: &Path, force: bool, sc: &Scenario, result: &RunResult) -> Result<(), OutputError> {
+    check_destination(dir, force)?;
+    let io_err = |p: &Path| {
+        let p = p.to_path_buf();
+        move |e| OutputError::Io(p, e)
+    };
+    let name = dir.file_name().map_or("run".into(), |n| n.to_string_lossy().into_owned());
+    let parent = dir.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    fs::create_dir_all(parent).map_err(io_err(parent))?;
+    let scratch = parent.join(format!(".{name}.partial-{}", std::process::id()));
+    if scratch.exists() {
+        fs::remove_dir_all(&scratch).map_err(io_err(&scratch))?;
+    }
+    fs::create_dir(&scratch).map_err(io_err(&scratch))?;
+    let written = (|| -> Result<(), OutputError> {
+        for (file, bytes) in csv::files(sc, result) {
+            let path = scratch.join(file);
+            fs::write(&path, bytes).map_err(io_err(&path))?;
+        }
+        let path = scratch.join("run.json");
+        fs::write(&path, run_json::render(sc, result)).map_err(io_err(&path))?;
+        if dir.exists() {
+            fs::remove_dir_all(dir).map_err(io_err(dir))?;
+        }
+        fs::rename(&scratch, dir).map_err(io_err(dir))
+    })();
+    if written.is_err() {
+        let _ = fs::remove_dir_all(&scratch);
+    }
+    written
+}
+
+/// A number for CSV: up to 6 decimals, trailing zeros trimmed; empty for NaN.
+pub fn num(x: f64) -> String {
+    if !x.is_finite() {
+        return String::new();
+    }
+    let s = format!("{x:.6}");
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    if s == "-0" { "0".into() } else { s.into() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::num;
+
+    #[test]
+    fn numbers_are_short_and_stable() {
+        assert_eq!(num(1.0), "1");
+        assert_eq!(num(0.1 + 0.2), "0.3");
+        assert_eq!(num(2.5e-7), "0");
+        assert_eq!(num(f64::NAN), "");
+        assert_eq!(num(1234.56789), "1234.56789");
+    }
+}

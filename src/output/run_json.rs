@@ -1,0 +1,32 @@
+//! run.json: what was run, with which inputs, and how fast.
+
+use serde_json::json;
+
+use crate::experiment::RunResult;
+use crate::scenario::Scenario;
+
+pub fn render(sc: &Scenario, result: &RunResult) -> String {
+    let events = result.events();
+    let routed: u64 = result.replications.iter().map(|r| r.requests * r.lanes.len() as u64).sum();
+    let per_sec = |n: u64| if result.wall_secs > 0.0 { n as f64 / result.wall_secs } else { 0.0 };
+    let value = json!({
+        "lbsim_version": env!("CARGO_PKG_VERSION"),
+        "scenario": sc.name,
+        "scenario_file": sc.path.display().to_string(),
+        "scenario_xxh3": sc.source_hash,
+        "seed": sc.seed,
+        "replications": sc.replications,
+        "duration_s": sc.duration as f64 / 1e9,
+        "window_s": sc.window as f64 / 1e9,
+        "policies": sc.policies.iter().map(|p| p.text.clone()).collect::<Vec<_>>(),
+        "threads": rayon::current_num_threads(),
+        "wall_time_s": result.wall_secs,
+        "events": events,
+        "events_per_s": per_sec(events),
+        "requests_routed": routed,
+        "requests_routed_per_s": per_sec(routed),
+        "users": result.replications.iter().map(|r| r.users as u64).sum::<u64>(),
+        "sessions": result.replications.iter().map(|r| r.visits).sum::<u64>(),
+    });
+    serde_json::to_string_pretty(&value).expect("JSON of plain values") + "\n"
+}

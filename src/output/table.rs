@@ -1,0 +1,83 @@
+//! The terminal comparison table: one line per policy, the numbers people compare
+//! first. With several replications each cell shows mean ± 95% half-width.
+
+use crate::experiment::RunResult;
+use crate::metrics::stats::Estimate;
+use crate::metrics::LossCause;
+
+/// A column: header, and the value it shows for one lane of one replication.
+struct Column {
+    header: &'static str,
+    value: fn(&crate::experiment::LaneOutcome) -> f64,
+    decimals: usize,
+}
+
+fn ratio(a: u64, b: u64, scale: f64) -> f64 {
+    if b == 0 { f64::NAN } else { scale * a as f64 / b as f64 }
+}
+
+const COLUMNS: &[Column] = &[
+    Column { header: "sessions lost %", value: |l| ratio(l.report.totals.visits_lost, l.report.totals.visits, 100.0), decimals: 2 },
+    Column { header: "losses/1k req", value: |l| ratio(l.report.totals.losses, l.report.totals.requests, 1000.0), decimals: 2 },
+    Column { header: "users hit %", value: |l| ratio(l.report.totals.users_lost, l.report.totals.users, 100.0), decimals: 2 },
+    Column { header: "req max/mean", value: |l| l.report.requests_spread.max_over_mean, decimals: 3 },
+    Column { header: "Jain", value: |l| l.report.requests_spread.jain, decimals: 3 },
+    Column { header: "p99 ms", value: |l| l.report.latency.p99 * 1e3, decimals: 1 },
+    Column { header: "dropped", value: |l| l.report.totals.dropped as f64, decimals: 0 },
+];
+
+/// The cause behind most of a lane's losses.
+fn top_cause(l: &crate::experiment::LaneOutcome) -> String {
+    let (i, n) = l.report.by_cause.iter().enumerate().max_by_key(|&(i, n)| (*n, std::cmp::Reverse(i))).expect("causes");
+    if *n == 0 {
+        return "-".into();
+    }
+    let c = LossCause::ALL[i];
+    match c.detail() {
+        "" => c.name().to_string(),
+        d => format!("{} ({d})", c.name()),
+    }
+}
+
+pub fn render(result: &RunResult) -> String {
+    let Some(first) = result.replications.first() else { return String::new() };
+    let reps = result.replications.len();
+    let mut rows: Vec<Vec<String>> = Vec::new();
+    let mut header = vec!["policy".to_string()];
+    header.extend(COLUMNS.iter().map(|c| c.header.to_string()));
+    header.push("top loss cause".into());
+    rows.push(header);
+    for (i, lane) in first.lanes.iter().enumerate() {
+        let mut row = vec![lane.label.clone()];
+        for c in COLUMNS {
+            let xs: Vec<f64> = result.replications.iter().map(|r| (c.value)(&r.lanes[i])).collect();
+            let e = Estimate::of(&xs);
+            row.push(match (e.mean.is_finite(), reps > 1 && e.half_width.is_finite()) {
+                (false, _) => "-".into(),
+                (true, false) => format!("{:.*}", c.decimals, e.mean),
+                (true, true) => format!("{:.*} ± {:.*}", c.decimals, e.mean, c.decimals, e.half_width),
+            });
+        }
+        row.push(top_cause(lane));
+        rows.push(row);
+    }
+    let widths: Vec<usize> = (0..rows[0].len()).map(|j| rows.iter().map(|r| r[j].chars().count()).max().unwrap_or(0)).collect();
+    let mut out = String::new();
+    for (k, row) in rows.iter().enumerate() {
+        let cells: Vec<String> = row
+            .iter()
+            .enumerate()
+            .map(|(j, cell)| {
+                let pad = widths[j] - cell.chars().count();
+                if j == 0 || j == row.len() - 1 { format!("{cell}{}", " ".repeat(pad)) } else { format!("{}{cell}", " ".repeat(pad)) }
+            })
+            .collect();
+        out.push_str(cells.join("  ").trim_end());
+        out.push('\n');
+        if k == 0 {
+            out.push_str(&widths.iter().map(|w| "-".repeat(*w)).collect::<Vec<_>>().join("  "));
+            out.push('\n');
+        }
+    }
+    out
+}

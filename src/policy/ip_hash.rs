@@ -1,0 +1,58 @@
+//! Source-IP hash: the hash of the client's full address, modulo the total weight
+//! of the servers that are up. The textbook "IP hash": sticky while nothing
+//! changes, but any change in the number of servers remaps nearly every client.
+
+use super::*;
+use crate::hash::addr_hash;
+
+pub const INFO: PolicyInfo = PolicyInfo {
+    name: "ip_hash",
+    summary: "hash of the full source address mod N (weighted); every pool change remaps most clients",
+    params: &[],
+    build: |_, _| Ok(Box::new(IpHash)),
+};
+
+pub struct IpHash;
+
+impl IpHash {
+    fn select(client: &Client, pool: &Pool) -> ServerId {
+        let mut w = addr_hash(client.addr) % pool.total_up_weight();
+        for &s in pool.up() {
+            let ws = pool.weight(s) as u64;
+            if w < ws {
+                return s;
+            }
+            w -= ws;
+        }
+        unreachable!("w < total weight of up servers")
+    }
+}
+
+impl Policy for IpHash {
+    fn pick(&mut self, client: &Client, _: Time, pool: &Pool, _: &mut StreamRng) -> Pick {
+        Pick::stateless(Self::select(client, pool))
+    }
+
+    fn peek(&self, client: &Client, _: Time, pool: &Pool) -> Option<ServerId> {
+        Some(Self::select(client, pool))
+    }
+
+    fn affinity(&self) -> Affinity {
+        Affinity::Address
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testing::{moved_share, pool_with_spare};
+    use crate::pool::PoolChangeKind;
+
+    #[test]
+    fn adding_a_server_to_n_moves_about_n_over_n_plus_1() {
+        for n in [3usize, 8, 20] {
+            let moved = moved_share("ip_hash", pool_with_spare(n, 1), 50_000, PoolChangeKind::Add(n as u32));
+            let want = n as f64 / (n + 1) as f64;
+            assert!((moved - want).abs() < 0.01, "n={n}: moved {moved}, expected {want}");
+        }
+    }
+}

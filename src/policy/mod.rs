@@ -1,0 +1,182 @@
+//! Policies: how the balancer picks a server for each request.
+//!
+//! A policy is a key (what identifies the client), a selector (a hash or a
+//! load-aware choice) and optionally a memory (a table or a cookie). Each family
+//! lives in its own file behind the [`Policy`] trait; the [`REGISTRY`] names them
+//! for scenario files and the command line.
+
+pub mod cookie;
+pub mod ip_hash;
+pub mod key;
+pub mod least_conn;
+pub mod random;
+pub mod ring;
+pub mod round_robin;
+pub mod spec;
+pub mod stick_table;
+
+use crate::engine::{StreamRng, Time};
+use crate::pool::{Pool, ServerId};
+
+pub use key::{Addr, Client};
+pub use spec::{Args, Param, Spec, SpecError};
+
+/// What a policy remembers a client by, which decides which events break affinity.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Affinity {
+    /// No affinity: every request is placed afresh.
+    None,
+    /// Derived from the source address: an address change moves the client.
+    Address,
+    /// Held by the client itself (a cookie): address changes do not matter.
+    Client,
+}
+
+/// Whether a policy's memory (table entry, cookie) placed this request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Memory {
+    /// The policy has no memory; the selector alone decided.
+    None,
+    /// A live entry placed the request.
+    Hit,
+    /// No live entry: new client, or its entry expired or was evicted.
+    Miss,
+}
+
+/// A policy's decision.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Pick {
+    pub server: ServerId,
+    pub memory: Memory,
+}
+
+impl Pick {
+    pub fn stateless(server: ServerId) -> Pick {
+        Pick { server, memory: Memory::None }
+    }
+}
+
+/// A load-balancing policy. Callers guarantee at least one server is up.
+pub trait Policy: Send {
+    /// Chooses the server for a request at `now`, updating any memory.
+    fn pick(&mut self, client: &Client, now: Time, pool: &Pool, rng: &mut StreamRng) -> Pick;
+
+    /// Where a request from `client` would go now, without side effects; `None`
+    /// where the answer depends on chance or load.
+    fn peek(&self, client: &Client, now: Time, pool: &Pool) -> Option<ServerId>;
+
+    /// Called after the pool's membership or health changed.
+    fn pool_changed(&mut self, _pool: &Pool) {}
+
+    fn affinity(&self) -> Affinity;
+
+    /// Whether the policy reads requests in flight (the lane then tracks them).
+    fn wants_load(&self) -> bool {
+        false
+    }
+}
+
+/// What a policy needs to know when it is built.
+pub struct BuildContext<'a> {
+    pub pool: &'a Pool,
+    /// Users expected in the run, to size per-user memory up front.
+    pub expected_users: usize,
+}
+
+/// A policy family as the scenario file and `lbsim policies` know it.
+pub struct PolicyInfo {
+    pub name: &'static str,
+    /// One line on what it models.
+    pub summary: &'static str,
+    pub params: &'static [Param],
+    pub build: fn(&mut Args, &BuildContext) -> Result<Box<dyn Policy>, SpecError>,
+}
+
+/// Every policy lbsim knows.
+pub const REGISTRY: &[PolicyInfo] = &[
+    round_robin::INFO,
+    random::INFO,
+    least_conn::INFO,
+    ip_hash::INFO,
+    ring::INFO,
+    stick_table::INFO,
+    cookie::INFO,
+];
+
+/// Builds a policy from its specification, checking every parameter.
+pub fn build(spec: &Spec, ctx: &BuildContext) -> Result<Box<dyn Policy>, SpecError> {
+    let info = REGISTRY.iter().find(|p| p.name == spec.name).ok_or_else(|| {
+        let names: Vec<_> = REGISTRY.iter().map(|p| p.name).collect();
+        SpecError::at(spec.offset, format!("unknown policy {:?}; valid policies: {}", spec.name, names.join(", ")))
+    })?;
+    let mut args = Args::new(spec, info.params);
+    let policy = (info.build)(&mut args, ctx)?;
+    args.finish()?;
+    Ok(policy)
+}
+
+#[cfg(test)]
+pub(crate) mod testing {
+    //! Small pools and clients for policy unit tests.
+    use super::*;
+    use crate::pool::{Presence, Server};
+
+    pub fn pool(n: usize) -> Pool {
+        pool_with_spare(n, 0)
+    }
+
+    /// `n` servers up and `spare` more declared for later `add` events.
+    pub fn pool_with_spare(n: usize, spare: usize) -> Pool {
+        Pool::new(
+            (0..n + spare)
+                .map(|i| Server {
+                    name: format!("s{}", i + 1),
+                    weight: 1,
+                    presence: if i < n { Presence::Up } else { Presence::Absent },
+                })
+                .collect(),
+        )
+    }
+
+    pub fn client(i: u32) -> Client {
+        Client { user: i, addr: Addr::v4(0x0a00_0000 + i * 7919), port: 40_000 }
+    }
+
+    pub fn built(text: &str, pool: &Pool) -> Box<dyn Policy> {
+        let spec = spec::parse(text, 0).unwrap();
+        build(&spec, &BuildContext { pool, expected_users: 1000 }).unwrap()
+    }
+
+    /// Share of `keys` clients whose peeked server differs after `change`.
+    pub fn moved_share(text: &str, mut p: Pool, keys: u32, change: crate::pool::PoolChangeKind) -> f64 {
+        let mut policy = built(text, &p);
+        let before: Vec<_> = (0..keys).map(|i| policy.peek(&client(i), 0, &p)).collect();
+        assert!(p.apply(&change));
+        policy.pool_changed(&p);
+        let moved = (0..keys).filter(|&i| policy.peek(&client(i), 0, &p) != before[i as usize]).count();
+        moved as f64 / keys as f64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_policy_lists_the_valid_ones() {
+        let pool = testing::pool(3);
+        let spec = spec::parse("maglevv", 4).unwrap();
+        let err = build(&spec, &BuildContext { pool: &pool, expected_users: 1 }).err().unwrap();
+        assert_eq!(err.offset, 4);
+        assert!(err.message.contains("ip_hash, ring"), "{}", err.message);
+    }
+
+    #[test]
+    fn every_default_builds() {
+        let pool = testing::pool(3);
+        for info in REGISTRY {
+            let spec = spec::parse(info.name, 0).unwrap();
+            assert!(build(&spec, &BuildContext { pool: &pool, expected_users: 1 }).is_ok(), "{}", info.name);
+        }
+    }
+}

@@ -1,0 +1,103 @@
+//! A consistent-hash ring with virtual nodes (Karger et al.): each up server owns
+//! `vnodes × weight` points on a 64-bit circle and a client goes to the first point
+//! at or after its address hash. Adding one server to N moves about 1/(N+1) of
+//! the clients; removing one moves only that server's clients.
+
+use super::*;
+use crate::hash::{addr_hash, point_hash};
+
+pub const INFO: PolicyInfo = PolicyInfo {
+    name: "ring",
+    summary: "consistent-hash ring on the full source address, virtual nodes per unit of weight",
+    params: &[Param { name: "vnodes", default: "160", help: "points on the ring per unit of server weight" }],
+    build: |args, ctx| {
+        let vnodes = args.int("vnodes", 1, 10_000)? as u32;
+        Ok(Box::new(Ring::new(ctx.pool, vnodes)))
+    },
+};
+
+pub struct Ring {
+    vnodes: u32,
+    /// (point, server), sorted by point.
+    points: Vec<(u64, ServerId)>,
+}
+
+impl Ring {
+    pub fn new(pool: &Pool, vnodes: u32) -> Ring {
+        let mut r = Ring { vnodes, points: Vec::new() };
+        r.pool_changed(pool);
+        r
+    }
+
+    fn select(&self, client: &Client) -> ServerId {
+        let h = addr_hash(client.addr);
+        let i = self.points.partition_point(|&(p, _)| p < h);
+        self.points[if i == self.points.len() { 0 } else { i }].1
+    }
+}
+
+impl Policy for Ring {
+    fn pick(&mut self, client: &Client, _: Time, _: &Pool, _: &mut StreamRng) -> Pick {
+        Pick::stateless(self.select(client))
+    }
+
+    fn peek(&self, client: &Client, _: Time, _: &Pool) -> Option<ServerId> {
+        Some(self.select(client))
+    }
+
+    fn pool_changed(&mut self, pool: &Pool) {
+        self.points.clear();
+        for &s in pool.up() {
+            let name = pool.name(s);
+            for j in 0..self.vnodes * pool.weight(s) {
+                self.points.push((point_hash(name, j), s));
+            }
+        }
+        // Ties between equal points (vanishingly rare) resolve by server id.
+        self.points.sort_unstable();
+    }
+
+    fn affinity(&self) -> Affinity {
+        Affinity::Address
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testing::{built, client, moved_share, pool, pool_with_spare};
+    use crate::pool::PoolChangeKind;
+
+    #[test]
+    fn adding_one_server_moves_about_one_over_n_plus_1() {
+        for n in [4usize, 10, 30] {
+            let moved = moved_share("ring", pool_with_spare(n, 1), 50_000, PoolChangeKind::Add(n as u32));
+            let want = 1.0 / (n + 1) as f64;
+            // 160 points per server: each server's arc is within about ±25% of 1/N.
+            assert!((moved - want).abs() < want * 0.3, "n={n}: moved {moved}, expected {want}");
+        }
+    }
+
+    #[test]
+    fn removing_a_server_moves_only_its_clients() {
+        let p = pool(8);
+        let ring = built("ring", &p);
+        let owned = (0..20_000).filter(|&i| ring.peek(&client(i), 0, &p) == Some(3)).count();
+        let moved = moved_share("ring", pool(8), 20_000, PoolChangeKind::Fail(3));
+        assert_eq!(moved, owned as f64 / 20_000.0);
+    }
+
+    #[test]
+    fn load_spread_matches_vnode_theory() {
+        // With k points per server, a server's share has relative std ≈ 1/sqrt(k).
+        let p = pool(100);
+        let ring = built("ring(vnodes=100)", &p);
+        let mut counts = vec![0f64; 100];
+        let keys = 400_000;
+        for i in 0..keys {
+            counts[ring.peek(&client(i), 0, &p).unwrap() as usize] += 1.0;
+        }
+        let mean = keys as f64 / 100.0;
+        let sd = (counts.iter().map(|c| (c / mean - 1.0).powi(2)).sum::<f64>() / 100.0).sqrt();
+        assert!((0.07..0.13).contains(&sd), "relative std {sd}");
+    }
+}

@@ -1,0 +1,148 @@
+//! The servers behind the balancer: who is in the pool and up, what each is doing
+//! (workers, queue, requests in flight), and which session state each one holds.
+
+pub mod change;
+pub mod flight;
+pub mod queue;
+pub mod state;
+
+pub use change::{PoolChange, PoolChangeKind};
+
+/// A server's index in configuration order (servers added later come after).
+pub type ServerId = u32;
+
+/// Where a server is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Presence {
+    /// Declared for a later `add` event; not in the pool yet.
+    Absent,
+    Up,
+    /// Failed: in the configuration but not serving; its session state is gone.
+    Down,
+    /// Taken out of the pool for good.
+    Removed,
+}
+
+/// A server as the balancer knows it.
+#[derive(Clone, Debug)]
+pub struct Server {
+    pub name: String,
+    pub weight: u32,
+    pub presence: Presence,
+}
+
+/// The pool's membership and live load, as a policy sees it.
+#[derive(Clone, Debug)]
+pub struct Pool {
+    servers: Vec<Server>,
+    up: Vec<ServerId>,
+    in_flight: Vec<u32>,
+    total_up_weight: u64,
+}
+
+impl Pool {
+    pub fn new(servers: Vec<Server>) -> Pool {
+        let mut pool = Pool { in_flight: vec![0; servers.len()], servers, up: Vec::new(), total_up_weight: 0 };
+        pool.reindex();
+        pool
+    }
+
+    fn reindex(&mut self) {
+        self.up = (0..self.servers.len() as ServerId).filter(|&s| self.is_up(s)).collect();
+        self.total_up_weight = self.up.iter().map(|&s| self.servers[s as usize].weight as u64).sum();
+    }
+
+    /// Every server ever declared, by id.
+    pub fn servers(&self) -> &[Server] {
+        &self.servers
+    }
+
+    pub fn len(&self) -> usize {
+        self.servers.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.servers.is_empty()
+    }
+
+    /// The servers that can take requests now, in configuration order.
+    pub fn up(&self) -> &[ServerId] {
+        &self.up
+    }
+
+    pub fn is_up(&self, s: ServerId) -> bool {
+        self.servers[s as usize].presence == Presence::Up
+    }
+
+    /// Whether the server is part of the configuration now (up or down, not absent
+    /// or removed): mod-N hashing counts these.
+    pub fn is_configured(&self, s: ServerId) -> bool {
+        matches!(self.servers[s as usize].presence, Presence::Up | Presence::Down)
+    }
+
+    pub fn weight(&self, s: ServerId) -> u32 {
+        self.servers[s as usize].weight
+    }
+
+    pub fn total_up_weight(&self) -> u64 {
+        self.total_up_weight
+    }
+
+    pub fn name(&self, s: ServerId) -> &str {
+        &self.servers[s as usize].name
+    }
+
+    /// Requests in flight (queued or in service) on a server.
+    pub fn in_flight(&self, s: ServerId) -> u32 {
+        self.in_flight[s as usize]
+    }
+
+    pub(crate) fn in_flight_mut(&mut self) -> &mut [u32] {
+        &mut self.in_flight
+    }
+
+    /// Applies a membership change; returns false if it changes nothing (e.g.
+    /// failing a server that is already down).
+    pub fn apply(&mut self, kind: &PoolChangeKind) -> bool {
+        let (s, from, to) = match *kind {
+            PoolChangeKind::Add(s) => (s, &[Presence::Absent][..], Presence::Up),
+            PoolChangeKind::Remove(s) => (s, &[Presence::Up, Presence::Down][..], Presence::Removed),
+            PoolChangeKind::Fail(s) => (s, &[Presence::Up][..], Presence::Down),
+            PoolChangeKind::Recover(s) => (s, &[Presence::Down][..], Presence::Up),
+        };
+        let server = &mut self.servers[s as usize];
+        if !from.contains(&server.presence) {
+            return false;
+        }
+        server.presence = to;
+        self.reindex();
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pool() -> Pool {
+        let s = |n: &str, p| Server { name: n.into(), weight: 1, presence: p };
+        Pool::new(vec![s("A", Presence::Up), s("B", Presence::Up), s("C", Presence::Absent)])
+    }
+
+    #[test]
+    fn membership_follows_changes() {
+        let mut p = pool();
+        assert_eq!(p.up(), &[0, 1]);
+        assert!(p.apply(&PoolChangeKind::Add(2)));
+        assert_eq!(p.up(), &[0, 1, 2]);
+        assert!(p.apply(&PoolChangeKind::Fail(1)));
+        assert_eq!(p.up(), &[0, 2]);
+        assert!(p.is_configured(1));
+        assert!(!p.apply(&PoolChangeKind::Fail(1)), "already down");
+        assert!(p.apply(&PoolChangeKind::Recover(1)));
+        assert!(p.apply(&PoolChangeKind::Remove(0)));
+        assert!(!p.is_configured(0));
+        assert_eq!(p.up(), &[1, 2]);
+        assert_eq!(p.total_up_weight(), 2);
+    }
+}

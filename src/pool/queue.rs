@@ -1,0 +1,131 @@
+//! FCFS service at each server: c workers and a waiting line, solved on arrival.
+//!
+//! With first-come-first-served service, a request's start time is fixed the moment
+//! it arrives: it takes the worker that frees up first. So no service events are
+//! needed; each server keeps its workers' next-free times in a small binary heap
+//! (stored flat for all servers) and the start times of requests still waiting.
+
+use std::collections::VecDeque;
+
+use crate::engine::Time;
+
+use super::ServerId;
+
+/// What happened to a request at its server.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Admission {
+    /// Served: it waited `wait` and finishes at `finish`.
+    Served { wait: Time, finish: Time },
+    /// The waiting line was full.
+    Dropped,
+}
+
+/// The workers and waiting lines of every server in a lane.
+pub struct Queues {
+    workers: usize,
+    /// `free_at[s * workers ..][..workers]` is server s's min-heap of next-free times.
+    free_at: Vec<Time>,
+    /// Start times of requests still waiting, per server (non-decreasing under FCFS).
+    waiting: Vec<VecDeque<Time>>,
+    limit: Option<usize>,
+    /// Total service time given, per server (for utilisation).
+    busy: Vec<Time>,
+}
+
+impl Queues {
+    pub fn new(servers: usize, workers: u32, limit: Option<u32>) -> Queues {
+        let workers = workers as usize;
+        Queues {
+            workers,
+            free_at: vec![0; servers * workers],
+            waiting: (0..servers).map(|_| VecDeque::new()).collect(),
+            limit: limit.map(|l| l as usize),
+            busy: vec![0; servers],
+        }
+    }
+
+    /// Admits a request arriving at `now` needing `service` of work.
+    pub fn admit(&mut self, s: ServerId, now: Time, service: Time) -> Admission {
+        let s = s as usize;
+        let line = &mut self.waiting[s];
+        while line.front().is_some_and(|&start| start <= now) {
+            line.pop_front();
+        }
+        if self.limit.is_some_and(|l| line.len() >= l) {
+            return Admission::Dropped;
+        }
+        let heap = &mut self.free_at[s * self.workers..(s + 1) * self.workers];
+        let start = heap[0].max(now);
+        let finish = start + service;
+        heap[0] = finish;
+        sift_down(heap);
+        if start > now {
+            line.push_back(start);
+        }
+        self.busy[s] += service;
+        Admission::Served { wait: start - now, finish }
+    }
+
+    /// A failed or removed server loses its queue: the work in it is abandoned.
+    pub fn reset(&mut self, s: ServerId) {
+        let s = s as usize;
+        self.free_at[s * self.workers..(s + 1) * self.workers].fill(0);
+        self.waiting[s].clear();
+    }
+
+    /// Total service time given, per server.
+    pub fn busy(&self) -> &[Time] {
+        &self.busy
+    }
+
+    pub fn workers(&self) -> u32 {
+        self.workers as u32
+    }
+}
+
+/// Restores the min-heap property after the root grew.
+fn sift_down(heap: &mut [Time]) {
+    let mut i = 0;
+    loop {
+        let (l, r) = (2 * i + 1, 2 * i + 2);
+        let mut m = i;
+        if l < heap.len() && heap[l] < heap[m] {
+            m = l;
+        }
+        if r < heap.len() && heap[r] < heap[m] {
+            m = r;
+        }
+        if m == i {
+            return;
+        }
+        heap.swap(i, m);
+        i = m;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn two_workers_fcfs() {
+        let mut q = Queues::new(1, 2, None);
+        assert_eq!(q.admit(0, 0, 10), Admission::Served { wait: 0, finish: 10 });
+        assert_eq!(q.admit(0, 1, 10), Admission::Served { wait: 0, finish: 11 });
+        // Both busy: waits for the first to free at 10.
+        assert_eq!(q.admit(0, 2, 5), Admission::Served { wait: 8, finish: 15 });
+        // Next free is 11.
+        assert_eq!(q.admit(0, 3, 1), Admission::Served { wait: 8, finish: 12 });
+        assert_eq!(q.busy(), [26]);
+    }
+
+    #[test]
+    fn full_line_drops() {
+        let mut q = Queues::new(1, 1, Some(1));
+        assert!(matches!(q.admit(0, 0, 100), Admission::Served { .. }));
+        assert!(matches!(q.admit(0, 1, 100), Admission::Served { wait: 99, .. }));
+        assert_eq!(q.admit(0, 2, 100), Admission::Dropped);
+        // Once the waiting request starts, there is room again.
+        assert!(matches!(q.admit(0, 150, 100), Admission::Served { .. }));
+    }
+}

@@ -1,0 +1,172 @@
+//! Session state on the servers: which server holds each user's state (its login,
+//! its cart), and whether that state is still alive.
+//!
+//! State lives on the server that served the user's latest request and dies after
+//! `ttl` without a request, or at once when that server fails or is removed. Both
+//! are decided lazily from two numbers per user (holder, last touch) and one per
+//! server (the time before which everything it held is gone): no timers.
+
+use crate::engine::Time;
+
+use super::ServerId;
+
+const VISIT_LOST: u32 = 1 << 31;
+const EVER_LOST: u32 = 1 << 30;
+const IN_VISIT: u32 = 1 << 29;
+const SERVER: u32 = IN_VISIT - 1;
+
+/// What a request finds of its user's state before it is served.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Prior {
+    /// No state, or it expired after `ttl` idle: nothing to lose.
+    Fresh,
+    /// Live state on this server.
+    Live(ServerId),
+    /// The state died with its server (failed or removed) while still within `ttl`.
+    Gone(ServerId),
+}
+
+/// Per-user session state for one lane.
+pub struct SessionStates {
+    /// Holder server + 1 (0: none) in the low bits, flags in the high bits.
+    holder: Vec<u32>,
+    touched: Vec<Time>,
+    /// Per server: state touched before this time was destroyed.
+    wiped_before: Vec<Time>,
+    ttl: Time,
+}
+
+impl SessionStates {
+    pub fn new(servers: usize, ttl: Time, users: usize) -> SessionStates {
+        SessionStates {
+            holder: Vec::with_capacity(users),
+            touched: Vec::with_capacity(users),
+            wiped_before: vec![0; servers],
+            ttl,
+        }
+    }
+
+    fn ensure(&mut self, u: u32) {
+        let n = u as usize + 1;
+        if self.holder.len() < n {
+            self.holder.resize(n, 0);
+            self.touched.resize(n, 0);
+        }
+    }
+
+    /// The state a request of user `u` at `now` finds.
+    pub fn prior(&mut self, u: u32, now: Time) -> Prior {
+        self.ensure(u);
+        let i = u as usize;
+        let h = self.holder[i] & SERVER;
+        if h == 0 || now.saturating_sub(self.touched[i]) > self.ttl {
+            return Prior::Fresh;
+        }
+        let s = h - 1;
+        if self.touched[i] < self.wiped_before[s as usize] {
+            Prior::Gone(s)
+        } else {
+            Prior::Live(s)
+        }
+    }
+
+    /// The server holding `u`'s state (its latest request's server), if any.
+    pub fn holder(&self, u: u32) -> Option<ServerId> {
+        let h = self.holder.get(u as usize)? & SERVER;
+        (h > 0).then(|| h - 1)
+    }
+
+    /// When `u`'s state was last used.
+    pub fn touched(&self, u: u32) -> Time {
+        self.touched[u as usize]
+    }
+
+    /// Records that `u`'s request at `now` was served by `s`, which now holds its state.
+    pub fn serve(&mut self, u: u32, s: ServerId, now: Time) {
+        let i = u as usize;
+        self.holder[i] = (self.holder[i] & !SERVER) | (s + 1);
+        self.touched[i] = now;
+    }
+
+    /// The server fails or leaves at `now`: everything it holds is gone.
+    pub fn wipe(&mut self, s: ServerId, now: Time) {
+        self.wiped_before[s as usize] = now + 1;
+    }
+
+    /// Whether `u`'s state is alive at `now` (for counting live sessions).
+    pub fn is_live(&self, u: u32, now: Time) -> bool {
+        let i = u as usize;
+        let h = self.holder[i] & SERVER;
+        h > 0 && now.saturating_sub(self.touched[i]) <= self.ttl && self.touched[i] >= self.wiped_before[(h - 1) as usize]
+    }
+
+    pub fn users(&self) -> u32 {
+        self.holder.len() as u32
+    }
+
+    /// Marks the start of a visit; clears the visit's loss mark.
+    pub fn open_visit(&mut self, u: u32) {
+        self.holder[u as usize] &= !VISIT_LOST;
+    }
+
+    /// Marks a loss; returns (first loss of this visit, first loss of this user).
+    pub fn mark_lost(&mut self, u: u32) -> (bool, bool) {
+        let h = &mut self.holder[u as usize];
+        let firsts = (*h & VISIT_LOST == 0, *h & EVER_LOST == 0);
+        *h |= VISIT_LOST | EVER_LOST;
+        firsts
+    }
+
+    /// Whether `u` is counted as an active session on its holder.
+    pub fn in_visit(&self, u: u32) -> bool {
+        self.holder[u as usize] & IN_VISIT != 0
+    }
+
+    pub fn set_in_visit(&mut self, u: u32, on: bool) {
+        let h = &mut self.holder[u as usize];
+        if on {
+            *h |= IN_VISIT;
+        } else {
+            *h &= !IN_VISIT;
+        }
+    }
+
+    /// Users counted as active on server `s`, which are no longer (it went away).
+    pub fn end_visits_on(&mut self, s: ServerId) {
+        for h in &mut self.holder {
+            if *h & IN_VISIT != 0 && *h & SERVER == s + 1 {
+                *h &= !IN_VISIT;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn state_lives_until_ttl_or_wipe() {
+        let mut st = SessionStates::new(2, 100, 4);
+        assert_eq!(st.prior(0, 0), Prior::Fresh);
+        st.serve(0, 1, 0);
+        assert_eq!(st.prior(0, 100), Prior::Live(1));
+        assert_eq!(st.prior(0, 101), Prior::Fresh);
+        st.serve(0, 1, 150);
+        st.wipe(1, 160);
+        assert_eq!(st.prior(0, 170), Prior::Gone(1));
+        st.serve(0, 0, 170);
+        assert_eq!(st.prior(0, 180), Prior::Live(0));
+    }
+
+    #[test]
+    fn loss_marks_reset_per_visit() {
+        let mut st = SessionStates::new(1, 100, 1);
+        st.prior(0, 0);
+        st.open_visit(0);
+        assert_eq!(st.mark_lost(0), (true, true));
+        assert_eq!(st.mark_lost(0), (false, false));
+        st.open_visit(0);
+        assert_eq!(st.mark_lost(0), (true, false));
+    }
+}

@@ -1,0 +1,279 @@
+//! The workload's event loop: user arrivals, visit starts and next requests, in
+//! (time, sequence) order, producing the request stream.
+
+use rand::RngExt;
+use rand_distr::{Distribution, Exp};
+
+use crate::engine::{time, Calendar, Stream, StreamRng, Time};
+use crate::policy::key::Addr;
+use crate::scenario::distribution::Sampler;
+use crate::scenario::{Scenario, ScriptedUser};
+
+use super::arrivals::ArrivalProcess;
+use super::network::Net;
+use super::request::{AddressChange, Request};
+use super::users::{Users, SCRIPTED};
+
+#[derive(Clone, Copy)]
+enum Event {
+    /// A new synthetic user arrives and starts its first visit.
+    Arrival,
+    /// A user starts a visit.
+    Visit(u32),
+    /// A user in a visit sends its next request.
+    Next(u32),
+}
+
+/// Ephemeral ports a client picks from (the Linux default range).
+const PORTS: std::ops::Range<u16> = 32_768..61_000;
+
+/// A scripted user's plan, resolved for the generator.
+struct Script {
+    user: ScriptedUser,
+    think: Sampler,
+    /// The address of this user's previous request.
+    last: Addr,
+}
+
+/// Generates one replication's request stream.
+pub struct Workload {
+    end: Time,
+    calendar: Calendar<Event>,
+    arrivals: Option<ArrivalProcess>,
+    nets: Vec<Net>,
+    /// Cumulative network shares, for drawing a new user's network.
+    net_cdf: Vec<f64>,
+    users: Users,
+    scripts: Vec<Script>,
+    requests: Sampler,
+    think: Sampler,
+    return_share: f64,
+    return_after: Sampler,
+    service: Sampler,
+    rng_arrivals: StreamRng,
+    rng_sessions: StreamRng,
+    rng_networks: StreamRng,
+    rng_churn: StreamRng,
+    rng_service: StreamRng,
+    events: u64,
+    visits: u64,
+}
+
+impl Workload {
+    pub fn new(sc: &Scenario, replication: u32) -> Workload {
+        let rng = |s: Stream| s.rng(sc.seed, replication, 0);
+        let mut rng_networks = rng(Stream::Networks);
+        let mut rng_sessions = rng(Stream::Sessions);
+        let synthetic = sc.expected_users() - sc.users.iter().map(|u| u.count as f64).sum::<f64>();
+        let default_net = [crate::scenario::Network::Home {
+            share: crate::scenario::units::Share(1.0),
+            users_per_address: crate::scenario::units::Positive(1.0),
+            ipv6_share: crate::scenario::units::Share(0.0),
+        }];
+        let specs = if sc.networks.is_empty() { &default_net[..] } else { &sc.networks[..] };
+        let nets = specs.iter().map(|n| Net::new(n, synthetic * n.share(), &mut rng_networks)).collect();
+        let net_cdf = specs
+            .iter()
+            .scan(0.0, |acc, n| {
+                *acc += n.share();
+                Some(*acc)
+            })
+            .collect();
+
+        let mut w = Workload {
+            end: sc.duration,
+            calendar: Calendar::default(),
+            arrivals: sc.arrivals.clone().map(ArrivalProcess::new),
+            nets,
+            net_cdf,
+            users: Users::with_capacity(sc.expected_users().ceil() as usize + 16),
+            scripts: Vec::new(),
+            requests: sc.sessions.requests.sampler(),
+            think: sc.sessions.think.sampler(),
+            return_share: sc.sessions.return_share.0,
+            return_after: sc.sessions.return_after.sampler(),
+            service: sc.serving.service.sampler(),
+            rng_arrivals: rng(Stream::Arrivals),
+            rng_sessions: rng(Stream::Sessions),
+            rng_networks,
+            rng_churn: rng(Stream::Churn),
+            rng_service: rng(Stream::Service),
+            events: 0,
+            visits: 0,
+        };
+        // Single scripted users come first, so their ids match journeys.csv rows.
+        let mut scripted: Vec<&ScriptedUser> = sc.users.iter().collect();
+        scripted.sort_by_key(|u| u.count > 1);
+        for u in scripted {
+            for _ in 0..u.count {
+                let id = w.users.push(SCRIPTED, w.scripts.len() as u32, false, Time::MAX);
+                w.scripts.push(Script { user: u.clone(), think: u.think.sampler(), last: u.address });
+                for &v in &u.visits {
+                    let offset = if u.spread > 0 { rng_sessions.random_range(0..u.spread) } else { 0 };
+                    w.calendar.schedule(v + offset, Event::Visit(id));
+                }
+            }
+        }
+        w.rng_sessions = rng_sessions;
+        if let Some(first) = w.arrivals.as_ref().and_then(|a| a.next(0, &mut w.rng_arrivals)) {
+            w.calendar.schedule(first, Event::Arrival);
+        }
+        w
+    }
+
+    /// Appends up to `max` requests with time before `until` (and before the end of
+    /// the run), in time order.
+    pub fn fill(&mut self, out: &mut Vec<Request>, until: Time, max: usize) {
+        let stop = until.min(self.end);
+        let target = out.len() + max;
+        while out.len() < target {
+            match self.calendar.peek_time() {
+                Some(t) if t < stop => {}
+                _ => return,
+            }
+            let (now, event) = self.calendar.pop().expect("peeked");
+            self.events += 1;
+            match event {
+                Event::Arrival => {
+                    let u = self.new_user(now);
+                    self.start_visit(u, now, out);
+                    if let Some(next) = self.arrivals.as_ref().and_then(|a| a.next(now, &mut self.rng_arrivals)) {
+                        self.calendar.schedule(next, Event::Arrival);
+                    }
+                }
+                Event::Visit(u) => self.start_visit(u, now, out),
+                Event::Next(u) => self.emit(u, now, false, out),
+            }
+        }
+    }
+
+    fn new_user(&mut self, now: Time) -> u32 {
+        let x = self.rng_networks.random::<f64>();
+        let n = self.net_cdf.iter().position(|&c| x < c).unwrap_or(self.nets.len() - 1);
+        match &self.nets[n] {
+            Net::Home { pool, ipv6_share } => {
+                let ipv6 = self.rng_networks.random::<f64>() < *ipv6_share;
+                let home = pool.draw(&mut self.rng_networks);
+                self.users.push(n as u8, home, ipv6, Time::MAX)
+            }
+            Net::Cgnat { pool } => {
+                let home = pool.draw(&mut self.rng_networks);
+                self.users.push(n as u8, home, false, Time::MAX)
+            }
+            Net::Mobile { wifi, leave_wifi, .. } => {
+                let home = wifi.draw(&mut self.rng_networks);
+                let first_switch = after(now, *leave_wifi, &mut self.rng_churn);
+                self.users.push(n as u8, home, false, first_switch)
+            }
+        }
+    }
+
+    fn start_visit(&mut self, u: u32, now: Time, out: &mut Vec<Request>) {
+        self.visits += 1;
+        let i = u as usize;
+        self.users.remaining[i] = match self.users.net[i] {
+            SCRIPTED => self.scripts[self.users.home[i] as usize].user.requests,
+            _ => self.requests.sample_count(&mut self.rng_sessions),
+        };
+        self.users.port[i] = self.rng_sessions.random_range(PORTS);
+        self.emit(u, now, true, out);
+    }
+
+    /// Emits the user's next request and schedules what follows it.
+    fn emit(&mut self, u: u32, now: Time, opens_visit: bool, out: &mut Vec<Request>) {
+        let i = u as usize;
+        let (addr, change) = self.address(u, now);
+        self.users.remaining[i] -= 1;
+        let closes_visit = self.users.remaining[i] == 0;
+        let service = time::from_secs(self.service.sample(&mut self.rng_service));
+        out.push(Request { time: now, service, addr, user: u, port: self.users.port[i], opens_visit, closes_visit, change });
+
+        let scripted = self.users.net[i] == SCRIPTED;
+        if !closes_visit {
+            let think = match scripted {
+                true => self.scripts[self.users.home[i] as usize].think.sample(&mut self.rng_sessions),
+                false => self.think.sample(&mut self.rng_sessions),
+            };
+            self.calendar.schedule(now + time::from_secs(think).max(1), Event::Next(u));
+        } else if !scripted && self.rng_sessions.random::<f64>() < self.return_share {
+            let gap = time::from_secs(self.return_after.sample(&mut self.rng_sessions)).max(1);
+            self.calendar.schedule(now.saturating_add(gap), Event::Visit(u));
+        }
+    }
+
+    /// The user's address now, and why it differs from its previous request's.
+    fn address(&mut self, u: u32, now: Time) -> (Addr, AddressChange) {
+        let i = u as usize;
+        match self.users.net[i] {
+            SCRIPTED => {
+                let script = &mut self.scripts[self.users.home[i] as usize];
+                let addr = script.user.moves.iter().rev().find(|m| m.0 <= now).map_or(script.user.address, |m| m.1);
+                let change = if addr == script.last { AddressChange::None } else { AddressChange::Scripted };
+                script.last = addr;
+                (addr, change)
+            }
+            n => {
+                if let Net::Mobile { cellular, leave_wifi, cellular_stay, .. } = &self.nets[n as usize] {
+                    while self.users.next_switch[i] <= now {
+                        let to_cell = !self.users.on_cell(u);
+                        self.users.set_on_cell(u, to_cell);
+                        let stay = if to_cell {
+                            self.users.cell[i] = cellular.draw(&mut self.rng_churn);
+                            time::from_secs(cellular_stay.sample(&mut self.rng_churn)).max(1)
+                        } else {
+                            after(0, *leave_wifi, &mut self.rng_churn)
+                        };
+                        self.users.next_switch[i] = self.users.next_switch[i].saturating_add(stay);
+                    }
+                }
+                let changed = self.users.on_cell(u) != self.users.last_on_cell(u)
+                    || (self.users.on_cell(u) && self.users.cell[i] != self.users.last_cell[i]);
+                self.users.remember_attachment(u);
+                let change = if changed { AddressChange::Mobility } else { AddressChange::None };
+                (self.last_address(u), change)
+            }
+        }
+    }
+
+    /// The address the user's latest request came from.
+    pub fn last_address(&self, u: u32) -> Addr {
+        let i = u as usize;
+        let home = self.users.home[i];
+        match (self.users.net[i], self.nets.get(self.users.net[i] as usize)) {
+            (SCRIPTED, _) => self.scripts[home as usize].last,
+            (_, Some(Net::Home { pool, .. })) if self.users.ipv6(u) => pool.v6(home),
+            (_, Some(Net::Home { pool, .. } | Net::Cgnat { pool })) => pool.v4(home),
+            (_, Some(Net::Mobile { cellular, .. })) if self.users.last_on_cell(u) => cellular.v4(self.users.last_cell[i]),
+            (_, Some(Net::Mobile { wifi, .. })) => wifi.v4(home),
+            (_, None) => unreachable!("every user has a network"),
+        }
+    }
+
+    /// The source port of the user's current (or latest) visit.
+    pub fn port(&self, u: u32) -> u16 {
+        self.users.port[u as usize]
+    }
+
+    /// Users created so far.
+    pub fn users(&self) -> u32 {
+        self.users.len() as u32
+    }
+
+    /// Workload events processed so far (arrivals, visit starts, requests).
+    pub fn events(&self) -> u64 {
+        self.events
+    }
+
+    /// Visits started so far.
+    pub fn visits(&self) -> u64 {
+        self.visits
+    }
+}
+
+/// `now` plus an exponential gap at `rate` per second; never, for rate 0.
+fn after(now: Time, rate: f64, rng: &mut StreamRng) -> Time {
+    match Exp::new(rate) {
+        Ok(d) if rate > 0.0 => now.saturating_add(time::from_secs(d.sample(rng)).max(1)),
+        _ => Time::MAX,
+    }
+}
