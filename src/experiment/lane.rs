@@ -78,7 +78,7 @@ impl Lane {
         if r.opens_visit {
             self.states.open_visit(u);
         }
-        self.tally.request(r.opens_visit, new_user);
+        self.tally.request(r, new_user);
         if self.pool.up().is_empty() {
             self.tally.unroutable();
             self.not_served(r, "unroutable");

@@ -2,6 +2,7 @@
 
 use crate::engine::Time;
 use crate::pool::{Pool, ServerId};
+use crate::workload::Request;
 
 use super::latency::Latency;
 use super::loss::LossCause;
@@ -23,6 +24,9 @@ pub struct Totals {
     /// Users that lost state at least once.
     pub users_lost: u64,
     pub losses: u64,
+    /// A running checksum of every request routed (time, user, address, port):
+    /// equal across policies when they saw the same stream.
+    pub stream_checksum: u64,
 }
 
 /// How a pool change moved the sessions alive at that moment.
@@ -69,7 +73,7 @@ pub struct LaneReport {
     pub servers: Vec<ServerReport>,
     pub windows: Vec<Window>,
     pub remaps: Vec<Remap>,
-    /// Spread of requests over servers that were ever up.
+    /// Spread of request rates (requests per second up) over servers that were ever up.
     pub requests_spread: Spread,
     /// Spread of peak concurrent sessions over servers that were ever up.
     pub sessions_spread: Spread,
@@ -158,7 +162,10 @@ impl Tally {
         &mut self.windows[self.current]
     }
 
-    pub fn request(&mut self, opens_visit: bool, new_user: bool) {
+    pub fn request(&mut self, r: &Request, new_user: bool) {
+        let opens_visit = r.opens_visit;
+        let word = r.time ^ (r.user as u64).rotate_left(40) ^ (r.addr.0 as u64) ^ ((r.addr.0 >> 64) as u64) ^ r.port as u64;
+        self.totals.stream_checksum = (self.totals.stream_checksum.rotate_left(7) ^ word).wrapping_mul(0x9E37_79B9_7F4A_7C15);
         self.totals.requests += 1;
         self.window().requests += 1;
         if opens_visit {
@@ -280,7 +287,10 @@ impl Tally {
         LaneReport {
             totals: self.totals,
             by_cause: self.by_cause,
-            requests_spread: Spread::of((0..n).filter(|&s| ever_up(s)).map(|s| self.server_requests[s] as f64)),
+            // Per up-second, so a server that joined late is not counted as idle.
+            requests_spread: Spread::of(
+                (0..n).filter(|&s| self.up_total[s] > 0).map(|s| self.server_requests[s] as f64 / self.up_total[s] as f64),
+            ),
             sessions_spread: Spread::of((0..n).filter(|&s| ever_up(s)).map(|s| self.peak_active[s] as f64)),
             servers,
             windows,

@@ -72,6 +72,7 @@ pub const SUMMARY: &[&str] = &[
     "latency_max_ms",
     "utilisation_mean",
     "utilisation_max",
+    "stream_checksum",
 ];
 
 /// The summary row of one lane, in `SUMMARY` order.
@@ -111,6 +112,7 @@ pub fn summary_row(lane: &LaneOutcome) -> Vec<String> {
         ms(r.latency.max),
         num(util_mean),
         num(util_max),
+        format!("{:016x}", t.stream_checksum),
     ]
 }
 
