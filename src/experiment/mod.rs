@@ -70,26 +70,38 @@ pub fn replicate(sc: &Scenario, replication: u32) -> Replication {
         .enumerate()
         .map(|(i, spec)| Lane::new(sc, spec, i, replication, followed))
         .collect();
-    let mut chunk: Vec<Request> = Vec::with_capacity(CHUNK);
     let mut changes = sc.changes.iter().filter(|c| c.at < sc.duration);
     let mut next_change = changes.next();
+    let mut until = next_change.map_or(Time::MAX, |c| c.at);
+    let mut chunk: Vec<Request> = Vec::with_capacity(CHUNK);
+    let mut next: Vec<Request> = Vec::with_capacity(CHUNK);
     let mut requests = 0u64;
+    workload.fill(&mut chunk, until, CHUNK);
     loop {
-        let until = next_change.map_or(Time::MAX, |c| c.at);
-        chunk.clear();
-        workload.fill(&mut chunk, until, CHUNK);
+        // A full chunk may have more behind it: generate the next one while the
+        // lanes route this one. Generation never passes `until`, so a pool change
+        // still finds the workload exactly at its time.
+        let full = chunk.len() == CHUNK;
+        next.clear();
+        rayon::join(
+            || {
+                if full {
+                    workload.fill(&mut next, until, CHUNK);
+                }
+            },
+            || lanes.par_iter_mut().for_each(|lane| lane.route_all(&chunk)),
+        );
         requests += chunk.len() as u64;
-        lanes.par_iter_mut().for_each(|lane| lane.route_all(&chunk));
-        if chunk.len() == CHUNK {
+        if full {
+            std::mem::swap(&mut chunk, &mut next);
             continue;
         }
-        match next_change {
-            Some(change) => {
-                lanes.par_iter_mut().for_each(|lane| lane.apply(change, &workload));
-                next_change = changes.next();
-            }
-            None => break,
-        }
+        let Some(change) = next_change else { break };
+        lanes.par_iter_mut().for_each(|lane| lane.apply(change, &workload));
+        next_change = changes.next();
+        until = next_change.map_or(Time::MAX, |c| c.at);
+        chunk.clear();
+        workload.fill(&mut chunk, until, CHUNK);
     }
     let lanes = lanes
         .into_iter()

@@ -16,21 +16,23 @@ pub struct LeastConn;
 
 impl Policy for LeastConn {
     fn pick(&mut self, _: &Client, _: Time, pool: &Pool, rng: &mut StreamRng) -> Pick {
+        // a/wa < b/wb  <=>  a·wb < b·wa, in integers.
+        let less = |a: ServerId, b: ServerId| {
+            (pool.in_flight(a) as u64 * pool.weight(b) as u64).cmp(&(pool.in_flight(b) as u64 * pool.weight(a) as u64))
+        };
         let mut best = pool.up()[0];
         let mut ties = 0u32;
         for &s in pool.up() {
-            // a/wa < b/wb  <=>  a·wb < b·wa, in integers.
-            let here = pool.in_flight(s) as u64 * pool.weight(best) as u64;
-            let there = pool.in_flight(best) as u64 * pool.weight(s) as u64;
-            if ties == 0 || here < there {
-                best = s;
-                ties = 1;
-            } else if here == there {
-                ties += 1;
-                if rng.random_range(0..ties) == 0 {
-                    best = s;
-                }
+            match less(s, best) {
+                std::cmp::Ordering::Less => (best, ties) = (s, 1),
+                std::cmp::Ordering::Equal => ties += 1,
+                std::cmp::Ordering::Greater => {}
             }
+        }
+        if ties > 1 {
+            // One draw picks uniformly among the tied servers.
+            let k = rng.random_range(0..ties) as usize;
+            best = *pool.up().iter().filter(|&&s| less(s, best).is_eq()).nth(k).expect("k < ties");
         }
         Pick::stateless(best)
     }

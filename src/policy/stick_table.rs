@@ -9,8 +9,7 @@
 //! evicted, `size/256 + 1` at a time, as HAProxy does. If the recorded server is
 //! down, the base policy picks again and the client is re-stuck to the new server.
 
-use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::{HashMap, VecDeque};
 
 use xxhash_rust::xxh3::Xxh3Builder;
 
@@ -43,8 +42,10 @@ pub struct StickTable {
     expire: Option<Time>,
     size: usize,
     entries: HashMap<Addr, Entry, Xxh3Builder>,
-    /// (last use, address) for every touch; stale pairs are skipped when popped.
-    by_age: BinaryHeap<Reverse<(Time, Addr)>>,
+    /// Every touch as (time, address), oldest first: requests arrive in time order,
+    /// so this queue is the table's LRU order once stale pairs (the address was
+    /// touched again later) are skipped.
+    by_age: VecDeque<(Time, Addr)>,
 }
 
 impl StickTable {
@@ -54,7 +55,7 @@ impl StickTable {
             expire,
             size,
             entries: HashMap::with_hasher(Xxh3Builder::new()),
-            by_age: BinaryHeap::new(),
+            by_age: VecDeque::new(),
         }
     }
 
@@ -70,31 +71,55 @@ impl StickTable {
     }
 
     fn store(&mut self, addr: Addr, server: ServerId, now: Time) {
-        if !self.entries.contains_key(&addr) && self.entries.len() >= self.size {
-            self.make_room(now);
+        self.purge(now);
+        let fresh = Entry { server, touched: now };
+        match self.entries.get_mut(&addr) {
+            Some(e) => *e = fresh,
+            None => {
+                if self.entries.len() >= self.size {
+                    self.evict();
+                }
+                self.entries.insert(addr, fresh);
+            }
         }
-        self.entries.insert(addr, Entry { server, touched: now });
-        self.by_age.push(Reverse((now, addr)));
-        // Stale pairs accumulate with every touch; rebuild from the live entries
-        // before they outnumber them, which keeps the heap within 2x the table.
+        self.by_age.push_back((now, addr));
+        // Stale pairs pile up with every hit; compact before they outnumber entries.
         if self.by_age.len() > 2 * self.entries.len() + 1024 {
-            self.by_age = self.entries.iter().map(|(&a, e)| Reverse((e.touched, a))).collect();
+            let entries = &self.entries;
+            self.by_age.retain(|(t, a)| entries.get(a).is_some_and(|e| e.touched == *t));
         }
     }
 
-    /// Drops the least recently used batch, and any expired entries met on the
-    /// way, until there is room.
-    fn make_room(&mut self, now: Time) {
-        let mut batch = (self.size >> 8) + 1;
-        while let Some(Reverse((touched, addr))) = self.by_age.pop() {
-            if self.entries.get(&addr).map(|e| e.touched) != Some(touched) {
-                continue;
+    /// Pops the oldest pair that is still current, if any.
+    fn pop_oldest(&mut self) -> Option<(Time, Addr)> {
+        while let Some((t, a)) = self.by_age.pop_front() {
+            if self.entries.get(&a).is_some_and(|e| e.touched == t) {
+                return Some((t, a));
             }
-            self.entries.remove(&addr);
-            batch = batch.saturating_sub(1);
-            if batch == 0 && !self.expired(touched, now) {
-                break;
+        }
+        None
+    }
+
+    /// Drops expired entries, as HAProxy's expiry task does.
+    fn purge(&mut self, now: Time) {
+        while let Some(&(t, a)) = self.by_age.front() {
+            if !self.expired(t, now) {
+                return;
             }
+            self.by_age.pop_front();
+            if self.entries.get(&a).is_some_and(|e| e.touched == t) {
+                self.entries.remove(&a);
+            }
+        }
+    }
+
+    /// Full table: evicts the `size/256 + 1` least recently used entries.
+    fn evict(&mut self) {
+        for _ in 0..(self.size >> 8) + 1 {
+            match self.pop_oldest() {
+                Some((_, a)) => self.entries.remove(&a),
+                None => return,
+            };
         }
     }
 }
