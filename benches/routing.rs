@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 
 use lbsim::experiment::Lane;
 use lbsim::scenario::Scenario;
@@ -48,7 +48,11 @@ fn routing(c: &mut Criterion) {
     for queueing in [false, true] {
         let sc = scenario(queueing);
         let requests = stream(&sc);
-        let mut group = c.benchmark_group(if queueing { "route_queueing_on" } else { "route_queueing_off" });
+        let mut group = c.benchmark_group(if queueing {
+            "route_queueing_on"
+        } else {
+            "route_queueing_off"
+        });
         group.sample_size(10);
         group.throughput(Throughput::Elements(requests.len() as u64));
         for (i, spec) in sc.policies.iter().enumerate() {

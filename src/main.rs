@@ -1,7 +1,7 @@
 //! The `lbsim` command line. The library does the work; this file only reads
 //! arguments, calls it, and turns failures into messages and exit codes.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -27,7 +27,9 @@ enum Command {
     /// Writes summary.csv, timeseries.csv, servers.csv, losses.csv, events.csv
     /// (and journeys.csv for scripted users) and run.json into the output folder,
     /// then prints a comparison table.
-    #[command(after_help = "Example:\n  lbsim run scenarios/shop-mixed.toml --policy ip_hash --policy 'ring(vnodes=160)'")]
+    #[command(
+        after_help = "Example:\n  lbsim run scenarios/shop-mixed.toml --policy ip_hash --policy 'ring(vnodes=160)'"
+    )]
     Run {
         /// The scenario file (TOML).
         scenario: PathBuf,
@@ -51,9 +53,7 @@ enum Command {
         quiet: bool,
     },
     /// Check a scenario file and describe it, without running it.
-    Validate {
-        scenario: PathBuf,
-    },
+    Validate { scenario: PathBuf },
     /// List every policy with its parameters and defaults.
     Policies,
 }
@@ -61,9 +61,15 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Run { scenario, out, seed, replications, policies, force, quiet } => {
-            run(scenario, out, seed, replications, policies, force, quiet)
-        }
+        Command::Run {
+            scenario,
+            out,
+            seed,
+            replications,
+            policies,
+            force,
+            quiet,
+        } => run(scenario, out, seed, replications, policies, force, quiet),
         Command::Validate { scenario } => validate(scenario),
         Command::Policies => {
             print!("{}", describe_policies());
@@ -78,7 +84,7 @@ fn usage_error(message: impl std::fmt::Display) -> ExitCode {
     ExitCode::from(2)
 }
 
-fn load(path: &PathBuf, policies: &[String]) -> Result<Scenario, ExitCode> {
+fn load(path: &Path, policies: &[String]) -> Result<Scenario, ExitCode> {
     let mut sc = Scenario::load(path).map_err(usage_error)?;
     if !policies.is_empty() {
         sc.override_policies(policies).map_err(usage_error)?;
@@ -111,7 +117,11 @@ fn run(
         return ExitCode::FAILURE;
     }
     if !quiet {
-        let routed: u64 = result.replications.iter().map(|r| r.requests * r.lanes.len() as u64).sum();
+        let routed: u64 = result
+            .replications
+            .iter()
+            .map(|r| r.requests * r.lanes.len() as u64)
+            .sum();
         println!(
             "{}: {} replication(s), {} policies, {:.2} s wall, {:.1} M requests routed/s\n",
             sc.name,
@@ -131,18 +141,34 @@ fn validate(path: PathBuf) -> ExitCode {
         Ok(sc) => sc,
         Err(code) => return code,
     };
-    let initial = sc.servers.iter().filter(|s| s.presence == lbsim::pool::Presence::Up).count();
+    let initial = sc
+        .servers
+        .iter()
+        .filter(|s| s.presence == lbsim::pool::Presence::Up)
+        .count();
     println!("{}: ok", path.display());
     println!("  name          {}", sc.name);
-    println!("  duration      {} s, windows of {} s", sc.duration / 1_000_000_000, sc.window / 1_000_000_000);
+    println!(
+        "  duration      {} s, windows of {} s",
+        sc.duration / 1_000_000_000,
+        sc.window / 1_000_000_000
+    );
     println!("  users         about {:.0} expected", sc.expected_users());
     println!("  servers       {initial} at start, {} pool events", sc.changes.len());
-    println!("  policies      {}", sc.policies.iter().map(|p| p.text.as_str()).collect::<Vec<_>>().join(", "));
+    println!(
+        "  policies      {}",
+        sc.policies
+            .iter()
+            .map(|p| p.text.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
     ExitCode::SUCCESS
 }
 
 fn describe_policies() -> String {
-    let mut s = String::from("Policies (use as NAME or NAME(key=value, ...) in a scenario's `policies` or with --policy):\n");
+    let mut s =
+        String::from("Policies (use as NAME or NAME(key=value, ...) in a scenario's `policies` or with --policy):\n");
     for p in REGISTRY {
         s.push_str(&format!("\n  {}\n      {}\n", p.name, p.summary));
         for param in p.params {

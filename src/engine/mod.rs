@@ -8,4 +8,4 @@ pub mod time;
 
 pub use calendar::Calendar;
 pub use rng::{Stream, StreamRng};
-pub use time::{Time, HOUR, MILLISECOND, MINUTE, SECOND};
+pub use time::{HOUR, MILLISECOND, MINUTE, SECOND, Time};

@@ -45,9 +45,15 @@ impl Lane {
     pub fn new(sc: &Scenario, spec: &Spec, index: usize, replication: u32, followed: u32) -> Lane {
         let pool = sc.initial_pool();
         let users = sc.expected_users().ceil() as usize;
-        let ctx = BuildContext { pool: &pool, expected_users: users };
+        let ctx = BuildContext {
+            pool: &pool,
+            expected_users: users,
+        };
         let policy = policy::build(spec, &ctx).expect("policies are checked when the scenario is read");
-        let queues = sc.serving.queueing.then(|| Queues::new(pool.len(), sc.serving.workers, sc.serving.queue_limit));
+        let queues = sc
+            .serving
+            .queueing
+            .then(|| Queues::new(pool.len(), sc.serving.workers, sc.serving.queue_limit));
         let flight = policy.wants_load().then(InFlight::default);
         Lane {
             label: spec.text.clone(),
@@ -110,7 +116,12 @@ impl Lane {
             Prior::Live(h) if h == s => None,
             Prior::Live(_) => {
                 let remapped = self.last_change.is_some_and(|c| self.states.touched(u) < c);
-                Some(LossCause::attribute(self.policy.affinity(), r.change, remapped, pick.memory))
+                Some(LossCause::attribute(
+                    self.policy.affinity(),
+                    r.change,
+                    remapped,
+                    pick.memory,
+                ))
             }
         };
         if let Some(c) = cause {
@@ -165,16 +176,32 @@ impl Lane {
     }
 
     fn step(&mut self, r: &Request, server: String, outcome: &'static str, cause: Option<LossCause>) {
-        self.journeys.push(Step { user: r.user, time: r.time, addr: r.addr.to_string(), server, outcome, cause });
+        self.journeys.push(Step {
+            user: r.user,
+            time: r.time,
+            addr: r.addr.to_string(),
+            server,
+            outcome,
+            cause,
+        });
     }
 
     /// Applies a pool change and measures how many live sessions it moves.
     pub fn apply(&mut self, change: &PoolChange, workload: &Workload) {
         let now = change.at;
         self.tally.roll_to(now, &self.pool);
-        let client = |u: u32| Client { user: u, addr: workload.last_address(u), port: workload.port(u) };
-        let live: Vec<u32> = (0..self.states.users()).filter(|&u| self.states.is_live(u, now)).collect();
-        let before: Vec<Option<ServerId>> = live.iter().map(|&u| self.policy.peek(&client(u), now, &self.pool)).collect();
+        let client = |u: u32| Client {
+            user: u,
+            addr: workload.last_address(u),
+            port: workload.port(u),
+        };
+        let live: Vec<u32> = (0..self.states.users())
+            .filter(|&u| self.states.is_live(u, now))
+            .collect();
+        let before: Vec<Option<ServerId>> = live
+            .iter()
+            .map(|&u| self.policy.peek(&client(u), now, &self.pool))
+            .collect();
         if !self.pool.apply(&change.kind) {
             return;
         }

@@ -49,7 +49,10 @@ pub struct RunResult {
 impl RunResult {
     /// Events processed: workload events plus every request routed by every lane.
     pub fn events(&self) -> u64 {
-        self.replications.iter().map(|r| r.workload_events + r.requests * r.lanes.len() as u64).sum()
+        self.replications
+            .iter()
+            .map(|r| r.workload_events + r.requests * r.lanes.len() as u64)
+            .sum()
     }
 }
 
@@ -57,7 +60,10 @@ impl RunResult {
 pub fn run(sc: &Scenario) -> RunResult {
     let start = Instant::now();
     let replications = (0..sc.replications).into_par_iter().map(|r| replicate(sc, r)).collect();
-    RunResult { replications, wall_secs: start.elapsed().as_secs_f64() }
+    RunResult {
+        replications,
+        wall_secs: start.elapsed().as_secs_f64(),
+    }
 }
 
 /// Runs one replication.
@@ -107,7 +113,11 @@ pub fn replicate(sc: &Scenario, replication: u32) -> Replication {
         .into_iter()
         .map(|lane| {
             let (label, report, journeys) = lane.finish(sc.duration);
-            LaneOutcome { label, report, journeys }
+            LaneOutcome {
+                label,
+                report,
+                journeys,
+            }
         })
         .collect();
     Replication {

@@ -2,7 +2,7 @@
 
 use hdrhistogram::Histogram;
 
-use crate::engine::time::{Time, MICROSECOND};
+use crate::engine::time::{MICROSECOND, Time};
 
 /// Response times in microseconds, up to about 11.5 days.
 pub struct Latency {

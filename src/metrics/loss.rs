@@ -41,7 +41,10 @@ impl LossCause {
     ];
 
     pub fn index(self) -> usize {
-        Self::ALL.iter().position(|&c| c == self).expect("every cause is listed")
+        Self::ALL
+            .iter()
+            .position(|&c| c == self)
+            .expect("every cause is listed")
     }
 
     pub fn name(self) -> &'static str {
@@ -84,9 +87,15 @@ mod tests {
         use AddressChange::{Mobility, None as Same};
         let a = LossCause::attribute;
         assert_eq!(a(Affinity::None, Mobility, true, Memory::None), LossCause::NotSticky);
-        assert_eq!(a(Affinity::Address, Mobility, true, Memory::Miss), LossCause::AddressChanged(Mobility));
+        assert_eq!(
+            a(Affinity::Address, Mobility, true, Memory::Miss),
+            LossCause::AddressChanged(Mobility)
+        );
         assert_eq!(a(Affinity::Client, Mobility, true, Memory::Miss), LossCause::PoolRemap);
-        assert_eq!(a(Affinity::Client, Mobility, false, Memory::Miss), LossCause::AffinityExpired);
+        assert_eq!(
+            a(Affinity::Client, Mobility, false, Memory::Miss),
+            LossCause::AffinityExpired
+        );
         assert_eq!(a(Affinity::Address, Same, false, Memory::Hit), LossCause::LoadSpill);
         for (i, c) in LossCause::ALL.iter().enumerate() {
             assert_eq!(c.index(), i);

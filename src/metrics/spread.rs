@@ -20,11 +20,19 @@ impl Spread {
             max = max.max(x);
         }
         if n == 0.0 || sum == 0.0 {
-            return Spread { max_over_mean: f64::NAN, cv: f64::NAN, jain: f64::NAN };
+            return Spread {
+                max_over_mean: f64::NAN,
+                cv: f64::NAN,
+                jain: f64::NAN,
+            };
         }
         let mean = sum / n;
         let var = (sq / n - mean * mean).max(0.0);
-        Spread { max_over_mean: max / mean, cv: var.sqrt() / mean, jain: sum * sum / (n * sq) }
+        Spread {
+            max_over_mean: max / mean,
+            cv: var.sqrt() / mean,
+            jain: sum * sum / (n * sq),
+        }
     }
 }
 
@@ -35,7 +43,14 @@ mod tests {
     #[test]
     fn even_and_skewed() {
         let even = Spread::of([5.0, 5.0, 5.0, 5.0]);
-        assert_eq!(even, Spread { max_over_mean: 1.0, cv: 0.0, jain: 1.0 });
+        assert_eq!(
+            even,
+            Spread {
+                max_over_mean: 1.0,
+                cv: 0.0,
+                jain: 1.0
+            }
+        );
         let one = Spread::of([8.0, 0.0, 0.0, 0.0]);
         assert_eq!(one.max_over_mean, 4.0);
         assert_eq!(one.jain, 0.25);

@@ -16,14 +16,29 @@ impl Estimate {
         let xs: Vec<f64> = xs.iter().copied().filter(|x| x.is_finite()).collect();
         let n = xs.len();
         if n == 0 {
-            return Estimate { n, mean: f64::NAN, sd: f64::NAN, half_width: f64::NAN };
+            return Estimate {
+                n,
+                mean: f64::NAN,
+                sd: f64::NAN,
+                half_width: f64::NAN,
+            };
         }
         let mean = xs.iter().sum::<f64>() / n as f64;
         if n == 1 {
-            return Estimate { n, mean, sd: f64::NAN, half_width: f64::NAN };
+            return Estimate {
+                n,
+                mean,
+                sd: f64::NAN,
+                half_width: f64::NAN,
+            };
         }
         let sd = (xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1) as f64).sqrt();
-        Estimate { n, mean, sd, half_width: t975(n - 1) * sd / (n as f64).sqrt() }
+        Estimate {
+            n,
+            mean,
+            sd,
+            half_width: t975(n - 1) * sd / (n as f64).sqrt(),
+        }
     }
 }
 

@@ -164,8 +164,10 @@ impl Tally {
 
     pub fn request(&mut self, r: &Request, new_user: bool) {
         let opens_visit = r.opens_visit;
-        let word = r.time ^ (r.user as u64).rotate_left(40) ^ (r.addr.0 as u64) ^ ((r.addr.0 >> 64) as u64) ^ r.port as u64;
-        self.totals.stream_checksum = (self.totals.stream_checksum.rotate_left(7) ^ word).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let word =
+            r.time ^ (r.user as u64).rotate_left(40) ^ (r.addr.0 as u64) ^ ((r.addr.0 >> 64) as u64) ^ r.port as u64;
+        self.totals.stream_checksum =
+            (self.totals.stream_checksum.rotate_left(7) ^ word).wrapping_mul(0x9E37_79B9_7F4A_7C15);
         self.totals.requests += 1;
         self.window().requests += 1;
         if opens_visit {
@@ -289,7 +291,9 @@ impl Tally {
             by_cause: self.by_cause,
             // Per up-second, so a server that joined late is not counted as idle.
             requests_spread: Spread::of(
-                (0..n).filter(|&s| self.up_total[s] > 0).map(|s| self.server_requests[s] as f64 / self.up_total[s] as f64),
+                (0..n)
+                    .filter(|&s| self.up_total[s] > 0)
+                    .map(|s| self.server_requests[s] as f64 / self.up_total[s] as f64),
             ),
             sessions_spread: Spread::of((0..n).filter(|&s| ever_up(s)).map(|s| self.peak_active[s] as f64)),
             servers,

@@ -22,9 +22,15 @@ where
     w.write_record(&full).expect("in-memory write");
     for rep in &result.replications {
         for lane in &rep.lanes {
-            let context = [sc.name.clone(), lane.label.clone(), rep.index.to_string(), sc.seed.to_string()];
+            let context = [
+                sc.name.clone(),
+                lane.label.clone(),
+                rep.index.to_string(),
+                sc.seed.to_string(),
+            ];
             rows(rep, lane, &mut |row| {
-                w.write_record(context.iter().cloned().chain(row)).expect("in-memory write");
+                w.write_record(context.iter().cloned().chain(row))
+                    .expect("in-memory write");
             });
         }
     }
@@ -32,11 +38,19 @@ where
 }
 
 fn pct(part: u64, whole: u64) -> String {
-    num(if whole == 0 { f64::NAN } else { 100.0 * part as f64 / whole as f64 })
+    num(if whole == 0 {
+        f64::NAN
+    } else {
+        100.0 * part as f64 / whole as f64
+    })
 }
 
 fn per_1k(part: u64, whole: u64) -> String {
-    num(if whole == 0 { f64::NAN } else { 1000.0 * part as f64 / whole as f64 })
+    num(if whole == 0 {
+        f64::NAN
+    } else {
+        1000.0 * part as f64 / whole as f64
+    })
 }
 
 fn ms(secs: f64) -> String {
@@ -79,10 +93,27 @@ pub const SUMMARY: &[&str] = &[
 pub fn summary_row(lane: &LaneOutcome) -> Vec<String> {
     let r = &lane.report;
     let t = &r.totals;
-    let worst_window = r.windows.iter().map(|w| w.requests.max_over_mean).filter(|x| x.is_finite()).fold(f64::NAN, f64::max);
-    let (predictable, moved) = r.remaps.iter().fold((0, 0), |(p, m), x| (p + x.predictable, m + x.moved));
-    let utils: Vec<f64> = r.servers.iter().map(|s| s.utilisation).filter(|u| u.is_finite()).collect();
-    let util_mean = if utils.is_empty() { f64::NAN } else { utils.iter().sum::<f64>() / utils.len() as f64 };
+    let worst_window = r
+        .windows
+        .iter()
+        .map(|w| w.requests.max_over_mean)
+        .filter(|x| x.is_finite())
+        .fold(f64::NAN, f64::max);
+    let (predictable, moved) = r
+        .remaps
+        .iter()
+        .fold((0, 0), |(p, m), x| (p + x.predictable, m + x.moved));
+    let utils: Vec<f64> = r
+        .servers
+        .iter()
+        .map(|s| s.utilisation)
+        .filter(|u| u.is_finite())
+        .collect();
+    let util_mean = if utils.is_empty() {
+        f64::NAN
+    } else {
+        utils.iter().sum::<f64>() / utils.len() as f64
+    };
     let util_max = utils.iter().copied().fold(f64::NAN, f64::max);
     vec![
         t.requests.to_string(),
@@ -124,8 +155,19 @@ pub fn files(sc: &Scenario, result: &RunResult) -> Vec<(&'static str, Vec<u8>)> 
         sc,
         result,
         &[
-            "window_start_s", "clock", "requests", "served", "dropped", "sessions", "sessions_lost", "losses",
-            "losses_per_1k_requests", "requests_max_mean", "requests_cv", "requests_jain", "sessions_max_mean",
+            "window_start_s",
+            "clock",
+            "requests",
+            "served",
+            "dropped",
+            "sessions",
+            "sessions_lost",
+            "losses",
+            "losses_per_1k_requests",
+            "requests_max_mean",
+            "requests_cv",
+            "requests_jain",
+            "sessions_max_mean",
             "latency_p99_ms",
         ],
         |_, lane, row| {
@@ -154,7 +196,14 @@ pub fn files(sc: &Scenario, result: &RunResult) -> Vec<(&'static str, Vec<u8>)> 
     let servers = table(
         sc,
         result,
-        &["server", "requests", "requests_share_pct", "peak_sessions", "up_s", "utilisation"],
+        &[
+            "server",
+            "requests",
+            "requests_share_pct",
+            "peak_sessions",
+            "up_s",
+            "utilisation",
+        ],
         |_, lane, row| {
             let served = lane.report.totals.served;
             for s in &lane.report.servers {
@@ -170,23 +219,37 @@ pub fn files(sc: &Scenario, result: &RunResult) -> Vec<(&'static str, Vec<u8>)> 
         },
     );
 
-    let losses = table(sc, result, &["cause", "detail", "losses", "share_pct", "per_1k_requests"], |_, lane, row| {
-        let r = &lane.report;
-        for (i, cause) in LossCause::ALL.iter().enumerate() {
-            row(vec![
-                cause.name().to_string(),
-                cause.detail().to_string(),
-                r.by_cause[i].to_string(),
-                pct(r.by_cause[i], r.totals.losses),
-                per_1k(r.by_cause[i], r.totals.requests),
-            ]);
-        }
-    });
+    let losses = table(
+        sc,
+        result,
+        &["cause", "detail", "losses", "share_pct", "per_1k_requests"],
+        |_, lane, row| {
+            let r = &lane.report;
+            for (i, cause) in LossCause::ALL.iter().enumerate() {
+                row(vec![
+                    cause.name().to_string(),
+                    cause.detail().to_string(),
+                    r.by_cause[i].to_string(),
+                    pct(r.by_cause[i], r.totals.losses),
+                    per_1k(r.by_cause[i], r.totals.requests),
+                ]);
+            }
+        },
+    );
 
     let events = table(
         sc,
         result,
-        &["at_s", "clock", "action", "server", "live_sessions", "predictable", "moved", "moved_pct"],
+        &[
+            "at_s",
+            "clock",
+            "action",
+            "server",
+            "live_sessions",
+            "predictable",
+            "moved",
+            "moved_pct",
+        ],
         |_, lane, row| {
             for e in &lane.report.remaps {
                 row(vec![
@@ -203,7 +266,12 @@ pub fn files(sc: &Scenario, result: &RunResult) -> Vec<(&'static str, Vec<u8>)> 
         },
     );
 
-    let followed: Vec<&str> = sc.users.iter().filter(|u| u.count == 1).map(|u| u.name.as_str()).collect();
+    let followed: Vec<&str> = sc
+        .users
+        .iter()
+        .filter(|u| u.count == 1)
+        .map(|u| u.name.as_str())
+        .collect();
     let mut out = vec![
         ("summary.csv", summary),
         ("timeseries.csv", timeseries),
@@ -215,7 +283,9 @@ pub fn files(sc: &Scenario, result: &RunResult) -> Vec<(&'static str, Vec<u8>)> 
         let journeys = table(
             sc,
             result,
-            &["user", "time_s", "clock", "address", "server", "outcome", "cause", "detail"],
+            &[
+                "user", "time_s", "clock", "address", "server", "outcome", "cause", "detail",
+            ],
             |_, lane, row| {
                 for s in &lane.journeys {
                     row(vec![

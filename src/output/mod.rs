@@ -25,7 +25,11 @@ pub enum OutputError {
 impl std::fmt::Display for OutputError {
     fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
         match self {
-            OutputError::Exists(p) => write!(f, "{} already exists: pass --force to replace it, or --out DIR to write elsewhere", p.display()),
+            OutputError::Exists(p) => write!(
+                f,
+                "{} already exists: pass --force to replace it, or --out DIR to write elsewhere",
+                p.display()
+            ),
             OutputError::Io(p, e) => write!(f, "{}: {e}", p.display()),
         }
     }
@@ -48,8 +52,13 @@ pub fn write_run(dir: &Path, force: bool, sc: &Scenario, result: &RunResult) -> 
         let p = p.to_path_buf();
         move |e| OutputError::Io(p, e)
     };
-    let name = dir.file_name().map_or("run".into(), |n| n.to_string_lossy().into_owned());
-    let parent = dir.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let name = dir
+        .file_name()
+        .map_or("run".into(), |n| n.to_string_lossy().into_owned());
+    let parent = dir
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     fs::create_dir_all(parent).map_err(io_err(parent))?;
     let scratch = parent.join(format!(".{name}.partial-{}", std::process::id()));
     if scratch.exists() {

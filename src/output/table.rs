@@ -2,8 +2,8 @@
 //! first. With several replications each cell shows mean ± 95% half-width.
 
 use crate::experiment::RunResult;
-use crate::metrics::stats::Estimate;
 use crate::metrics::LossCause;
+use crate::metrics::stats::Estimate;
 
 /// A column: header, and the value it shows for one lane of one replication.
 struct Column {
@@ -17,18 +17,52 @@ fn ratio(a: u64, b: u64, scale: f64) -> f64 {
 }
 
 const COLUMNS: &[Column] = &[
-    Column { header: "sessions lost %", value: |l| ratio(l.report.totals.visits_lost, l.report.totals.visits, 100.0), decimals: 2 },
-    Column { header: "losses/1k req", value: |l| ratio(l.report.totals.losses, l.report.totals.requests, 1000.0), decimals: 2 },
-    Column { header: "users hit %", value: |l| ratio(l.report.totals.users_lost, l.report.totals.users, 100.0), decimals: 2 },
-    Column { header: "req max/mean", value: |l| l.report.requests_spread.max_over_mean, decimals: 3 },
-    Column { header: "Jain", value: |l| l.report.requests_spread.jain, decimals: 3 },
-    Column { header: "p99 ms", value: |l| l.report.latency.p99 * 1e3, decimals: 1 },
-    Column { header: "dropped", value: |l| l.report.totals.dropped as f64, decimals: 0 },
+    Column {
+        header: "sessions lost %",
+        value: |l| ratio(l.report.totals.visits_lost, l.report.totals.visits, 100.0),
+        decimals: 2,
+    },
+    Column {
+        header: "losses/1k req",
+        value: |l| ratio(l.report.totals.losses, l.report.totals.requests, 1000.0),
+        decimals: 2,
+    },
+    Column {
+        header: "users hit %",
+        value: |l| ratio(l.report.totals.users_lost, l.report.totals.users, 100.0),
+        decimals: 2,
+    },
+    Column {
+        header: "req max/mean",
+        value: |l| l.report.requests_spread.max_over_mean,
+        decimals: 3,
+    },
+    Column {
+        header: "Jain",
+        value: |l| l.report.requests_spread.jain,
+        decimals: 3,
+    },
+    Column {
+        header: "p99 ms",
+        value: |l| l.report.latency.p99 * 1e3,
+        decimals: 1,
+    },
+    Column {
+        header: "dropped",
+        value: |l| l.report.totals.dropped as f64,
+        decimals: 0,
+    },
 ];
 
 /// The cause behind most of a lane's losses.
 fn top_cause(l: &crate::experiment::LaneOutcome) -> String {
-    let (i, n) = l.report.by_cause.iter().enumerate().max_by_key(|&(i, n)| (*n, std::cmp::Reverse(i))).expect("causes");
+    let (i, n) = l
+        .report
+        .by_cause
+        .iter()
+        .enumerate()
+        .max_by_key(|&(i, n)| (*n, std::cmp::Reverse(i)))
+        .expect("causes");
     if *n == 0 {
         return "-".into();
     }
@@ -40,7 +74,9 @@ fn top_cause(l: &crate::experiment::LaneOutcome) -> String {
 }
 
 pub fn render(result: &RunResult) -> String {
-    let Some(first) = result.replications.first() else { return String::new() };
+    let Some(first) = result.replications.first() else {
+        return String::new();
+    };
     let reps = result.replications.len();
     let mut rows: Vec<Vec<String>> = Vec::new();
     let mut header = vec!["policy".to_string()];
@@ -61,7 +97,9 @@ pub fn render(result: &RunResult) -> String {
         row.push(top_cause(lane));
         rows.push(row);
     }
-    let widths: Vec<usize> = (0..rows[0].len()).map(|j| rows.iter().map(|r| r[j].chars().count()).max().unwrap_or(0)).collect();
+    let widths: Vec<usize> = (0..rows[0].len())
+        .map(|j| rows.iter().map(|r| r[j].chars().count()).max().unwrap_or(0))
+        .collect();
     let mut out = String::new();
     for (k, row) in rows.iter().enumerate() {
         let cells: Vec<String> = row
@@ -69,7 +107,11 @@ pub fn render(result: &RunResult) -> String {
             .enumerate()
             .map(|(j, cell)| {
                 let pad = widths[j] - cell.chars().count();
-                if j == 0 || j == row.len() - 1 { format!("{cell}{}", " ".repeat(pad)) } else { format!("{}{cell}", " ".repeat(pad)) }
+                if j == 0 || j == row.len() - 1 {
+                    format!("{cell}{}", " ".repeat(pad))
+                } else {
+                    format!("{}{cell}", " ".repeat(pad))
+                }
             })
             .collect();
         out.push_str(cells.join("  ").trim_end());

@@ -8,13 +8,25 @@ pub const INFO: PolicyInfo = PolicyInfo {
     name: "cookie",
     summary: "load-balancer cookie naming the server; survives address changes; new clients via a base policy",
     params: &[
-        Param { name: "base", default: "round_robin", help: "policy for clients without a valid cookie" },
-        Param { name: "max_age", default: "none", help: "cookie lifetime from when it was set (\"none\": the whole run)" },
+        Param {
+            name: "base",
+            default: "round_robin",
+            help: "policy for clients without a valid cookie",
+        },
+        Param {
+            name: "max_age",
+            default: "none",
+            help: "cookie lifetime from when it was set (\"none\": the whole run)",
+        },
     ],
     build: |args, ctx| {
         let base = build(&args.policy("base")?, ctx)?;
         let max_age = args.duration_or_none("max_age")?.map(|d| d.0);
-        Ok(Box::new(Cookie { base, max_age, jar: Vec::with_capacity(ctx.expected_users) }))
+        Ok(Box::new(Cookie {
+            base,
+            max_age,
+            jar: Vec::with_capacity(ctx.expected_users),
+        }))
     },
 };
 
@@ -43,19 +55,29 @@ impl Cookie {
 impl Policy for Cookie {
     fn pick(&mut self, client: &Client, now: Time, pool: &Pool, rng: &mut StreamRng) -> Pick {
         if let Some(server) = self.valid(client, now, pool) {
-            return Pick { server, memory: Memory::Hit };
+            return Pick {
+                server,
+                memory: Memory::Hit,
+            };
         }
         let server = self.base.pick(client, now, pool, rng).server;
         let u = client.user as usize;
         if u >= self.jar.len() {
             self.jar.resize(u + 1, Held::default());
         }
-        self.jar[u] = Held { server: server + 1, set_at: now };
-        Pick { server, memory: Memory::Miss }
+        self.jar[u] = Held {
+            server: server + 1,
+            set_at: now,
+        };
+        Pick {
+            server,
+            memory: Memory::Miss,
+        }
     }
 
     fn peek(&self, client: &Client, now: Time, pool: &Pool) -> Option<ServerId> {
-        self.valid(client, now, pool).or_else(|| self.base.peek(client, now, pool))
+        self.valid(client, now, pool)
+            .or_else(|| self.base.peek(client, now, pool))
     }
 
     fn pool_changed(&mut self, pool: &Pool) {
@@ -75,7 +97,7 @@ impl Policy for Cookie {
 mod tests {
     use super::testing::{built, client, pool};
     use super::*;
-    use crate::engine::{Stream, HOUR};
+    use crate::engine::{HOUR, Stream};
 
     #[test]
     fn pin_survives_address_change_until_max_age() {
@@ -85,7 +107,13 @@ mod tests {
         let mut u = client(3);
         let first = c.pick(&u, 0, &p, &mut rng).server;
         u.addr = Addr::v4(0x6440_0001);
-        assert_eq!(c.pick(&u, HOUR / 2, &p, &mut rng), Pick { server: first, memory: Memory::Hit });
+        assert_eq!(
+            c.pick(&u, HOUR / 2, &p, &mut rng),
+            Pick {
+                server: first,
+                memory: Memory::Hit
+            }
+        );
         assert_eq!(c.pick(&u, HOUR, &p, &mut rng).memory, Memory::Miss);
     }
 }

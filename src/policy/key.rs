@@ -50,10 +50,9 @@ impl From<IpAddr> for Addr {
 impl FromStr for Addr {
     type Err = String;
     fn from_str(s: &str) -> Result<Addr, String> {
-        s.trim()
-            .parse::<IpAddr>()
-            .map(Addr::from)
-            .map_err(|_| format!("invalid address {s:?}: expected an IPv4 or IPv6 address, e.g. \"192.168.1.1\" or \"2001:db8::1\""))
+        s.trim().parse::<IpAddr>().map(Addr::from).map_err(|_| {
+            format!("invalid address {s:?}: expected an IPv4 or IPv6 address, e.g. \"192.168.1.1\" or \"2001:db8::1\"")
+        })
     }
 }
 

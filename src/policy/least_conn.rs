@@ -32,7 +32,12 @@ impl Policy for LeastConn {
         if ties > 1 {
             // One draw picks uniformly among the tied servers.
             let k = rng.random_range(0..ties) as usize;
-            best = *pool.up().iter().filter(|&&s| less(s, best).is_eq()).nth(k).expect("k < ties");
+            best = *pool
+                .up()
+                .iter()
+                .filter(|&&s| less(s, best).is_eq())
+                .nth(k)
+                .expect("k < ties");
         }
         Pick::stateless(best)
     }

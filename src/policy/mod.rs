@@ -52,7 +52,10 @@ pub struct Pick {
 
 impl Pick {
     pub fn stateless(server: ServerId) -> Pick {
-        Pick { server, memory: Memory::None }
+        Pick {
+            server,
+            memory: Memory::None,
+        }
     }
 }
 
@@ -83,13 +86,16 @@ pub struct BuildContext<'a> {
     pub expected_users: usize,
 }
 
+/// Builds a policy from its checked arguments.
+pub type Builder = fn(&mut Args, &BuildContext) -> Result<Box<dyn Policy>, SpecError>;
+
 /// A policy family as the scenario file and `lbsim policies` know it.
 pub struct PolicyInfo {
     pub name: &'static str,
     /// One line on what it models.
     pub summary: &'static str,
     pub params: &'static [Param],
-    pub build: fn(&mut Args, &BuildContext) -> Result<Box<dyn Policy>, SpecError>,
+    pub build: Builder,
 }
 
 /// Every policy lbsim knows.
@@ -107,7 +113,10 @@ pub const REGISTRY: &[PolicyInfo] = &[
 pub fn build(spec: &Spec, ctx: &BuildContext) -> Result<Box<dyn Policy>, SpecError> {
     let info = REGISTRY.iter().find(|p| p.name == spec.name).ok_or_else(|| {
         let names: Vec<_> = REGISTRY.iter().map(|p| p.name).collect();
-        SpecError::at(spec.offset, format!("unknown policy {:?}; valid policies: {}", spec.name, names.join(", ")))
+        SpecError::at(
+            spec.offset,
+            format!("unknown policy {:?}; valid policies: {}", spec.name, names.join(", ")),
+        )
     })?;
     let mut args = Args::new(spec, info.params);
     let policy = (info.build)(&mut args, ctx)?;
@@ -139,12 +148,23 @@ pub(crate) mod testing {
     }
 
     pub fn client(i: u32) -> Client {
-        Client { user: i, addr: Addr::v4(0x0a00_0000 + i * 7919), port: 40_000 }
+        Client {
+            user: i,
+            addr: Addr::v4(0x0a00_0000 + i * 7919),
+            port: 40_000,
+        }
     }
 
     pub fn built(text: &str, pool: &Pool) -> Box<dyn Policy> {
         let spec = spec::parse(text, 0).unwrap();
-        build(&spec, &BuildContext { pool, expected_users: 1000 }).unwrap()
+        build(
+            &spec,
+            &BuildContext {
+                pool,
+                expected_users: 1000,
+            },
+        )
+        .unwrap()
     }
 
     /// Share of `keys` clients whose peeked server differs after `change`.
@@ -153,7 +173,9 @@ pub(crate) mod testing {
         let before: Vec<_> = (0..keys).map(|i| policy.peek(&client(i), 0, &p)).collect();
         assert!(p.apply(&change));
         policy.pool_changed(&p);
-        let moved = (0..keys).filter(|&i| policy.peek(&client(i), 0, &p) != before[i as usize]).count();
+        let moved = (0..keys)
+            .filter(|&i| policy.peek(&client(i), 0, &p) != before[i as usize])
+            .count();
         moved as f64 / keys as f64
     }
 }
@@ -166,7 +188,15 @@ mod tests {
     fn unknown_policy_lists_the_valid_ones() {
         let pool = testing::pool(3);
         let spec = spec::parse("maglevv", 4).unwrap();
-        let err = build(&spec, &BuildContext { pool: &pool, expected_users: 1 }).err().unwrap();
+        let err = build(
+            &spec,
+            &BuildContext {
+                pool: &pool,
+                expected_users: 1,
+            },
+        )
+        .err()
+        .unwrap();
         assert_eq!(err.offset, 4);
         assert!(err.message.contains("ip_hash, ring"), "{}", err.message);
     }
@@ -176,7 +206,18 @@ mod tests {
         let pool = testing::pool(3);
         for info in REGISTRY {
             let spec = spec::parse(info.name, 0).unwrap();
-            assert!(build(&spec, &BuildContext { pool: &pool, expected_users: 1 }).is_ok(), "{}", info.name);
+            assert!(
+                build(
+                    &spec,
+                    &BuildContext {
+                        pool: &pool,
+                        expected_users: 1
+                    }
+                )
+                .is_ok(),
+                "{}",
+                info.name
+            );
         }
     }
 }

@@ -59,7 +59,11 @@ mod tests {
 
     #[test]
     fn draws_follow_weights() {
-        let w = |n: &str, weight| Server { name: n.into(), weight, presence: Presence::Up };
+        let w = |n: &str, weight| Server {
+            name: n.into(),
+            weight,
+            presence: Presence::Up,
+        };
         let pool = Pool::new(vec![w("a", 1), w("b", 3)]);
         let mut p = Random::new(&pool);
         let mut rng = Stream::Policy.rng(1, 0, 0);

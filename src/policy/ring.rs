@@ -9,7 +9,11 @@ use crate::hash::{addr_hash, point_hash};
 pub const INFO: PolicyInfo = PolicyInfo {
     name: "ring",
     summary: "consistent-hash ring on the full source address, virtual nodes per unit of weight",
-    params: &[Param { name: "vnodes", default: "160", help: "points on the ring per unit of server weight" }],
+    params: &[Param {
+        name: "vnodes",
+        default: "160",
+        help: "points on the ring per unit of server weight",
+    }],
     build: |args, ctx| {
         let vnodes = args.int("vnodes", 1, 10_000)? as u32;
         Ok(Box::new(Ring::new(ctx.pool, vnodes)))
@@ -24,7 +28,10 @@ pub struct Ring {
 
 impl Ring {
     pub fn new(pool: &Pool, vnodes: u32) -> Ring {
-        let mut r = Ring { vnodes, points: Vec::new() };
+        let mut r = Ring {
+            vnodes,
+            points: Vec::new(),
+        };
         r.pool_changed(pool);
         r
     }
@@ -73,7 +80,10 @@ mod tests {
             let moved = moved_share("ring", pool_with_spare(n, 1), 50_000, PoolChangeKind::Add(n as u32));
             let want = 1.0 / (n + 1) as f64;
             // 160 points per server: each server's arc is within about ±25% of 1/N.
-            assert!((moved - want).abs() < want * 0.3, "n={n}: moved {moved}, expected {want}");
+            assert!(
+                (moved - want).abs() < want * 0.3,
+                "n={n}: moved {moved}, expected {want}"
+            );
         }
     }
 

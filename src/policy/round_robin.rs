@@ -17,7 +17,9 @@ pub struct RoundRobin {
 
 impl RoundRobin {
     pub fn new(pool: &Pool) -> RoundRobin {
-        RoundRobin { score: vec![0; pool.len()] }
+        RoundRobin {
+            score: vec![0; pool.len()],
+        }
     }
 
     /// The next server in the weighted rotation.
@@ -63,7 +65,11 @@ mod tests {
 
     #[test]
     fn smooth_weighted_sequence() {
-        let w = |n: &str, weight| Server { name: n.into(), weight, presence: Presence::Up };
+        let w = |n: &str, weight| Server {
+            name: n.into(),
+            weight,
+            presence: Presence::Up,
+        };
         let pool = Pool::new(vec![w("a", 5), w("b", 1), w("c", 1)]);
         let mut rr = RoundRobin::new(&pool);
         let seq: Vec<_> = (0..7).map(|_| rr.next(&pool)).collect();

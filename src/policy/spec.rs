@@ -5,7 +5,7 @@
 //! Errors carry the byte offset inside the text, so the scenario reader can point at
 //! the line and column of the offending character.
 
-use crate::scenario::units::{parse_duration, Duration};
+use crate::scenario::units::{Duration, parse_duration};
 
 /// A problem with a policy specification, at a byte offset inside its text.
 #[derive(Debug, Clone, PartialEq)]
@@ -16,7 +16,10 @@ pub struct SpecError {
 
 impl SpecError {
     pub fn at(offset: usize, message: impl Into<String>) -> SpecError {
-        SpecError { offset, message: message.into() }
+        SpecError {
+            offset,
+            message: message.into(),
+        }
     }
 }
 
@@ -52,15 +55,24 @@ pub fn parse(text: &str, base: usize) -> Result<Spec, SpecError> {
     let name = &body[..name_len];
     let offset = base + trimmed_start;
     if name.is_empty() {
-        return Err(SpecError::at(offset, "expected a policy name, e.g. \"ip_hash\" or \"ring(vnodes=160)\""));
+        return Err(SpecError::at(
+            offset,
+            "expected a policy name, e.g. \"ip_hash\" or \"ring(vnodes=160)\"",
+        ));
     }
     let rest = &body[name_len..];
     let mut args = Vec::new();
     if !rest.is_empty() {
         let open = offset + name_len;
-        let inner = rest
-            .strip_prefix('(')
-            .ok_or_else(|| SpecError::at(open, format!("unexpected {:?} after the policy name; parameters go in parentheses: {name}(key=value, ...)", rest.chars().next().unwrap_or(' '))))?;
+        let inner = rest.strip_prefix('(').ok_or_else(|| {
+            SpecError::at(
+                open,
+                format!(
+                    "unexpected {:?} after the policy name; parameters go in parentheses: {name}(key=value, ...)",
+                    rest.chars().next().unwrap_or(' ')
+                ),
+            )
+        })?;
         let inner = inner
             .strip_suffix(')')
             .ok_or_else(|| SpecError::at(open, "unclosed \"(\": expected \")\" at the end"))?;
@@ -78,10 +90,20 @@ pub fn parse(text: &str, base: usize) -> Result<Spec, SpecError> {
                 return Err(SpecError::at(key_offset, format!("invalid parameter name {key:?}")));
             }
             let value_offset = at + eq + 1 + (v.len() - v.trim_start().len());
-            args.push(Arg { key: key.to_string(), key_offset, value: v.trim().to_string(), value_offset });
+            args.push(Arg {
+                key: key.to_string(),
+                key_offset,
+                value: v.trim().to_string(),
+                value_offset,
+            });
         }
     }
-    Ok(Spec { name: name.to_string(), offset, args, text: body.to_string() })
+    Ok(Spec {
+        name: name.to_string(),
+        offset,
+        args,
+        text: body.to_string(),
+    })
 }
 
 /// Splits on commas that are not inside nested parentheses.
@@ -129,7 +151,11 @@ pub struct Args<'a> {
 
 impl<'a> Args<'a> {
     pub fn new(spec: &'a Spec, params: &'static [Param]) -> Args<'a> {
-        Args { spec, params, used: vec![false; spec.args.len()] }
+        Args {
+            spec,
+            params,
+            used: vec![false; spec.args.len()],
+        }
     }
 
     pub fn spec(&self) -> &Spec {
@@ -193,7 +219,10 @@ impl<'a> Args<'a> {
                 } else {
                     format!("{} takes: {}", self.spec.name, known.join(", "))
                 };
-                Err(SpecError::at(a.key_offset, format!("unknown parameter {:?}; {hint}", a.key)))
+                Err(SpecError::at(
+                    a.key_offset,
+                    format!("unknown parameter {:?}; {hint}", a.key),
+                ))
             }
         }
     }
@@ -229,7 +258,11 @@ mod tests {
 
     #[test]
     fn unknown_and_out_of_range_parameters_are_named() {
-        const P: &[Param] = &[Param { name: "vnodes", default: "160", help: "" }];
+        const P: &[Param] = &[Param {
+            name: "vnodes",
+            default: "160",
+            help: "",
+        }];
         let s = parse("ring(vnodez=3)", 0).unwrap();
         let mut a = Args::new(&s, P);
         assert_eq!(a.int("vnodes", 1, 1000).unwrap(), 160);

@@ -19,9 +19,21 @@ pub const INFO: PolicyInfo = PolicyInfo {
     name: "stick_table",
     summary: "table of source address -> server with idle expiry and a size limit; new clients via a base policy",
     params: &[
-        Param { name: "base", default: "round_robin", help: "policy for addresses not in the table" },
-        Param { name: "expire", default: "30m", help: "idle time after which an entry is dropped (\"none\": never)" },
-        Param { name: "size", default: "1000000", help: "entries the table holds; the oldest are evicted beyond it" },
+        Param {
+            name: "base",
+            default: "round_robin",
+            help: "policy for addresses not in the table",
+        },
+        Param {
+            name: "expire",
+            default: "30m",
+            help: "idle time after which an entry is dropped (\"none\": never)",
+        },
+        Param {
+            name: "size",
+            default: "1000000",
+            help: "entries the table holds; the oldest are evicted beyond it",
+        },
     ],
     build: |args, ctx| {
         let base = build(&args.policy("base")?, ctx)?;
@@ -86,7 +98,8 @@ impl StickTable {
         // Stale pairs pile up with every hit; compact before they outnumber entries.
         if self.by_age.len() > 2 * self.entries.len() + 1024 {
             let entries = &self.entries;
-            self.by_age.retain(|(t, a)| entries.get(a).is_some_and(|e| e.touched == *t));
+            self.by_age
+                .retain(|(t, a)| entries.get(a).is_some_and(|e| e.touched == *t));
         }
     }
 
@@ -128,15 +141,22 @@ impl Policy for StickTable {
     fn pick(&mut self, client: &Client, now: Time, pool: &Pool, rng: &mut StreamRng) -> Pick {
         if let Some(server) = self.live(client.addr, now, pool) {
             self.store(client.addr, server, now);
-            return Pick { server, memory: Memory::Hit };
+            return Pick {
+                server,
+                memory: Memory::Hit,
+            };
         }
         let server = self.base.pick(client, now, pool, rng).server;
         self.store(client.addr, server, now);
-        Pick { server, memory: Memory::Miss }
+        Pick {
+            server,
+            memory: Memory::Miss,
+        }
     }
 
     fn peek(&self, client: &Client, now: Time, pool: &Pool) -> Option<ServerId> {
-        self.live(client.addr, now, pool).or_else(|| self.base.peek(client, now, pool))
+        self.live(client.addr, now, pool)
+            .or_else(|| self.base.peek(client, now, pool))
     }
 
     fn pool_changed(&mut self, pool: &Pool) {
@@ -156,7 +176,7 @@ impl Policy for StickTable {
 mod tests {
     use super::testing::{built, client, pool};
     use super::*;
-    use crate::engine::{Stream, MINUTE};
+    use crate::engine::{MINUTE, Stream};
     use crate::pool::PoolChangeKind;
 
     #[test]
@@ -169,7 +189,13 @@ mod tests {
         assert_eq!(first.memory, Memory::Miss);
         // Hits refresh the entry, so it outlives 10 minutes from the first request.
         for m in [5, 12, 20] {
-            assert_eq!(t.pick(&c, m * MINUTE, &p, &mut rng), Pick { server: first.server, memory: Memory::Hit });
+            assert_eq!(
+                t.pick(&c, m * MINUTE, &p, &mut rng),
+                Pick {
+                    server: first.server,
+                    memory: Memory::Hit
+                }
+            );
         }
         assert_eq!(t.pick(&c, 31 * MINUTE, &p, &mut rng).memory, Memory::Miss);
     }
@@ -200,6 +226,12 @@ mod tests {
         assert_ne!(second.server, first);
         p.apply(&PoolChangeKind::Recover(first));
         t.pool_changed(&p);
-        assert_eq!(t.pick(&c, 2, &p, &mut rng), Pick { server: second.server, memory: Memory::Hit });
+        assert_eq!(
+            t.pick(&c, 2, &p, &mut rng),
+            Pick {
+                server: second.server,
+                memory: Memory::Hit
+            }
+        );
     }
 }

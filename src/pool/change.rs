@@ -15,7 +15,10 @@ pub enum PoolChangeKind {
 impl PoolChangeKind {
     pub fn server(self) -> ServerId {
         match self {
-            PoolChangeKind::Add(s) | PoolChangeKind::Remove(s) | PoolChangeKind::Fail(s) | PoolChangeKind::Recover(s) => s,
+            PoolChangeKind::Add(s)
+            | PoolChangeKind::Remove(s)
+            | PoolChangeKind::Fail(s)
+            | PoolChangeKind::Recover(s) => s,
         }
     }
 

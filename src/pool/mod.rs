@@ -42,7 +42,12 @@ pub struct Pool {
 
 impl Pool {
     pub fn new(servers: Vec<Server>) -> Pool {
-        let mut pool = Pool { in_flight: vec![0; servers.len()], servers, up: Vec::new(), total_up_weight: 0 };
+        let mut pool = Pool {
+            in_flight: vec![0; servers.len()],
+            servers,
+            up: Vec::new(),
+            total_up_weight: 0,
+        };
         pool.reindex();
         pool
     }
@@ -125,8 +130,16 @@ mod tests {
     use super::*;
 
     fn pool() -> Pool {
-        let s = |n: &str, p| Server { name: n.into(), weight: 1, presence: p };
-        Pool::new(vec![s("A", Presence::Up), s("B", Presence::Up), s("C", Presence::Absent)])
+        let s = |n: &str, p| Server {
+            name: n.into(),
+            weight: 1,
+            presence: p,
+        };
+        Pool::new(vec![
+            s("A", Presence::Up),
+            s("B", Presence::Up),
+            s("C", Presence::Absent),
+        ])
     }
 
     #[test]

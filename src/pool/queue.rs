@@ -63,7 +63,10 @@ impl Queues {
             line.push_back(start);
         }
         self.busy[s] += service;
-        Admission::Served { wait: start - now, finish }
+        Admission::Served {
+            wait: start - now,
+            finish,
+        }
     }
 
     /// A failed or removed server loses its queue: the work in it is abandoned.

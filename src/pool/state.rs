@@ -97,7 +97,9 @@ impl SessionStates {
     pub fn is_live(&self, u: u32, now: Time) -> bool {
         let i = u as usize;
         let h = self.holder[i] & SERVER;
-        h > 0 && now.saturating_sub(self.touched[i]) <= self.ttl && self.touched[i] >= self.wiped_before[(h - 1) as usize]
+        h > 0
+            && now.saturating_sub(self.touched[i]) <= self.ttl
+            && self.touched[i] >= self.wiped_before[(h - 1) as usize]
     }
 
     pub fn users(&self) -> u32 {

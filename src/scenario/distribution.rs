@@ -71,12 +71,12 @@ impl<V: Magnitude> Dist<V> {
             Dist::Lognormal { median, sigma } => Sampler::Lognormal(
                 LogNormal::new(median.base().max(f64::MIN_POSITIVE).ln(), sigma.0).expect("sigma > 0"),
             ),
-            Dist::Pareto { scale, shape } => Sampler::Pareto(
-                Pareto::new(scale.base().max(f64::MIN_POSITIVE), shape.0).expect("scale, shape > 0"),
-            ),
-            Dist::Weibull { scale, shape } => Sampler::Weibull(
-                Weibull::new(scale.base().max(f64::MIN_POSITIVE), shape.0).expect("scale, shape > 0"),
-            ),
+            Dist::Pareto { scale, shape } => {
+                Sampler::Pareto(Pareto::new(scale.base().max(f64::MIN_POSITIVE), shape.0).expect("scale, shape > 0"))
+            }
+            Dist::Weibull { scale, shape } => {
+                Sampler::Weibull(Weibull::new(scale.base().max(f64::MIN_POSITIVE), shape.0).expect("scale, shape > 0"))
+            }
         }
     }
 
@@ -129,7 +129,10 @@ fn gamma(x: f64) -> f64 {
     } else {
         let x = x - 1.0;
         let t = x + 7.5;
-        let a = G[1..].iter().enumerate().fold(G[0], |a, (i, g)| a + g / (x + i as f64 + 1.0));
+        let a = G[1..]
+            .iter()
+            .enumerate()
+            .fold(G[0], |a, (i, g)| a + g / (x + i as f64 + 1.0));
         (2.0 * std::f64::consts::PI).sqrt() * t.powf(x + 0.5) * (-t).exp() * a
     }
 }
@@ -151,13 +154,25 @@ mod tests {
         let secs = |s: f64| Duration(crate::engine::time::from_secs(s));
         let cases: [Dist<Duration>; 4] = [
             Dist::Exponential { mean: secs(30.0) },
-            Dist::Lognormal { median: secs(10.0), sigma: Positive(0.5) },
-            Dist::Pareto { scale: secs(1.0), shape: Positive(3.0) },
-            Dist::Weibull { scale: secs(2.0), shape: Positive(1.5) },
+            Dist::Lognormal {
+                median: secs(10.0),
+                sigma: Positive(0.5),
+            },
+            Dist::Pareto {
+                scale: secs(1.0),
+                shape: Positive(3.0),
+            },
+            Dist::Weibull {
+                scale: secs(2.0),
+                shape: Positive(1.5),
+            },
         ];
         for d in cases {
             let (got, want) = (sample_mean(d), d.mean());
-            assert!((got - want).abs() / want < 0.02, "{d:?}: sampled {got}, expected {want}");
+            assert!(
+                (got - want).abs() / want < 0.02,
+                "{d:?}: sampled {got}, expected {want}"
+            );
         }
     }
 

@@ -9,7 +9,13 @@ pub enum ScenarioError {
     /// The file could not be read.
     Read { path: PathBuf, source: std::io::Error },
     /// The file says something lbsim cannot accept, at a known place.
-    At { path: PathBuf, line: usize, column: usize, message: String, text: String },
+    At {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
+        text: String,
+    },
     /// A whole-file problem with no single place to point at.
     Whole { path: PathBuf, message: String },
 }
@@ -23,11 +29,20 @@ impl ScenarioError {
         let line_start = before.rfind('\n').map_or(0, |i| i + 1);
         let column = source[line_start..offset].chars().count() + 1;
         let text = source[line_start..].lines().next().unwrap_or("").to_string();
-        ScenarioError::At { path: path.to_path_buf(), line, column, message: message.into(), text }
+        ScenarioError::At {
+            path: path.to_path_buf(),
+            line,
+            column,
+            message: message.into(),
+            text,
+        }
     }
 
     pub fn whole(path: &Path, message: impl Into<String>) -> ScenarioError {
-        ScenarioError::Whole { path: path.to_path_buf(), message: message.into() }
+        ScenarioError::Whole {
+            path: path.to_path_buf(),
+            message: message.into(),
+        }
     }
 }
 
@@ -36,9 +51,20 @@ impl fmt::Display for ScenarioError {
         match self {
             ScenarioError::Read { path, source } => write!(f, "{}: cannot read the scenario: {source}", path.display()),
             ScenarioError::Whole { path, message } => write!(f, "{}: {message}", path.display()),
-            ScenarioError::At { path, line, column, message, text } => {
+            ScenarioError::At {
+                path,
+                line,
+                column,
+                message,
+                text,
+            } => {
                 let gutter = " ".repeat(line.to_string().len());
-                write!(f, "{}:{line}:{column}: {message}\n{gutter} |\n{line} | {text}\n{gutter} | {}^", path.display(), " ".repeat(column - 1))
+                write!(
+                    f,
+                    "{}:{line}:{column}: {message}\n{gutter} |\n{line} | {text}\n{gutter} | {}^",
+                    path.display(),
+                    " ".repeat(column - 1)
+                )
             }
         }
     }

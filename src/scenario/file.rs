@@ -84,11 +84,18 @@ impl Default for Sessions {
         use crate::engine::time::{HOUR, MINUTE, SECOND};
         Sessions {
             // NASA-HTTP 1995, 30-minute cut: median 7, mean 9.96 requests per session.
-            requests: Dist::Lognormal { median: Positive(7.0), sigma: Positive(0.84) },
-            think: Dist::Exponential { mean: Duration(30 * SECOND) },
+            requests: Dist::Lognormal {
+                median: Positive(7.0),
+                sigma: Positive(0.84),
+            },
+            think: Dist::Exponential {
+                mean: Duration(30 * SECOND),
+            },
             state_ttl: Duration(30 * MINUTE),
             return_share: Share(0.0),
-            return_after: Dist::Exponential { mean: Duration(4 * HOUR) },
+            return_after: Dist::Exponential {
+                mean: Duration(4 * HOUR),
+            },
         }
     }
 }
@@ -144,7 +151,9 @@ impl Network {
     }
 
     fn cellular_stay() -> Dist<Duration> {
-        Dist::Exponential { mean: Duration(10 * crate::engine::MINUTE) }
+        Dist::Exponential {
+            mean: Duration(10 * crate::engine::MINUTE),
+        }
     }
 
     pub fn share(&self) -> f64 {
@@ -191,7 +200,9 @@ impl Servers {
     }
 
     fn service() -> Dist<Duration> {
-        Dist::Exponential { mean: Duration(50 * crate::engine::MILLISECOND) }
+        Dist::Exponential {
+            mean: Duration(50 * crate::engine::MILLISECOND),
+        }
     }
 
     fn queueing() -> bool {
@@ -254,7 +265,9 @@ impl ScriptedUser {
     }
 
     fn think() -> Dist<Duration> {
-        Dist::Constant { value: Duration(30 * crate::engine::SECOND) }
+        Dist::Constant {
+            value: Duration(30 * crate::engine::SECOND),
+        }
     }
 }
 

@@ -14,8 +14,8 @@ use std::path::{Path, PathBuf};
 use toml::Spanned;
 use xxhash_rust::xxh3::xxh3_64;
 
-use crate::engine::time::{Time, DAY, MINUTE};
-use crate::policy::{self, key::Addr, spec, BuildContext, Spec};
+use crate::engine::time::{DAY, MINUTE, Time};
+use crate::policy::{self, BuildContext, Spec, key::Addr, spec};
 use crate::pool::{Pool, PoolChange, PoolChangeKind, Presence, Server, ServerId};
 
 pub use error::ScenarioError;
@@ -85,8 +85,10 @@ pub struct Scenario {
 
 impl Scenario {
     pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
-        let source = std::fs::read_to_string(path)
-            .map_err(|source| ScenarioError::Read { path: path.to_path_buf(), source })?;
+        let source = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
         Scenario::parse(&source, path)
     }
 
@@ -110,7 +112,11 @@ impl Scenario {
     /// Users expected over the run (synthetic plus scripted), for sizing memory.
     pub fn expected_users(&self) -> f64 {
         let scripted: f64 = self.users.iter().map(|u| u.count as f64).sum();
-        scripted + self.arrivals.as_ref().map_or(0.0, |a| a.rate * self.mean_multiplier() * self.duration as f64 / 1e9)
+        scripted
+            + self
+                .arrivals
+                .as_ref()
+                .map_or(0.0, |a| a.rate * self.mean_multiplier() * self.duration as f64 / 1e9)
     }
 
     /// Mean of the arrival-rate multiplier over the run (1 for a flat rate or whole days).
@@ -125,11 +131,18 @@ impl Scenario {
         let mut specs = Vec::new();
         for text in texts {
             let located = |e: spec::SpecError| {
-                format!("--policy {text:?}: {}\n    {text}\n    {}^", e.message, " ".repeat(e.offset))
+                format!(
+                    "--policy {text:?}: {}\n    {text}\n    {}^",
+                    e.message,
+                    " ".repeat(e.offset)
+                )
             };
             let spec = spec::parse(text, 0).map_err(located)?;
             let pool = self.initial_pool();
-            let ctx = BuildContext { pool: &pool, expected_users: 0 };
+            let ctx = BuildContext {
+                pool: &pool,
+                expected_users: 0,
+            };
             policy::build(&spec, &ctx).map_err(located)?;
             specs.push(spec);
         }
@@ -144,9 +157,10 @@ impl Arrivals {
         let hour = (t % DAY) as f64 / 3.6e12;
         match &self.shape {
             Shape::Flat => 1.0,
-            Shape::Sinusoid { peak_to_mean, peak_hour } => {
-                1.0 + (peak_to_mean - 1.0) * (std::f64::consts::TAU * (hour - peak_hour) / 24.0).cos()
-            }
+            Shape::Sinusoid {
+                peak_to_mean,
+                peak_hour,
+            } => 1.0 + (peak_to_mean - 1.0) * (std::f64::consts::TAU * (hour - peak_hour) / 24.0).cos(),
             Shape::Hourly(m) => m[(hour as usize).min(23)],
         }
     }
@@ -173,7 +187,9 @@ impl Resolver<'_> {
     }
 
     fn addr(&self, text: &Spanned<String>) -> Result<Addr, ScenarioError> {
-        text.get_ref().parse().or_else(|e: String| self.err(text.span().start, e))
+        text.get_ref()
+            .parse()
+            .or_else(|e: String| self.err(text.span().start, e))
     }
 
     fn resolve(&self, f: ScenarioFile) -> Result<Scenario, ScenarioError> {
@@ -182,7 +198,9 @@ impl Resolver<'_> {
             return self.err(f.duration.span().start, "duration must be longer than 0, e.g. \"24h\"");
         }
         let window = match &f.window {
-            Some(w) if w.get_ref().0 == 0 => return self.err(w.span().start, "window must be longer than 0, e.g. \"15m\""),
+            Some(w) if w.get_ref().0 == 0 => {
+                return self.err(w.span().start, "window must be longer than 0, e.g. \"15m\"");
+            }
             Some(w) => w.get_ref().0,
             None => (duration / 96).max(1),
         };
@@ -199,7 +217,9 @@ impl Resolver<'_> {
             ));
         }
         let name = f.name.clone().unwrap_or_else(|| {
-            self.path.file_stem().map_or("scenario".into(), |s| s.to_string_lossy().into_owned())
+            self.path
+                .file_stem()
+                .map_or("scenario".into(), |s| s.to_string_lossy().into_owned())
         });
         let mut scenario = Scenario {
             name,
@@ -232,19 +252,31 @@ impl Resolver<'_> {
     fn servers(&self, f: &ScenarioFile) -> Result<Vec<(Server, usize)>, ScenarioError> {
         let s = &f.servers;
         let names: Vec<(String, usize)> = match (&s.names, &s.count) {
-            (Some(_), Some(c)) => return self.err(c.span().start, "give either servers.count or servers.names, not both"),
+            (Some(_), Some(c)) => {
+                return self.err(c.span().start, "give either servers.count or servers.names, not both");
+            }
             (Some(n), None) if n.get_ref().is_empty() => {
-                return self.err(n.span().start, "servers.names is empty: at least one server is needed")
+                return self.err(n.span().start, "servers.names is empty: at least one server is needed");
             }
             (Some(n), None) => n.get_ref().iter().map(|x| (x.clone(), n.span().start)).collect(),
             (None, Some(c)) => (1..=c.get_ref().0).map(|i| (format!("s{i}"), c.span().start)).collect(),
             (None, None) => {
-                return Err(ScenarioError::whole(self.path, "[servers] needs count = N or names = [\"A\", \"B\", ...]"))
+                return Err(ScenarioError::whole(
+                    self.path,
+                    "[servers] needs count = N or names = [\"A\", \"B\", ...]",
+                ));
             }
         };
         let weights: Vec<u32> = match &s.weights {
             Some(w) if w.get_ref().len() != names.len() => {
-                return self.err(w.span().start, format!("{} weights for {} servers: give one weight per server", w.get_ref().len(), names.len()))
+                return self.err(
+                    w.span().start,
+                    format!(
+                        "{} weights for {} servers: give one weight per server",
+                        w.get_ref().len(),
+                        names.len()
+                    ),
+                );
             }
             Some(w) => w.get_ref().iter().map(|c| c.0).collect(),
             None => vec![1; names.len()],
@@ -252,7 +284,16 @@ impl Resolver<'_> {
         let mut out: Vec<(Server, usize)> = names
             .into_iter()
             .zip(weights)
-            .map(|((name, at), weight)| (Server { name, weight, presence: Presence::Up }, at))
+            .map(|((name, at), weight)| {
+                (
+                    Server {
+                        name,
+                        weight,
+                        presence: Presence::Up,
+                    },
+                    at,
+                )
+            })
             .collect();
         for (i, (a, at)) in out.iter().enumerate() {
             if out[..i].iter().any(|(b, _)| b.name == a.name) {
@@ -265,10 +306,20 @@ impl Resolver<'_> {
                 None => (format!("s{}", out.len() + 1), e.at.span().start),
             };
             if out.iter().any(|(s, _)| s.name == name) {
-                return self.err(at, format!("cannot add server {name:?}: a server of that name already exists"));
+                return self.err(
+                    at,
+                    format!("cannot add server {name:?}: a server of that name already exists"),
+                );
             }
             let weight = e.weight.map_or(1, |w| w.0);
-            out.push((Server { name, weight, presence: Presence::Absent }, at));
+            out.push((
+                Server {
+                    name,
+                    weight,
+                    presence: Presence::Absent,
+                },
+                at,
+            ));
         }
         Ok(out)
     }
@@ -288,12 +339,26 @@ impl Resolver<'_> {
             }
             let named = |what: &str| -> Result<ServerId, ScenarioError> {
                 let n = e.server.as_ref().ok_or_else(|| {
-                    ScenarioError::at(self.path, self.source, at_offset, format!("action = \"{what}\" needs server = \"NAME\""))
+                    ScenarioError::at(
+                        self.path,
+                        self.source,
+                        at_offset,
+                        format!("action = \"{what}\" needs server = \"NAME\""),
+                    )
                 })?;
-                servers.iter().position(|(s, _)| s.name == *n.get_ref()).map(|i| i as ServerId).ok_or_else(|| {
-                    let known: Vec<_> = servers.iter().map(|(s, _)| s.name.as_str()).collect();
-                    ScenarioError::at(self.path, self.source, n.span().start, format!("unknown server {:?}; servers are: {}", n.get_ref(), known.join(", ")))
-                })
+                servers
+                    .iter()
+                    .position(|(s, _)| s.name == *n.get_ref())
+                    .map(|i| i as ServerId)
+                    .ok_or_else(|| {
+                        let known: Vec<_> = servers.iter().map(|(s, _)| s.name.as_str()).collect();
+                        ScenarioError::at(
+                            self.path,
+                            self.source,
+                            n.span().start,
+                            format!("unknown server {:?}; servers are: {}", n.get_ref(), known.join(", ")),
+                        )
+                    })
             };
             let kind = match e.action {
                 file::Action::Add => {
@@ -306,7 +371,10 @@ impl Resolver<'_> {
             };
             changes.push(PoolChange { at, kind });
             if let (file::Action::Fail, Some(d)) = (e.action, e.lasting) {
-                changes.push(PoolChange { at: at + d.0, kind: PoolChangeKind::Recover(kind.server()) });
+                changes.push(PoolChange {
+                    at: at + d.0,
+                    kind: PoolChangeKind::Recover(kind.server()),
+                });
             }
         }
         // Stable: changes at the same time keep the file's order.
@@ -323,33 +391,55 @@ impl Resolver<'_> {
                     return self.err(d.span().start, format!("diurnal.peak_to_mean = {}: expected 1 (flat) to 2 (zero at the trough); use hourly multipliers for sharper peaks", v.peak_to_mean));
                 }
                 if !(0.0..=24.0).contains(&v.peak_hour) {
-                    return self.err(d.span().start, format!("diurnal.peak_hour = {}: expected an hour from 0 to 24", v.peak_hour));
+                    return self.err(
+                        d.span().start,
+                        format!("diurnal.peak_hour = {}: expected an hour from 0 to 24", v.peak_hour),
+                    );
                 }
-                Shape::Sinusoid { peak_to_mean: v.peak_to_mean, peak_hour: v.peak_hour }
+                Shape::Sinusoid {
+                    peak_to_mean: v.peak_to_mean,
+                    peak_hour: v.peak_hour,
+                }
             }
             (None, Some(h)) => {
                 let m = h.get_ref();
                 if m.len() != 24 || m.iter().any(|x| !x.is_finite() || *x < 0.0) {
-                    return self.err(h.span().start, format!("hourly has {} values: expected 24 non-negative multipliers, one per hour from midnight", m.len()));
+                    return self.err(
+                        h.span().start,
+                        format!(
+                            "hourly has {} values: expected 24 non-negative multipliers, one per hour from midnight",
+                            m.len()
+                        ),
+                    );
                 }
                 Shape::Hourly(m.clone())
             }
             (None, None) => Shape::Flat,
         };
-        Ok(Arrivals { rate: a.rate.per_sec(), shape })
+        Ok(Arrivals {
+            rate: a.rate.per_sec(),
+            shape,
+        })
     }
 
     fn check_networks(&self, f: &ScenarioFile) -> Result<(), ScenarioError> {
         let Some(nets) = &f.networks else { return Ok(()) };
         let total: f64 = nets.get_ref().iter().map(Network::share).sum();
         if (total - 1.0).abs() > 1e-6 {
-            return self.err(nets.span().start, format!("network shares add up to {total}: they must add up to 1"));
+            return self.err(
+                nets.span().start,
+                format!("network shares add up to {total}: they must add up to 1"),
+            );
         }
         Ok(())
     }
 
     fn user(&self, u: &file::ScriptedUser) -> Result<ScriptedUser, ScenarioError> {
-        let mut moves = u.moves.iter().map(|m| Ok((m.at.0, self.addr(&m.address)?))).collect::<Result<Vec<_>, ScenarioError>>()?;
+        let mut moves = u
+            .moves
+            .iter()
+            .map(|m| Ok((m.at.0, self.addr(&m.address)?)))
+            .collect::<Result<Vec<_>, ScenarioError>>()?;
         moves.sort_by_key(|m| m.0);
         Ok(ScriptedUser {
             name: u.name.clone(),
@@ -365,17 +455,25 @@ impl Resolver<'_> {
 
     fn policies(&self, list: &Spanned<Vec<Spanned<String>>>, scenario: &Scenario) -> Result<Vec<Spec>, ScenarioError> {
         if list.get_ref().is_empty() {
-            return self.err(list.span().start, "policies is empty: name at least one, e.g. [\"ip_hash\", \"ring\"]");
+            return self.err(
+                list.span().start,
+                "policies is empty: name at least one, e.g. [\"ip_hash\", \"ring\"]",
+            );
         }
         let pool = scenario.initial_pool();
-        let ctx = BuildContext { pool: &pool, expected_users: 0 };
+        let ctx = BuildContext {
+            pool: &pool,
+            expected_users: 0,
+        };
         list.get_ref()
             .iter()
             .map(|text| {
                 // +1 steps over the opening quote of the TOML string.
                 let base = text.span().start + 1;
-                let spec = spec::parse(text.get_ref(), base).map_err(|e| ScenarioError::at(self.path, self.source, e.offset, e.message))?;
-                policy::build(&spec, &ctx).map_err(|e| ScenarioError::at(self.path, self.source, e.offset, e.message))?;
+                let spec = spec::parse(text.get_ref(), base)
+                    .map_err(|e| ScenarioError::at(self.path, self.source, e.offset, e.message))?;
+                policy::build(&spec, &ctx)
+                    .map_err(|e| ScenarioError::at(self.path, self.source, e.offset, e.message))?;
                 Ok(spec)
             })
             .collect()

@@ -6,13 +6,12 @@
 
 use std::fmt;
 
-use serde::de::{self, Deserializer, Visitor};
 use serde::Deserialize;
+use serde::de::{self, Deserializer, Visitor};
 
 use crate::engine::time::{self, Time};
 
-const DURATION_FORM: &str =
-    "a duration such as \"250ms\", \"30s\", \"30m\", \"1h30m\", \"2d\" (units ns, us, ms, s, m, h, d), or a number of seconds";
+const DURATION_FORM: &str = "a duration such as \"250ms\", \"30s\", \"30m\", \"1h30m\", \"2d\" (units ns, us, ms, s, m, h, d), or a number of seconds";
 
 /// A span of simulated time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Default)]
@@ -59,9 +58,8 @@ pub fn parse_duration(text: &str) -> Result<Time, String> {
         let value: f64 = num
             .parse()
             .map_err(|_| format!("invalid duration {text:?}: expected {DURATION_FORM}"))?;
-        let scale = unit_nanos(unit).ok_or_else(|| {
-            format!("invalid duration {text:?}: unknown unit {unit:?}; expected {DURATION_FORM}")
-        })?;
+        let scale = unit_nanos(unit)
+            .ok_or_else(|| format!("invalid duration {text:?}: unknown unit {unit:?}; expected {DURATION_FORM}"))?;
         total += value * scale;
         rest = rest[num_len + unit_len..].trim_start();
     }
@@ -101,7 +99,8 @@ impl<'de> Deserialize<'de> for Duration {
     }
 }
 
-const RATE_FORM: &str = "a rate such as \"120/s\", \"3/min\", \"0.5/h\" or \"2/d\" (events per unit of time), or a number per second";
+const RATE_FORM: &str =
+    "a rate such as \"120/s\", \"3/min\", \"0.5/h\" or \"2/d\" (events per unit of time), or a number per second";
 
 /// Events per second.
 #[derive(Clone, Copy, Debug, PartialEq, PartialOrd, Default)]
@@ -128,7 +127,11 @@ pub fn parse_rate(text: &str) -> Result<f64, String> {
         "m" | "min" => 60.0,
         "h" => 3600.0,
         "d" => 86_400.0,
-        _ => return Err(format!("invalid rate {text:?}: unknown unit {unit:?}; expected {RATE_FORM}")),
+        _ => {
+            return Err(format!(
+                "invalid rate {text:?}: unknown unit {unit:?}; expected {RATE_FORM}"
+            ));
+        }
     };
     nonneg_rate(value / per, text)
 }
@@ -137,7 +140,9 @@ fn nonneg_rate(v: f64, text: &str) -> Result<f64, String> {
     if v.is_finite() && v >= 0.0 {
         Ok(v)
     } else {
-        Err(format!("invalid rate {text:?}: a rate cannot be negative; expected {RATE_FORM}"))
+        Err(format!(
+            "invalid rate {text:?}: a rate cannot be negative; expected {RATE_FORM}"
+        ))
     }
 }
 
@@ -193,7 +198,9 @@ impl<'de> Deserialize<'de> for Positive {
         if v.is_finite() && v > 0.0 {
             Ok(Positive(v))
         } else {
-            Err(de::Error::custom(format!("invalid value {v}: expected a number greater than 0")))
+            Err(de::Error::custom(format!(
+                "invalid value {v}: expected a number greater than 0"
+            )))
         }
     }
 }

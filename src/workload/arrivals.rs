@@ -4,7 +4,7 @@
 use rand::RngExt;
 use rand_distr::{Distribution, Exp};
 
-use crate::engine::{time, StreamRng, Time};
+use crate::engine::{StreamRng, Time, time};
 use crate::scenario::Arrivals;
 
 pub struct ArrivalProcess {
@@ -37,12 +37,18 @@ impl ArrivalProcess {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::{Stream, HOUR};
+    use crate::engine::{HOUR, Stream};
     use crate::scenario::Shape;
 
     #[test]
     fn shaped_rate_follows_the_curve() {
-        let model = Arrivals { rate: 1.0, shape: Shape::Sinusoid { peak_to_mean: 1.8, peak_hour: 20.0 } };
+        let model = Arrivals {
+            rate: 1.0,
+            shape: Shape::Sinusoid {
+                peak_to_mean: 1.8,
+                peak_hour: 20.0,
+            },
+        };
         let p = ArrivalProcess::new(model);
         let mut rng = Stream::Arrivals.rng(3, 0, 0);
         let mut per_hour = [0u32; 24];
@@ -57,7 +63,11 @@ mod tests {
         let expect = |h: f64| 36_000.0 * (1.0 + 0.8 * (std::f64::consts::TAU * (h + 0.5 - 20.0) / 24.0).cos());
         for h in [8, 20] {
             let want = expect(h as f64);
-            assert!((per_hour[h] as f64 - want).abs() / want < 0.05, "hour {h}: {} vs {want}", per_hour[h]);
+            assert!(
+                (per_hour[h] as f64 - want).abs() / want < 0.05,
+                "hour {h}: {} vs {want}",
+                per_hour[h]
+            );
         }
     }
 }

@@ -4,7 +4,7 @@
 use rand::RngExt;
 use rand_distr::{Distribution, Exp};
 
-use crate::engine::{time, Calendar, Stream, StreamRng, Time};
+use crate::engine::{Calendar, MINUTE, Stream, StreamRng, Time, time};
 use crate::policy::key::Addr;
 use crate::scenario::distribution::Sampler;
 use crate::scenario::{Scenario, ScriptedUser};
@@ -12,7 +12,7 @@ use crate::scenario::{Scenario, ScriptedUser};
 use super::arrivals::ArrivalProcess;
 use super::network::Net;
 use super::request::{AddressChange, Request};
-use super::users::{Users, SCRIPTED};
+use super::users::{SCRIPTED, Users};
 
 #[derive(Clone, Copy)]
 enum Event {
@@ -70,8 +70,15 @@ impl Workload {
             users_per_address: crate::scenario::units::Positive(1.0),
             ipv6_share: crate::scenario::units::Share(0.0),
         }];
-        let specs = if sc.networks.is_empty() { &default_net[..] } else { &sc.networks[..] };
-        let nets = specs.iter().map(|n| Net::new(n, synthetic * n.share(), &mut rng_networks)).collect();
+        let specs = if sc.networks.is_empty() {
+            &default_net[..]
+        } else {
+            &sc.networks[..]
+        };
+        let nets = specs
+            .iter()
+            .map(|n| Net::new(n, synthetic * n.share(), &mut rng_networks))
+            .collect();
         let net_cdf = specs
             .iter()
             .scan(0.0, |acc, n| {
@@ -82,7 +89,8 @@ impl Workload {
 
         let mut w = Workload {
             end: sc.duration,
-            calendar: Calendar::default(),
+            // Think times are seconds to minutes; return visits, hours.
+            calendar: Calendar::new(10 * MINUTE),
             arrivals: sc.arrivals.clone().map(ArrivalProcess::new),
             nets,
             net_cdf,
@@ -107,9 +115,17 @@ impl Workload {
         for u in scripted {
             for _ in 0..u.count {
                 let id = w.users.push(SCRIPTED, w.scripts.len() as u32, false, Time::MAX);
-                w.scripts.push(Script { user: u.clone(), think: u.think.sampler(), last: u.address });
+                w.scripts.push(Script {
+                    user: u.clone(),
+                    think: u.think.sampler(),
+                    last: u.address,
+                });
                 for &v in &u.visits {
-                    let offset = if u.spread > 0 { rng_sessions.random_range(0..u.spread) } else { 0 };
+                    let offset = if u.spread > 0 {
+                        rng_sessions.random_range(0..u.spread)
+                    } else {
+                        0
+                    };
                     w.calendar.schedule(v + offset, Event::Visit(id));
                 }
             }
@@ -186,15 +202,27 @@ impl Workload {
         self.users.remaining[i] -= 1;
         let closes_visit = self.users.remaining[i] == 0;
         let service = time::from_secs(self.service.sample(&mut self.rng_service));
-        out.push(Request { time: now, service, addr, user: u, port: self.users.port[i], opens_visit, closes_visit, change });
+        out.push(Request {
+            time: now,
+            service,
+            addr,
+            user: u,
+            port: self.users.port[i],
+            opens_visit,
+            closes_visit,
+            change,
+        });
 
         let scripted = self.users.net[i] == SCRIPTED;
         if !closes_visit {
             let think = match scripted {
-                true => self.scripts[self.users.home[i] as usize].think.sample(&mut self.rng_sessions),
+                true => self.scripts[self.users.home[i] as usize]
+                    .think
+                    .sample(&mut self.rng_sessions),
                 false => self.think.sample(&mut self.rng_sessions),
             };
-            self.calendar.schedule(now + time::from_secs(think).max(1), Event::Next(u));
+            self.calendar
+                .schedule(now + time::from_secs(think).max(1), Event::Next(u));
         } else if !scripted && self.rng_sessions.random::<f64>() < self.return_share {
             let gap = time::from_secs(self.return_after.sample(&mut self.rng_sessions)).max(1);
             self.calendar.schedule(now.saturating_add(gap), Event::Visit(u));
@@ -207,13 +235,29 @@ impl Workload {
         match self.users.net[i] {
             SCRIPTED => {
                 let script = &mut self.scripts[self.users.home[i] as usize];
-                let addr = script.user.moves.iter().rev().find(|m| m.0 <= now).map_or(script.user.address, |m| m.1);
-                let change = if addr == script.last { AddressChange::None } else { AddressChange::Scripted };
+                let addr = script
+                    .user
+                    .moves
+                    .iter()
+                    .rev()
+                    .find(|m| m.0 <= now)
+                    .map_or(script.user.address, |m| m.1);
+                let change = if addr == script.last {
+                    AddressChange::None
+                } else {
+                    AddressChange::Scripted
+                };
                 script.last = addr;
                 (addr, change)
             }
             n => {
-                if let Net::Mobile { cellular, leave_wifi, cellular_stay, .. } = &self.nets[n as usize] {
+                if let Net::Mobile {
+                    cellular,
+                    leave_wifi,
+                    cellular_stay,
+                    ..
+                } = &self.nets[n as usize]
+                {
                     while self.users.next_switch[i] <= now {
                         let to_cell = !self.users.on_cell(u);
                         self.users.set_on_cell(u, to_cell);
@@ -229,7 +273,11 @@ impl Workload {
                 let changed = self.users.on_cell(u) != self.users.last_on_cell(u)
                     || (self.users.on_cell(u) && self.users.cell[i] != self.users.last_cell[i]);
                 self.users.remember_attachment(u);
-                let change = if changed { AddressChange::Mobility } else { AddressChange::None };
+                let change = if changed {
+                    AddressChange::Mobility
+                } else {
+                    AddressChange::None
+                };
                 (self.last_address(u), change)
             }
         }
@@ -243,7 +291,9 @@ impl Workload {
             (SCRIPTED, _) => self.scripts[home as usize].last,
             (_, Some(Net::Home { pool, .. })) if self.users.ipv6(u) => pool.v6(home),
             (_, Some(Net::Home { pool, .. } | Net::Cgnat { pool })) => pool.v4(home),
-            (_, Some(Net::Mobile { cellular, .. })) if self.users.last_on_cell(u) => cellular.v4(self.users.last_cell[i]),
+            (_, Some(Net::Mobile { cellular, .. })) if self.users.last_on_cell(u) => {
+                cellular.v4(self.users.last_cell[i])
+            }
             (_, Some(Net::Mobile { wifi, .. })) => wifi.v4(home),
             (_, None) => unreachable!("every user has a network"),
         }

@@ -12,8 +12,8 @@ use xxhash_rust::xxh3::xxh3_128_with_seed;
 
 use crate::engine::StreamRng;
 use crate::policy::key::Addr;
-use crate::scenario::distribution::Sampler;
 use crate::scenario::Network;
+use crate::scenario::distribution::Sampler;
 
 /// A pool of public addresses.
 #[derive(Clone, Debug)]
@@ -96,30 +96,48 @@ pub fn pool_size(users: f64, per_address: f64) -> u64 {
 /// A network as the generator uses it: its pools and churn samplers.
 #[derive(Clone, Debug)]
 pub enum Net {
-    Home { pool: AddressPool, ipv6_share: f64 },
-    Cgnat { pool: AddressPool },
-    Mobile { wifi: AddressPool, cellular: AddressPool, leave_wifi: f64, cellular_stay: Sampler },
+    Home {
+        pool: AddressPool,
+        ipv6_share: f64,
+    },
+    Cgnat {
+        pool: AddressPool,
+    },
+    Mobile {
+        wifi: AddressPool,
+        cellular: AddressPool,
+        leave_wifi: f64,
+        cellular_stay: Sampler,
+    },
 }
 
 impl Net {
     /// Compiles a network of the scenario for `users` expected users on it.
     pub fn new(spec: &Network, users: f64, rng: &mut StreamRng) -> Net {
         match spec {
-            Network::Home { users_per_address, ipv6_share, .. } => Net::Home {
+            Network::Home {
+                users_per_address,
+                ipv6_share,
+                ..
+            } => Net::Home {
                 pool: AddressPool::new(users, users_per_address.0, false, rng),
                 ipv6_share: ipv6_share.0,
             },
-            Network::Cgnat { users_per_address, .. } => {
-                Net::Cgnat { pool: AddressPool::new(users, users_per_address.0, true, rng) }
-            }
-            Network::Mobile { switch_rate, cellular_stay, wifi_users_per_address, cellular_users_per_address, .. } => {
-                Net::Mobile {
-                    wifi: AddressPool::new(users, wifi_users_per_address.0, false, rng),
-                    cellular: AddressPool::new(users, cellular_users_per_address.0, true, rng),
-                    leave_wifi: switch_rate.per_sec(),
-                    cellular_stay: cellular_stay.sampler(),
-                }
-            }
+            Network::Cgnat { users_per_address, .. } => Net::Cgnat {
+                pool: AddressPool::new(users, users_per_address.0, true, rng),
+            },
+            Network::Mobile {
+                switch_rate,
+                cellular_stay,
+                wifi_users_per_address,
+                cellular_users_per_address,
+                ..
+            } => Net::Mobile {
+                wifi: AddressPool::new(users, wifi_users_per_address.0, false, rng),
+                cellular: AddressPool::new(users, cellular_users_per_address.0, true, rng),
+                leave_wifi: switch_rate.per_sec(),
+                cellular_stay: cellular_stay.sampler(),
+            },
         }
     }
 }
@@ -133,7 +151,10 @@ mod tests {
         for (users, k) in [(10_000.0, 1.5), (100_000.0, 3.0), (50_000.0, 250.0)] {
             let p = pool_size(users, k);
             let occupied = p as f64 * (1.0 - (-users / p as f64).exp());
-            assert!((users / occupied - k).abs() / k < 0.01, "users {users}, k {k}: pool {p}");
+            assert!(
+                (users / occupied - k).abs() / k < 0.01,
+                "users {users}, k {k}: pool {p}"
+            );
         }
         assert_eq!(pool_size(1000.0, 1.0), u32::MAX as u64);
     }

@@ -42,6 +42,10 @@ pub struct Request {
 
 impl Request {
     pub fn client(&self) -> Client {
-        Client { user: self.user, addr: self.addr, port: self.port }
+        Client {
+            user: self.user,
+            addr: self.addr,
+            port: self.port,
+        }
     }
 }
