@@ -79,7 +79,7 @@ impl Lane {
     fn route(&mut self, r: &Request) {
         let (u, now) = (r.user, r.time);
         self.tally.roll_to(now, &self.pool);
-        let new_user = u >= self.states.users();
+        let new_user = self.states.first_sight(u);
         let prior = self.states.prior(u, now);
         if r.opens_visit {
             self.states.open_visit(u);
@@ -116,9 +116,10 @@ impl Lane {
             Prior::Live(h) if h == s => None,
             Prior::Live(_) => {
                 let remapped = self.last_change.is_some_and(|c| self.states.touched(u) < c);
+                let change = self.states.change_since_served(u, r.change);
                 Some(LossCause::attribute(
                     self.policy.affinity(),
-                    r.change,
+                    change,
                     remapped,
                     pick.memory,
                 ))
@@ -164,6 +165,7 @@ impl Lane {
     }
 
     fn not_served(&mut self, r: &Request, outcome: &'static str) {
+        self.states.hold_change(r.user, r.change);
         if r.closes_visit && self.states.in_visit(r.user) {
             if let Some(h) = self.states.holder(r.user) {
                 self.tally.session_off(h);

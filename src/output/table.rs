@@ -54,19 +54,23 @@ const COLUMNS: &[Column] = &[
     },
 ];
 
-/// The cause behind most of a lane's losses.
-fn top_cause(l: &crate::experiment::LaneOutcome) -> String {
-    let (i, n) = l
-        .report
-        .by_cause
+/// The cause behind most of lane `i`'s losses, over all replications.
+fn top_cause(result: &RunResult, i: usize) -> String {
+    let mut counts = [0u64; LossCause::ALL.len()];
+    for r in &result.replications {
+        for (c, n) in counts.iter_mut().zip(&r.lanes[i].report.by_cause) {
+            *c += n;
+        }
+    }
+    let (k, n) = counts
         .iter()
         .enumerate()
-        .max_by_key(|&(i, n)| (*n, std::cmp::Reverse(i)))
+        .max_by_key(|&(k, n)| (*n, std::cmp::Reverse(k)))
         .expect("causes");
     if *n == 0 {
         return "-".into();
     }
-    let c = LossCause::ALL[i];
+    let c = LossCause::ALL[k];
     match c.detail() {
         "" => c.name().to_string(),
         d => format!("{} ({d})", c.name()),
@@ -94,7 +98,7 @@ pub fn render(result: &RunResult) -> String {
                 (true, true) => format!("{:.*} ± {:.*}", c.decimals, e.mean, c.decimals, e.half_width),
             });
         }
-        row.push(top_cause(lane));
+        row.push(top_cause(result, i));
         rows.push(row);
     }
     let widths: Vec<usize> = (0..rows[0].len())

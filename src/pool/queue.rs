@@ -51,11 +51,12 @@ impl Queues {
         while line.front().is_some_and(|&start| start <= now) {
             line.pop_front();
         }
-        if self.limit.is_some_and(|l| line.len() >= l) {
-            return Admission::Dropped;
-        }
         let heap = &mut self.free_at[s * self.workers..(s + 1) * self.workers];
         let start = heap[0].max(now);
+        // Only a request that has to wait needs room in the line.
+        if start > now && self.limit.is_some_and(|l| line.len() >= l) {
+            return Admission::Dropped;
+        }
         let finish = start + service;
         heap[0] = finish;
         sift_down(heap);
@@ -120,6 +121,14 @@ mod tests {
         // Next free is 11.
         assert_eq!(q.admit(0, 3, 1), Admission::Served { wait: 8, finish: 12 });
         assert_eq!(q.busy(), [26]);
+    }
+
+    #[test]
+    fn no_line_still_serves_idle_workers() {
+        let mut q = Queues::new(1, 2, Some(0));
+        assert!(matches!(q.admit(0, 0, 10), Admission::Served { wait: 0, .. }));
+        assert!(matches!(q.admit(0, 1, 10), Admission::Served { wait: 0, .. }));
+        assert_eq!(q.admit(0, 2, 10), Admission::Dropped);
     }
 
     #[test]

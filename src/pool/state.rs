@@ -2,18 +2,23 @@
 //! its cart), and whether that state is still alive.
 //!
 //! State lives on the server that served the user's latest request and dies after
-//! `ttl` without a request, or at once when that server fails or is removed. Both
+//! `ttl` without a request (at exactly `ttl` idle it is gone), or at once when that server fails or is removed. Both
 //! are decided lazily from two numbers per user (holder, last touch) and one per
 //! server (the time before which everything it held is gone): no timers.
 
 use crate::engine::Time;
+use crate::workload::AddressChange;
 
 use super::ServerId;
 
 const VISIT_LOST: u32 = 1 << 31;
 const EVER_LOST: u32 = 1 << 30;
 const IN_VISIT: u32 = 1 << 29;
-const SERVER: u32 = IN_VISIT - 1;
+const SEEN: u32 = 1 << 28;
+/// Two bits: an address change carried by a request that was not served.
+const PENDING_SHIFT: u32 = 26;
+const PENDING: u32 = 0b11 << PENDING_SHIFT;
+const SERVER: u32 = (1 << PENDING_SHIFT) - 1;
 
 /// What a request finds of its user's state before it is served.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -54,12 +59,21 @@ impl SessionStates {
         }
     }
 
+    /// Whether this is the first request of `u` this lane sees.
+    pub fn first_sight(&mut self, u: u32) -> bool {
+        self.ensure(u);
+        let h = &mut self.holder[u as usize];
+        let first = *h & SEEN == 0;
+        *h |= SEEN;
+        first
+    }
+
     /// The state a request of user `u` at `now` finds.
     pub fn prior(&mut self, u: u32, now: Time) -> Prior {
         self.ensure(u);
         let i = u as usize;
         let h = self.holder[i] & SERVER;
-        if h == 0 || now.saturating_sub(self.touched[i]) > self.ttl {
+        if h == 0 || now.saturating_sub(self.touched[i]) >= self.ttl {
             return Prior::Fresh;
         }
         let s = h - 1;
@@ -84,8 +98,29 @@ impl SessionStates {
     /// Records that `u`'s request at `now` was served by `s`, which now holds its state.
     pub fn serve(&mut self, u: u32, s: ServerId, now: Time) {
         let i = u as usize;
-        self.holder[i] = (self.holder[i] & !SERVER) | (s + 1);
+        self.holder[i] = (self.holder[i] & !(SERVER | PENDING)) | (s + 1);
         self.touched[i] = now;
+    }
+
+    /// The address change since `u`'s state was last used: the one this request
+    /// carries, or one carried by an earlier request that was not served.
+    pub fn change_since_served(&self, u: u32, carried: AddressChange) -> AddressChange {
+        match (carried, (self.holder[u as usize] & PENDING) >> PENDING_SHIFT) {
+            (AddressChange::None, 1) => AddressChange::Mobility,
+            (AddressChange::None, 2) => AddressChange::Scripted,
+            (c, _) => c,
+        }
+    }
+
+    /// Remembers an address change carried by a request that was not served.
+    pub fn hold_change(&mut self, u: u32, carried: AddressChange) {
+        let bits = match carried {
+            AddressChange::None => return,
+            AddressChange::Mobility => 1,
+            AddressChange::Scripted => 2,
+        };
+        let h = &mut self.holder[u as usize];
+        *h = (*h & !PENDING) | (bits << PENDING_SHIFT);
     }
 
     /// The server fails or leaves at `now`: everything it holds is gone.
@@ -152,13 +187,24 @@ mod tests {
         let mut st = SessionStates::new(2, 100, 4);
         assert_eq!(st.prior(0, 0), Prior::Fresh);
         st.serve(0, 1, 0);
-        assert_eq!(st.prior(0, 100), Prior::Live(1));
-        assert_eq!(st.prior(0, 101), Prior::Fresh);
+        assert_eq!(st.prior(0, 99), Prior::Live(1));
+        assert_eq!(st.prior(0, 100), Prior::Fresh);
         st.serve(0, 1, 150);
         st.wipe(1, 160);
         assert_eq!(st.prior(0, 170), Prior::Gone(1));
         st.serve(0, 0, 170);
         assert_eq!(st.prior(0, 180), Prior::Live(0));
+    }
+
+    #[test]
+    fn change_on_an_unserved_request_is_kept_until_served() {
+        let mut st = SessionStates::new(1, 100, 1);
+        assert!(st.first_sight(0));
+        assert!(!st.first_sight(0));
+        st.hold_change(0, AddressChange::Mobility);
+        assert_eq!(st.change_since_served(0, AddressChange::None), AddressChange::Mobility);
+        st.serve(0, 0, 5);
+        assert_eq!(st.change_since_served(0, AddressChange::None), AddressChange::None);
     }
 
     #[test]

@@ -23,7 +23,10 @@ pub enum ScenarioError {
 impl ScenarioError {
     /// An error at byte `offset` of `source`.
     pub fn at(path: &Path, source: &str, offset: usize, message: impl Into<String>) -> ScenarioError {
-        let offset = offset.min(source.len());
+        let mut offset = offset.min(source.len());
+        while !source.is_char_boundary(offset) {
+            offset -= 1;
+        }
         let before = &source[..offset];
         let line = before.matches('\n').count() + 1;
         let line_start = before.rfind('\n').map_or(0, |i| i + 1);

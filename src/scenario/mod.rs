@@ -186,6 +186,40 @@ impl Resolver<'_> {
         Err(ScenarioError::at(self.path, self.source, offset, message))
     }
 
+    /// The file offset of byte `offset` of a TOML string's value whose literal
+    /// spans `span`, stepping over the quotes and any escape sequences.
+    fn value_offset(&self, span: std::ops::Range<usize>, offset: usize) -> usize {
+        let literal = &self.source[span.clone()];
+        let quote = ["\"\"\"", "'''", "\"", "'"]
+            .into_iter()
+            .find(|q| literal.starts_with(q))
+            .unwrap_or("");
+        let (mut decoded, mut chars) = (0, literal[quote.len()..].char_indices());
+        while let Some((i, c)) = chars.next() {
+            if decoded >= offset {
+                return span.start + quote.len() + i;
+            }
+            decoded += match (quote.starts_with('"'), c) {
+                (true, '\\') => match chars.next() {
+                    Some((_, h @ ('u' | 'U'))) => {
+                        let digits: String = chars
+                            .by_ref()
+                            .take(if h == 'u' { 4 } else { 8 })
+                            .map(|(_, d)| d)
+                            .collect();
+                        u32::from_str_radix(&digits, 16)
+                            .ok()
+                            .and_then(char::from_u32)
+                            .map_or(1, char::len_utf8)
+                    }
+                    _ => 1,
+                },
+                _ => c.len_utf8(),
+            };
+        }
+        span.end
+    }
+
     fn addr(&self, text: &Spanned<String>) -> Result<Addr, ScenarioError> {
         text.get_ref()
             .parse()
@@ -468,12 +502,16 @@ impl Resolver<'_> {
         list.get_ref()
             .iter()
             .map(|text| {
-                // +1 steps over the opening quote of the TOML string.
-                let base = text.span().start + 1;
-                let spec = spec::parse(text.get_ref(), base)
-                    .map_err(|e| ScenarioError::at(self.path, self.source, e.offset, e.message))?;
-                policy::build(&spec, &ctx)
-                    .map_err(|e| ScenarioError::at(self.path, self.source, e.offset, e.message))?;
+                let place = |e: spec::SpecError| {
+                    ScenarioError::at(
+                        self.path,
+                        self.source,
+                        self.value_offset(text.span(), e.offset),
+                        e.message,
+                    )
+                };
+                let spec = spec::parse(text.get_ref(), 0).map_err(place)?;
+                policy::build(&spec, &ctx).map_err(place)?;
                 Ok(spec)
             })
             .collect()

@@ -157,6 +157,10 @@ impl Workload {
                         self.calendar.schedule(next, Event::Arrival);
                     }
                 }
+                // A visit due while the user is still in one waits for it to end.
+                Event::Visit(u) if self.users.remaining[u as usize] > 0 => {
+                    self.calendar.schedule(now + time::SECOND, Event::Visit(u))
+                }
                 Event::Visit(u) => self.start_visit(u, now, out),
                 Event::Next(u) => self.emit(u, now, false, out),
             }

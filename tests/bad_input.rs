@@ -1,0 +1,391 @@
+//! Bad input through the command line: every mistake is exit code 2 with the
+//! file, line and column, what was expected, and no panic; output folders are
+//! never left half-written or overwritten without --force.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use tempfile::TempDir;
+
+/// A small valid scenario; each mistake below replaces one of its lines.
+const VALID: &str = r#"# A scenario to break, one line at a time.
+name = "bad-input"
+duration = "10m"
+policies = ["ip_hash", "ring"]
+
+[arrivals]
+rate = "1/s"
+
+[servers]
+count = 3
+"#;
+
+fn lbsim(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_lbsim"))
+        .args(args)
+        .output()
+        .expect("lbsim runs")
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn write(dir: &TempDir, name: &str, text: &str) -> PathBuf {
+    let path = dir.path().join(name);
+    fs::write(&path, text).expect("scenario written");
+    path
+}
+
+fn assert_no_panic(out: &Output) {
+    let err = stderr(out);
+    assert!(!err.contains("panicked"), "{err}");
+    assert_ne!(out.status.code(), Some(101), "exit code of a panic: {err}");
+}
+
+/// `VALID` with the line starting with `replaced` swapped for `line`, and that
+/// line's 1-based number.
+fn with_line(replaced: &str, line: &str) -> (String, usize) {
+    let lines: Vec<&str> = VALID.lines().collect();
+    let at = lines
+        .iter()
+        .position(|l| l.starts_with(replaced))
+        .expect("line to replace");
+    let text: Vec<&str> = lines
+        .iter()
+        .enumerate()
+        .map(|(i, l)| if i == at { line } else { l })
+        .collect();
+    (text.join("\n") + "\n", at + 1)
+}
+
+/// Checks `validate` and `run` on a file whose mistake is `token` on `line`: exit
+/// code 2, stderr starting with `file:LINE:COL:` where COL is where `token`
+/// stands, every `expected` phrase in the message, the line quoted with a caret
+/// under the column, no panic and no output folder.
+fn assert_rejected(file: &str, replaced: &str, line: &str, token: &str, expected: &[&str]) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (text, line_no) = with_line(replaced, line);
+    let path = write(&dir, file, &text);
+    let col = line.find(token).expect("token on the line") + 1;
+    let out_dir = dir.path().join("out");
+    let path_arg = path.to_str().expect("UTF-8 path");
+    for args in [
+        vec!["validate", path_arg],
+        vec!["run", path_arg, "--out", out_dir.to_str().expect("UTF-8 path")],
+    ] {
+        let out = lbsim(&args);
+        let err = stderr(&out);
+        assert_no_panic(&out);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        let prefix = format!("error: {}:{line_no}:{col}: ", path.display());
+        assert!(err.starts_with(&prefix), "{args:?}: expected {prefix:?}, got:\n{err}");
+        for phrase in expected {
+            assert!(err.contains(phrase), "{args:?}: no {phrase:?} in:\n{err}");
+        }
+        // The offending line is quoted, with the caret right under the column.
+        let lines: Vec<&str> = err.lines().collect();
+        let quoted = format!("{line_no} | {line}");
+        let i = lines
+            .iter()
+            .position(|l| *l == quoted)
+            .unwrap_or_else(|| panic!("{quoted:?} not quoted in:\n{err}"));
+        let caret = lines.get(i + 1).and_then(|l| l.find('^')).expect("caret line");
+        assert_eq!(
+            caret,
+            format!("{line_no} | ").len() + col - 1,
+            "caret misplaced:\n{err}"
+        );
+        assert!(
+            !out_dir.exists(),
+            "a rejected scenario must not create {}",
+            out_dir.display()
+        );
+    }
+}
+
+#[test]
+fn valid_scenario_is_accepted() {
+    // The mistakes below are the only thing wrong with their files.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = write(&dir, "valid.toml", VALID);
+    let out = lbsim(&["validate", path.to_str().expect("UTF-8 path")]);
+    assert!(out.status.success(), "{}", stderr(&out));
+}
+
+#[test]
+fn wrong_unit() {
+    assert_rejected(
+        "unit.toml",
+        "duration",
+        r#"duration = "30x""#,
+        r#""30x""#,
+        &["unknown unit \"x\"", "expected a duration"],
+    );
+}
+
+#[test]
+fn unknown_key() {
+    assert_rejected(
+        "key.toml",
+        "duration",
+        r#"durration = "10m""#,
+        "durration",
+        &["unknown field `durration`", "expected one of", "`duration`"],
+    );
+}
+
+#[test]
+fn negative_rate() {
+    assert_rejected(
+        "rate.toml",
+        "rate",
+        r#"rate = "-2/s""#,
+        r#""-2/s""#,
+        &["cannot be negative", "expected a rate"],
+    );
+}
+
+#[test]
+fn zero_servers() {
+    assert_rejected(
+        "zero.toml",
+        "count",
+        "count = 0",
+        "0",
+        &["invalid count 0", "expected a whole number of at least 1"],
+    );
+}
+
+#[test]
+fn unknown_policy() {
+    assert_rejected(
+        "policy.toml",
+        "policies",
+        r#"policies = ["ip_hash", "maglevv"]"#,
+        "maglevv",
+        &[
+            "unknown policy \"maglevv\"",
+            "valid policies:",
+            "round_robin",
+            "least_conn",
+            "ring",
+            "stick_table",
+            "cookie",
+        ],
+    );
+}
+
+#[test]
+fn unknown_policy_parameter_lists_the_valid_ones() {
+    assert_rejected(
+        "param.toml",
+        "policies",
+        r#"policies = ["ip_hash", "ring(vnodez=3)"]"#,
+        "vnodez",
+        &["unknown parameter \"vnodez\"", "ring takes: vnodes"],
+    );
+    assert_rejected(
+        "nested.toml",
+        "policies",
+        r#"policies = ["stick_table(base=ring, expires=10m)"]"#,
+        "expires",
+        &["unknown parameter \"expires\"", "stick_table takes: base, expire, size"],
+    );
+}
+
+#[test]
+fn missing_file() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("missing.toml");
+    let out_dir = dir.path().join("out");
+    let path_arg = path.to_str().expect("UTF-8 path");
+    for args in [
+        vec!["validate", path_arg],
+        vec!["run", path_arg, "--out", out_dir.to_str().expect("UTF-8 path")],
+    ] {
+        let out = lbsim(&args);
+        let err = stderr(&out);
+        assert_no_panic(&out);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(
+            err.starts_with(&format!("error: {}: cannot read the scenario", path.display())),
+            "{err}"
+        );
+        assert!(!out_dir.exists());
+    }
+}
+
+#[test]
+fn bad_policy_on_the_command_line_is_pointed_at() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = write(&dir, "valid.toml", VALID);
+    let out_dir = dir.path().join("out");
+    let out = lbsim(&[
+        "run",
+        path.to_str().expect("UTF-8 path"),
+        "--out",
+        out_dir.to_str().expect("UTF-8 path"),
+        "--policy",
+        "ring(vnodez=3)",
+    ]);
+    let err = stderr(&out);
+    assert_no_panic(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.starts_with("error: --policy \"ring(vnodez=3)\": "), "{err}");
+    assert!(
+        err.contains("unknown parameter \"vnodez\"") && err.contains("ring takes: vnodes"),
+        "{err}"
+    );
+    // The specification is echoed with a caret under the unknown parameter.
+    let lines: Vec<&str> = err.lines().collect();
+    let i = lines
+        .iter()
+        .position(|l| l.trim() == "ring(vnodez=3)")
+        .unwrap_or_else(|| panic!("not echoed:\n{err}"));
+    let caret = lines.get(i + 1).and_then(|l| l.find('^')).expect("caret line");
+    assert_eq!(caret, lines[i].find("vnodez").expect("echoed"), "{err}");
+    assert!(!out_dir.exists());
+}
+
+/// Every entry of a folder, by name, with its contents (files only).
+fn listing(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut entries: Vec<(String, Vec<u8>)> = fs::read_dir(dir)
+        .expect("folder")
+        .map(|e| {
+            let path = e.expect("entry").path();
+            let bytes = if path.is_file() {
+                fs::read(&path).expect("readable")
+            } else {
+                Vec::new()
+            };
+            (path.file_name().expect("name").to_string_lossy().into_owned(), bytes)
+        })
+        .collect();
+    entries.sort();
+    entries
+}
+
+#[test]
+fn existing_output_folder_needs_force() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = write(&dir, "valid.toml", VALID);
+    let out_dir = dir.path().join("out");
+    fs::create_dir(&out_dir).expect("folder");
+    fs::write(out_dir.join("keep.txt"), "earlier results").expect("written");
+    let before = listing(dir.path());
+    let run = |force: bool| {
+        let mut args = vec![
+            "run",
+            path.to_str().expect("UTF-8 path"),
+            "--out",
+            out_dir.to_str().expect("UTF-8 path"),
+            "--quiet",
+        ];
+        if force {
+            args.push("--force");
+        }
+        lbsim(&args)
+    };
+
+    let out = run(false);
+    let err = stderr(&out);
+    assert_no_panic(&out);
+    assert!(!out.status.success());
+    assert!(err.contains("already exists") && err.contains("--force"), "{err}");
+    assert_eq!(
+        listing(&out_dir),
+        vec![("keep.txt".to_string(), b"earlier results".to_vec())]
+    );
+    assert_eq!(listing(dir.path()), before, "nothing else written next to it");
+
+    let out = run(true);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(!out_dir.join("keep.txt").exists(), "--force replaces the folder");
+    assert!(out_dir.join("summary.csv").is_file() && out_dir.join("run.json").is_file());
+}
+
+#[test]
+fn failed_run_leaves_no_half_written_folder() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = write(&dir, "valid.toml", VALID);
+    // The destination is a file: results are written, then cannot take its place.
+    let target = dir.path().join("out");
+    fs::write(&target, "not a folder").expect("written");
+    let before = listing(dir.path());
+    let out = lbsim(&[
+        "run",
+        path.to_str().expect("UTF-8 path"),
+        "--out",
+        target.to_str().expect("UTF-8 path"),
+        "--force",
+        "--quiet",
+    ]);
+    let err = stderr(&out);
+    assert_no_panic(&out);
+    assert!(!out.status.success(), "{err}");
+    assert!(err.starts_with("error: "), "{err}");
+    assert_eq!(
+        listing(dir.path()),
+        before,
+        "no scratch folder or partial results left behind"
+    );
+
+    // Nor when the destination's parent cannot be created.
+    let nested = target.join("run");
+    let out = lbsim(&[
+        "run",
+        path.to_str().expect("UTF-8 path"),
+        "--out",
+        nested.to_str().expect("UTF-8 path"),
+        "--quiet",
+    ]);
+    assert_no_panic(&out);
+    assert!(!out.status.success());
+    assert_eq!(listing(dir.path()), before);
+}
+
+#[test]
+fn policy_error_after_an_escape_points_at_the_right_place() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    // Two escaped tabs, then an "é" just before the bad argument "b".
+    let line = r#"policies = ["ring(\t\ta=é,b)"]"#;
+    let (text, line_no) = with_line("policies", line);
+    let path = write(&dir, "escaped.toml", &text);
+    let out = lbsim(&["validate", path.to_str().expect("UTF-8 path")]);
+    let err = stderr(&out);
+    assert_no_panic(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    let col = line.chars().take_while(|&c| c != 'b').count() + 1;
+    assert!(
+        err.starts_with(&format!("error: {}:{line_no}:{col}: ", path.display())),
+        "{err}"
+    );
+}
+
+#[test]
+fn overlapping_scripted_visits_do_not_panic() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    // Four requests 30 s apart take 90 s; the second visit starts after 60 s.
+    let text = VALID.to_string()
+        + r#"
+[[users]]
+name = "twice"
+address = "192.0.2.1"
+visits = ["1m", "2m"]
+requests = 4
+"#;
+    let path = write(&dir, "overlap.toml", &text);
+    let out_dir = dir.path().join("out");
+    let out = lbsim(&[
+        "run",
+        path.to_str().expect("UTF-8 path"),
+        "--out",
+        out_dir.to_str().expect("UTF-8 path"),
+        "--quiet",
+    ]);
+    assert_no_panic(&out);
+    // Either accepted and run, or rejected as bad input; never a crash.
+    assert!(matches!(out.status.code(), Some(0 | 2)), "{}", stderr(&out));
+}
