@@ -25,6 +25,32 @@ pub fn as_secs(t: Time) -> f64 {
     t as f64 / SECOND as f64
 }
 
+/// A coarse time: milliseconds since the start, in 32 bits (up to 49.7 days).
+/// Per-user records use it where nanoseconds would double their size.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Stamp(pub u32);
+
+/// The longest run whose times fit a [`Stamp`].
+pub const STAMP_RANGE: Time = u32::MAX as Time * MILLISECOND;
+
+impl From<Time> for Stamp {
+    fn from(t: Time) -> Stamp {
+        Stamp((t / MILLISECOND).min(u32::MAX as Time) as u32)
+    }
+}
+
+impl Stamp {
+    /// Milliseconds from `earlier` to this stamp (0 if `earlier` is later).
+    pub fn since(self, earlier: Stamp) -> Stamp {
+        Stamp(self.0.saturating_sub(earlier.0))
+    }
+
+    /// The next millisecond.
+    pub fn next(self) -> Stamp {
+        Stamp(self.0.saturating_add(1))
+    }
+}
+
 /// Formats a time of day as `HH:MM:SS` (days roll over), for journeys and reports.
 pub fn clock(t: Time) -> String {
     let s = t / SECOND;
@@ -45,6 +71,14 @@ mod tests {
         assert_eq!(from_secs(1.5), 1_500_000_000);
         assert_eq!(as_secs(from_secs(2.25)), 2.25);
         assert_eq!(from_secs(-1.0), 0);
+    }
+
+    #[test]
+    fn stamps_are_milliseconds() {
+        assert_eq!(Stamp::from(1_999_999), Stamp(1));
+        assert_eq!(Stamp::from(5 * SECOND).since(Stamp(1000)), Stamp(4000));
+        assert_eq!(Stamp(3).since(Stamp(9)), Stamp(0));
+        assert_eq!(Stamp::from(Time::MAX), Stamp(u32::MAX));
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! A lane: one policy with its own copy of the servers, fed the shared request
 //! stream. Everything a lane changes is its own, so lanes run side by side.
 
+use crate::engine::time::Stamp;
 use crate::engine::{Stream, StreamRng, Time};
 use crate::metrics::tally::Remap;
 use crate::metrics::{LaneReport, LossCause, Tally};
@@ -115,7 +116,9 @@ impl Lane {
             Prior::Gone(_) => Some(LossCause::ServerGone),
             Prior::Live(h) if h == s => None,
             Prior::Live(_) => {
-                let remapped = self.last_change.is_some_and(|c| self.states.touched(u) < c);
+                let remapped = self
+                    .last_change
+                    .is_some_and(|c| self.states.touched(u) < Stamp::from(c));
                 let change = self.states.change_since_served(u, r.change);
                 Some(LossCause::attribute(
                     self.policy.affinity(),

@@ -3,6 +3,7 @@
 //! it survives WiFi-to-cellular switches, renumbering and NAT re-picks.
 
 use super::*;
+use crate::engine::time::Stamp;
 
 pub const INFO: PolicyInfo = PolicyInfo {
     name: "cookie",
@@ -21,7 +22,7 @@ pub const INFO: PolicyInfo = PolicyInfo {
     ],
     build: |args, ctx| {
         let base = build(&args.policy("base")?, ctx)?;
-        let max_age = args.duration_or_none("max_age")?.map(|d| d.0);
+        let max_age = args.duration_or_none("max_age")?.map(|d| Stamp::from(d.0));
         Ok(Box::new(Cookie {
             base,
             max_age,
@@ -34,12 +35,12 @@ pub const INFO: PolicyInfo = PolicyInfo {
 #[derive(Clone, Copy, Default)]
 struct Held {
     server: u32,
-    set_at: Time,
+    set_at: Stamp,
 }
 
 pub struct Cookie {
     base: Box<dyn Policy>,
-    max_age: Option<Time>,
+    max_age: Option<Stamp>,
     /// Each user's cookie, by user id.
     jar: Vec<Held>,
 }
@@ -47,7 +48,7 @@ pub struct Cookie {
 impl Cookie {
     fn valid(&self, client: &Client, now: Time, pool: &Pool) -> Option<ServerId> {
         let held = self.jar.get(client.user as usize)?;
-        let fresh = self.max_age.is_none_or(|age| now < held.set_at.saturating_add(age));
+        let fresh = self.max_age.is_none_or(|age| Stamp::from(now).since(held.set_at) < age);
         (held.server > 0 && fresh && pool.is_up(held.server - 1)).then(|| held.server - 1)
     }
 }
@@ -67,7 +68,7 @@ impl Policy for Cookie {
         }
         self.jar[u] = Held {
             server: server + 1,
-            set_at: now,
+            set_at: Stamp::from(now),
         };
         Pick {
             server,

@@ -2,11 +2,13 @@
 //! its cart), and whether that state is still alive.
 //!
 //! State lives on the server that served the user's latest request and dies after
-//! `ttl` without a request (at exactly `ttl` idle it is gone), or at once when that server fails or is removed. Both
-//! are decided lazily from two numbers per user (holder, last touch) and one per
-//! server (the time before which everything it held is gone): no timers.
+//! `ttl` without a request (at exactly `ttl` idle it is gone), or at once when that
+//! server fails or is removed. Both are decided lazily from two numbers per user
+//! (holder, last touch) and one per server (the time before which everything it
+//! held is gone): no timers. Times here are kept to the millisecond, in 32 bits,
+//! which keeps a lane at 8 bytes per user.
 
-use crate::engine::Time;
+use crate::engine::time::{Stamp, Time};
 use crate::workload::AddressChange;
 
 use super::ServerId;
@@ -35,10 +37,10 @@ pub enum Prior {
 pub struct SessionStates {
     /// Holder server + 1 (0: none) in the low bits, flags in the high bits.
     holder: Vec<u32>,
-    touched: Vec<Time>,
-    /// Per server: state touched before this time was destroyed.
-    wiped_before: Vec<Time>,
-    ttl: Time,
+    touched: Vec<Stamp>,
+    /// Per server: state touched before this stamp was destroyed.
+    wiped_before: Vec<Stamp>,
+    ttl: Stamp,
 }
 
 impl SessionStates {
@@ -46,8 +48,8 @@ impl SessionStates {
         SessionStates {
             holder: Vec::with_capacity(users),
             touched: Vec::with_capacity(users),
-            wiped_before: vec![0; servers],
-            ttl,
+            wiped_before: vec![Stamp(0); servers],
+            ttl: Stamp::from(ttl),
         }
     }
 
@@ -55,7 +57,7 @@ impl SessionStates {
         let n = u as usize + 1;
         if self.holder.len() < n {
             self.holder.resize(n, 0);
-            self.touched.resize(n, 0);
+            self.touched.resize(n, Stamp(0));
         }
     }
 
@@ -73,7 +75,7 @@ impl SessionStates {
         self.ensure(u);
         let i = u as usize;
         let h = self.holder[i] & SERVER;
-        if h == 0 || now.saturating_sub(self.touched[i]) >= self.ttl {
+        if h == 0 || Stamp::from(now).since(self.touched[i]) >= self.ttl {
             return Prior::Fresh;
         }
         let s = h - 1;
@@ -91,7 +93,7 @@ impl SessionStates {
     }
 
     /// When `u`'s state was last used.
-    pub fn touched(&self, u: u32) -> Time {
+    pub fn touched(&self, u: u32) -> Stamp {
         self.touched[u as usize]
     }
 
@@ -99,7 +101,7 @@ impl SessionStates {
     pub fn serve(&mut self, u: u32, s: ServerId, now: Time) {
         let i = u as usize;
         self.holder[i] = (self.holder[i] & !(SERVER | PENDING)) | (s + 1);
-        self.touched[i] = now;
+        self.touched[i] = Stamp::from(now);
     }
 
     /// The address change since `u`'s state was last used: the one this request
@@ -125,7 +127,7 @@ impl SessionStates {
 
     /// The server fails or leaves at `now`: everything it holds is gone.
     pub fn wipe(&mut self, s: ServerId, now: Time) {
-        self.wiped_before[s as usize] = now + 1;
+        self.wiped_before[s as usize] = Stamp::from(now).next();
     }
 
     /// Whether `u`'s state is alive at `now` (for counting live sessions).
@@ -133,7 +135,7 @@ impl SessionStates {
         let i = u as usize;
         let h = self.holder[i] & SERVER;
         h > 0
-            && now.saturating_sub(self.touched[i]) <= self.ttl
+            && Stamp::from(now).since(self.touched[i]) < self.ttl
             && self.touched[i] >= self.wiped_before[(h - 1) as usize]
     }
 
@@ -184,16 +186,17 @@ mod tests {
 
     #[test]
     fn state_lives_until_ttl_or_wipe() {
-        let mut st = SessionStates::new(2, 100, 4);
+        let ms = crate::engine::MILLISECOND;
+        let mut st = SessionStates::new(2, 100 * ms, 4);
         assert_eq!(st.prior(0, 0), Prior::Fresh);
         st.serve(0, 1, 0);
-        assert_eq!(st.prior(0, 99), Prior::Live(1));
-        assert_eq!(st.prior(0, 100), Prior::Fresh);
-        st.serve(0, 1, 150);
-        st.wipe(1, 160);
-        assert_eq!(st.prior(0, 170), Prior::Gone(1));
-        st.serve(0, 0, 170);
-        assert_eq!(st.prior(0, 180), Prior::Live(0));
+        assert_eq!(st.prior(0, 99 * ms), Prior::Live(1));
+        assert_eq!(st.prior(0, 100 * ms), Prior::Fresh);
+        st.serve(0, 1, 150 * ms);
+        st.wipe(1, 160 * ms);
+        assert_eq!(st.prior(0, 170 * ms), Prior::Gone(1));
+        st.serve(0, 0, 170 * ms);
+        assert_eq!(st.prior(0, 180 * ms), Prior::Live(0));
     }
 
     #[test]

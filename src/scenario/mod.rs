@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use toml::Spanned;
 use xxhash_rust::xxh3::xxh3_64;
 
-use crate::engine::time::{DAY, MINUTE, Time};
+use crate::engine::time::{DAY, MINUTE, STAMP_RANGE, Time};
 use crate::policy::{self, BuildContext, Spec, key::Addr, spec};
 use crate::pool::{Pool, PoolChange, PoolChangeKind, Presence, Server, ServerId};
 
@@ -228,8 +228,11 @@ impl Resolver<'_> {
 
     fn resolve(&self, f: ScenarioFile) -> Result<Scenario, ScenarioError> {
         let duration = f.duration.get_ref().0;
-        if duration == 0 {
-            return self.err(f.duration.span().start, "duration must be longer than 0, e.g. \"24h\"");
+        if duration == 0 || duration > STAMP_RANGE {
+            return self.err(
+                f.duration.span().start,
+                "duration must be longer than 0 and at most 49 days (session times are kept in 32-bit milliseconds), e.g. \"24h\"",
+            );
         }
         let window = match &f.window {
             Some(w) if w.get_ref().0 == 0 => {
