@@ -135,7 +135,7 @@ mod tests {
         for seq in 0..5000u64 {
             x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
             if x >> 62 == 0 {
-                let got = c.pop().map(|(t, s)| (t, s));
+                let got = c.pop();
                 pending.sort();
                 let want = (!pending.is_empty()).then(|| pending.remove(0));
                 assert_eq!(got, want);
