@@ -2,11 +2,11 @@
 //! created. Each configuration runs in a child process of its own so peaks do not
 //! mix. Run with `cargo bench --bench memory`.
 
-use std::path::Path;
 use std::process::Command;
 
+mod common;
+
 use lbsim::experiment;
-use lbsim::scenario::Scenario;
 
 const CONFIGS: &[(&str, &str)] = &[
     ("1 stateless policy", r#"["ip_hash"]"#),
@@ -17,33 +17,6 @@ const CONFIGS: &[(&str, &str)] = &[
 ];
 
 const USERS_PER_DAY: f64 = 2_000_000.0;
-
-fn scenario(policies: &str) -> Scenario {
-    let text = format!(
-        r#"
-        duration = "24h"
-        policies = {policies}
-        [arrivals]
-        rate = "{rate}/s"
-        [sessions]
-        return_share = 0.3
-        [[networks]]
-        kind = "home"
-        share = 0.6
-        [[networks]]
-        kind = "cgnat"
-        share = 0.15
-        [[networks]]
-        kind = "mobile"
-        share = 0.25
-        [servers]
-        count = 16
-        queueing = false
-        "#,
-        rate = USERS_PER_DAY / 86_400.0
-    );
-    Scenario::parse(&text, Path::new("memory.toml")).expect("valid scenario")
-}
 
 /// Peak resident set size of this process, in bytes.
 fn peak_rss() -> u64 {
@@ -60,7 +33,7 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     if let Some(i) = args.iter().position(|a| a == "--child") {
         let (label, policies) = CONFIGS[args[i + 1].parse::<usize>().expect("config index")];
-        let sc = scenario(policies);
+        let sc = common::population(USERS_PER_DAY, policies, false);
         let before = peak_rss();
         let result = experiment::run(&sc);
         let rep = &result.replications[0];

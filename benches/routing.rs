@@ -2,7 +2,7 @@
 //! policy, with queueing off (pure routing) and on; and the workload generator's
 //! requests per second. Run with `cargo bench --bench routing`.
 
-use std::path::Path;
+mod common;
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 
@@ -10,32 +10,10 @@ use lbsim::experiment::Lane;
 use lbsim::scenario::Scenario;
 use lbsim::workload::{Request, Workload};
 
-/// A day of 200,000 users on home, CGNAT and mobile networks, 16 servers.
+const POLICIES: &str = r#"["round_robin", "least_conn", "ip_hash", "ring", "stick_table", "cookie"]"#;
+
 fn scenario(queueing: bool) -> Scenario {
-    let text = format!(
-        r#"
-        duration = "24h"
-        policies = ["round_robin", "least_conn", "ip_hash", "ring", "stick_table", "cookie"]
-        [arrivals]
-        rate = "2.3/s"
-        [sessions]
-        return_share = 0.3
-        [[networks]]
-        kind = "home"
-        share = 0.6
-        [[networks]]
-        kind = "cgnat"
-        share = 0.15
-        [[networks]]
-        kind = "mobile"
-        share = 0.25
-        [servers]
-        count = 16
-        workers = 4
-        queueing = {queueing}
-        "#
-    );
-    Scenario::parse(&text, Path::new("bench.toml")).expect("bench scenario is valid")
+    common::population(200_000.0, POLICIES, queueing)
 }
 
 fn stream(sc: &Scenario) -> Vec<Request> {

@@ -98,14 +98,6 @@ impl<E> Calendar<E> {
         self.now = e.time;
         Some((e.time, e.event))
     }
-
-    pub fn len(&self) -> usize {
-        self.near.len() + self.far.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
 }
 
 #[cfg(test)]

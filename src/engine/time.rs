@@ -6,7 +6,6 @@
 /// A point in simulated time, in nanoseconds since the run started.
 pub type Time = u64;
 
-pub const NANOSECOND: Time = 1;
 pub const MICROSECOND: Time = 1_000;
 pub const MILLISECOND: Time = 1_000_000;
 pub const SECOND: Time = 1_000_000_000;

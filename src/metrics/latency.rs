@@ -24,10 +24,6 @@ impl Latency {
         self.count += 1;
     }
 
-    pub fn count(&self) -> u64 {
-        self.count
-    }
-
     /// Mean in seconds (exact).
     pub fn mean_secs(&self) -> f64 {
         if self.count == 0 {

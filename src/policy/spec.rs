@@ -158,10 +158,6 @@ impl<'a> Args<'a> {
         }
     }
 
-    pub fn spec(&self) -> &Spec {
-        self.spec
-    }
-
     /// The raw text of a parameter (the written value, or the default) and its offset.
     fn raw(&mut self, name: &str) -> (String, usize) {
         let param = self

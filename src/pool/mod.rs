@@ -79,12 +79,6 @@ impl Pool {
         self.servers[s as usize].presence == Presence::Up
     }
 
-    /// Whether the server is part of the configuration now (up or down, not absent
-    /// or removed): mod-N hashing counts these.
-    pub fn is_configured(&self, s: ServerId) -> bool {
-        matches!(self.servers[s as usize].presence, Presence::Up | Presence::Down)
-    }
-
     pub fn weight(&self, s: ServerId) -> u32 {
         self.servers[s as usize].weight
     }
@@ -150,11 +144,9 @@ mod tests {
         assert_eq!(p.up(), &[0, 1, 2]);
         assert!(p.apply(&PoolChangeKind::Fail(1)));
         assert_eq!(p.up(), &[0, 2]);
-        assert!(p.is_configured(1));
         assert!(!p.apply(&PoolChangeKind::Fail(1)), "already down");
         assert!(p.apply(&PoolChangeKind::Recover(1)));
         assert!(p.apply(&PoolChangeKind::Remove(0)));
-        assert!(!p.is_configured(0));
         assert_eq!(p.up(), &[1, 2]);
         assert_eq!(p.total_up_weight(), 2);
     }
