@@ -16,8 +16,13 @@ pub struct IpHash;
 
 impl IpHash {
     fn select(client: &Client, pool: &Pool) -> ServerId {
+        let up = pool.up();
         let mut w = addr_hash(client.addr) % pool.total_up_weight();
-        for &s in pool.up() {
+        if pool.total_up_weight() == up.len() as u64 {
+            // Every weight is 1: the walk below would stop at index w.
+            return up[w as usize];
+        }
+        for &s in up {
             let ws = pool.weight(s) as u64;
             if w < ws {
                 return s;

@@ -9,11 +9,10 @@
 //! evicted, `size/256 + 1` at a time, as HAProxy does. If the recorded server is
 //! down, the base policy picks again and the client is re-stuck to the new server.
 
-use std::collections::{HashMap, VecDeque};
-
-use xxhash_rust::xxh3::Xxh3Builder;
+use std::collections::VecDeque;
 
 use super::*;
+use crate::hash::AddrMap;
 
 pub const INFO: PolicyInfo = PolicyInfo {
     name: "stick_table",
@@ -53,7 +52,7 @@ pub struct StickTable {
     base: Box<dyn Policy>,
     expire: Option<Time>,
     size: usize,
-    entries: HashMap<Addr, Entry, Xxh3Builder>,
+    entries: AddrMap<Entry>,
     /// Every touch as (time, address), oldest first: requests arrive in time order,
     /// so this queue is the table's LRU order once stale pairs (the address was
     /// touched again later) are skipped.
@@ -66,24 +65,20 @@ impl StickTable {
             base,
             expire,
             size,
-            entries: HashMap::with_hasher(Xxh3Builder::new()),
+            entries: AddrMap::default(),
             by_age: VecDeque::new(),
         }
-    }
-
-    fn expired(&self, touched: Time, now: Time) -> bool {
-        self.expire.is_some_and(|e| now >= touched.saturating_add(e))
     }
 
     fn live(&self, addr: Addr, now: Time, pool: &Pool) -> Option<ServerId> {
         self.entries
             .get(&addr)
-            .filter(|e| !self.expired(e.touched, now) && pool.is_up(e.server))
+            .filter(|e| !expired(self.expire, e.touched, now) && pool.is_up(e.server))
             .map(|e| e.server)
     }
 
-    fn store(&mut self, addr: Addr, server: ServerId, now: Time) {
-        self.purge(now);
+    /// Records the server of a client that had no live entry.
+    fn insert(&mut self, addr: Addr, server: ServerId, now: Time) {
         let fresh = Entry { server, touched: now };
         match self.entries.get_mut(&addr) {
             Some(e) => *e = fresh,
@@ -94,6 +89,11 @@ impl StickTable {
                 self.entries.insert(addr, fresh);
             }
         }
+        self.remember(addr, now);
+    }
+
+    /// Queues a touch in age order.
+    fn remember(&mut self, addr: Addr, now: Time) {
         self.by_age.push_back((now, addr));
         // Stale pairs pile up with every hit; compact before they outnumber entries.
         if self.by_age.len() > 2 * self.entries.len() + 1024 {
@@ -116,7 +116,7 @@ impl StickTable {
     /// Drops expired entries, as HAProxy's expiry task does.
     fn purge(&mut self, now: Time) {
         while let Some(&(t, a)) = self.by_age.front() {
-            if !self.expired(t, now) {
+            if !expired(self.expire, t, now) {
                 return;
             }
             self.by_age.pop_front();
@@ -137,17 +137,30 @@ impl StickTable {
     }
 }
 
+/// An entry last used at `touched` is gone at `touched + expire`.
+fn expired(expire: Option<Time>, touched: Time, now: Time) -> bool {
+    expire.is_some_and(|e| now >= touched.saturating_add(e))
+}
+
 impl Policy for StickTable {
     fn pick(&mut self, client: &Client, now: Time, pool: &Pool, rng: &mut StreamRng) -> Pick {
-        if let Some(server) = self.live(client.addr, now, pool) {
-            self.store(client.addr, server, now);
+        self.purge(now);
+        // A hit is refreshed in place: one hash lookup per request.
+        let expire = self.expire;
+        if let Some(e) = self.entries.get_mut(&client.addr)
+            && !expired(expire, e.touched, now)
+            && pool.is_up(e.server)
+        {
+            e.touched = now;
+            let server = e.server;
+            self.remember(client.addr, now);
             return Pick {
                 server,
                 memory: Memory::Hit,
             };
         }
         let server = self.base.pick(client, now, pool, rng).server;
-        self.store(client.addr, server, now);
+        self.insert(client.addr, server, now);
         Pick {
             server,
             memory: Memory::Miss,
