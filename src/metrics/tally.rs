@@ -58,6 +58,9 @@ pub struct Window {
 pub struct ServerReport {
     pub name: String,
     pub requests: u64,
+    /// Requests under a perfectly even split, by weight, of each window's requests
+    /// among the servers present in it.
+    pub fair_requests: f64,
     pub peak_sessions: u32,
     /// Seconds the server was up.
     pub up_secs: f64,
@@ -73,9 +76,9 @@ pub struct LaneReport {
     pub servers: Vec<ServerReport>,
     pub windows: Vec<Window>,
     pub remaps: Vec<Remap>,
-    /// Spread of request rates (requests per second up) over servers that were ever up.
+    /// Spread of each server's requests over its fair share (see `ServerReport`).
     pub requests_spread: Spread,
-    /// Spread of peak concurrent sessions over servers that were ever up.
+    /// Spread of peak concurrent sessions per unit of weight.
     pub sessions_spread: Spread,
     pub latency: LatencySummary,
 }
@@ -261,11 +264,26 @@ impl Tally {
                 self.up_total[s] += end.saturating_sub(since);
             }
         }
-        let ever_up = |s: usize| self.up_total[s] > 0 || self.server_requests[s] > 0;
-        let servers: Vec<ServerReport> = (0..self.servers)
+        let n = self.servers;
+        let weight = |s: usize| pool.weight(s as ServerId) as f64;
+        let in_window = |w: usize, s: usize| self.win_up[w * n + s] || self.win_requests[w * n + s] > 0;
+        // What each server would have served under a perfectly even split of every
+        // window's requests among the servers present then, by weight: the yardstick
+        // for servers that joined late or left early, whatever the daily curve.
+        let mut fair = vec![0.0f64; n];
+        for w in 0..self.windows.len() {
+            let present: Vec<usize> = (0..n).filter(|&s| in_window(w, s)).collect();
+            let total_weight: f64 = present.iter().map(|&s| weight(s)).sum();
+            let requests: u64 = present.iter().map(|&s| self.win_requests[w * n + s]).sum();
+            for &s in &present {
+                fair[s] += requests as f64 * weight(s) / total_weight;
+            }
+        }
+        let servers: Vec<ServerReport> = (0..n)
             .map(|s| ServerReport {
                 name: pool.name(s as ServerId).to_string(),
                 requests: self.server_requests[s],
+                fair_requests: fair[s],
                 peak_sessions: self.peak_active[s],
                 up_secs: self.up_total[s] as f64 / 1e9,
                 utilisation: busy.map_or(f64::NAN, |(b, workers)| {
@@ -273,15 +291,14 @@ impl Tally {
                 }),
             })
             .collect();
-        let n = self.servers;
         let windows = (0..self.windows.len())
             .map(|w| {
-                let up = |s: &usize| self.win_up[w * n + s] || self.win_requests[w * n + s] > 0;
+                let present = || (0..n).filter(move |&s| in_window(w, s));
                 Window {
                     start: w as Time * self.window,
                     totals: self.windows[w],
-                    requests: Spread::of((0..n).filter(up).map(|s| self.win_requests[w * n + s] as f64)),
-                    sessions: Spread::of((0..n).filter(up).map(|s| self.win_peak[w * n + s] as f64)),
+                    requests: Spread::of(present().map(|s| self.win_requests[w * n + s] as f64 / weight(s))),
+                    sessions: Spread::of(present().map(|s| self.win_peak[w * n + s] as f64 / weight(s))),
                     p99: self.win_p99[w],
                 }
             })
@@ -289,13 +306,16 @@ impl Tally {
         LaneReport {
             totals: self.totals,
             by_cause: self.by_cause,
-            // Per up-second, so a server that joined late is not counted as idle.
             requests_spread: Spread::of(
                 (0..n)
-                    .filter(|&s| self.up_total[s] > 0)
-                    .map(|s| self.server_requests[s] as f64 / self.up_total[s] as f64),
+                    .filter(|&s| fair[s] > 0.0)
+                    .map(|s| self.server_requests[s] as f64 / fair[s]),
             ),
-            sessions_spread: Spread::of((0..n).filter(|&s| ever_up(s)).map(|s| self.peak_active[s] as f64)),
+            sessions_spread: Spread::of(
+                (0..n)
+                    .filter(|&s| fair[s] > 0.0)
+                    .map(|s| self.peak_active[s] as f64 / weight(s)),
+            ),
             servers,
             windows,
             remaps: self.remaps,
