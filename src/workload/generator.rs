@@ -7,7 +7,8 @@ use rand_distr::{Distribution, Exp};
 use crate::engine::{Calendar, MINUTE, Stream, StreamRng, Time, time};
 use crate::policy::key::Addr;
 use crate::scenario::distribution::Sampler;
-use crate::scenario::{Scenario, ScriptedUser};
+use crate::scenario::units::{Positive, Share};
+use crate::scenario::{Network, Scenario, ScriptedUser};
 
 use super::arrivals::ArrivalProcess;
 use super::network::Net;
@@ -63,12 +64,12 @@ impl Workload {
     pub fn new(sc: &Scenario, replication: u32) -> Workload {
         let rng = |s: Stream| s.rng(sc.seed, replication, 0);
         let mut rng_networks = rng(Stream::Networks);
-        let mut rng_sessions = rng(Stream::Sessions);
         let synthetic = sc.expected_users() - sc.users.iter().map(|u| u.count as f64).sum::<f64>();
-        let default_net = [crate::scenario::Network::Home {
-            share: crate::scenario::units::Share(1.0),
-            users_per_address: crate::scenario::units::Positive(1.0),
-            ipv6_share: crate::scenario::units::Share(0.0),
+        // Without [[networks]], every user is at home with an address of its own.
+        let default_net = [Network::Home {
+            share: Share(1.0),
+            users_per_address: Positive(1.0),
+            ipv6_share: Share(0.0),
         }];
         let specs = if sc.networks.is_empty() {
             &default_net[..]
@@ -122,7 +123,7 @@ impl Workload {
                 });
                 for &v in &u.visits {
                     let offset = if u.spread > 0 {
-                        rng_sessions.random_range(0..u.spread)
+                        w.rng_sessions.random_range(0..u.spread)
                     } else {
                         0
                     };
@@ -130,7 +131,6 @@ impl Workload {
                 }
             }
         }
-        w.rng_sessions = rng_sessions;
         if let Some(first) = w.arrivals.as_ref().and_then(|a| a.next(0, &mut w.rng_arrivals)) {
             w.calendar.schedule(first, Event::Arrival);
         }
