@@ -222,3 +222,68 @@ fn address_change_after_a_drop_is_still_an_address_change() {
     );
     assert_eq!(caused(lane, LossCause::LoadSpill), 0);
 }
+
+/// Every server down for a while, then one back: requests in the gap are
+/// unroutable, sessions on the failed servers are lost to `server_gone`, and
+/// the remap of live sessions is measured against an empty pool without failing.
+const ALL_DOWN: &str = r#"
+duration = "3h"
+policies = ["round_robin", "ip_hash", "ring", "stick_table", "cookie", "least_conn", "random"]
+[arrivals]
+rate = "1/s"
+[sessions]
+state_ttl = "2h"
+[servers]
+names = ["a", "b"]
+weights = [3, 1]
+workers = 1
+queue_limit = 0
+service = { dist = "exponential", mean = "100ms" }
+[[events]]
+at = "30m"
+action = "fail"
+server = "a"
+[[events]]
+at = "40m"
+action = "remove"
+server = "b"
+[[events]]
+at = "50m"
+action = "add"
+[[events]]
+at = "1h"
+action = "recover"
+server = "a"
+[[events]]
+at = "1h10m"
+action = "remove"
+server = "a"
+[[events]]
+at = "1h20m"
+action = "remove"
+server = "s3"
+"#;
+
+#[test]
+fn an_empty_pool_leaves_requests_unroutable() {
+    let result = run(ALL_DOWN);
+    for lane in &result.replications[0].lanes {
+        let t = lane.report.totals;
+        assert!(t.unroutable > 1000, "{}: {t:?}", lane.label);
+        assert_eq!(t.served + t.dropped + t.unroutable, t.requests, "{}", lane.label);
+        assert!(
+            caused(lane, LossCause::ServerGone) > 0,
+            "{}: {:?}",
+            lane.label,
+            lane.report.by_cause
+        );
+        // Removing the last server moves every session the policy could place.
+        let last = lane.report.remaps.last().expect("remaps");
+        assert_eq!(
+            (last.action, last.moved),
+            ("remove", last.predictable),
+            "{}",
+            lane.label
+        );
+    }
+}

@@ -203,10 +203,7 @@ impl Lane {
         let live: Vec<u32> = (0..self.states.users())
             .filter(|&u| self.states.is_live(u, now))
             .collect();
-        let before: Vec<Option<ServerId>> = live
-            .iter()
-            .map(|&u| self.policy.peek(&client(u), now, &self.pool))
-            .collect();
+        let before: Vec<Option<ServerId>> = live.iter().map(|&u| self.peek(&client(u), now)).collect();
         if !self.pool.apply(&change.kind) {
             return;
         }
@@ -229,7 +226,7 @@ impl Lane {
         for (&u, b) in live.iter().zip(&before) {
             if let Some(b) = b {
                 predictable += 1;
-                if self.policy.peek(&client(u), now, &self.pool) != Some(*b) {
+                if self.peek(&client(u), now) != Some(*b) {
                     moved += 1;
                 }
             }
@@ -242,6 +239,14 @@ impl Lane {
             predictable,
             moved,
         });
+    }
+
+    /// Where the policy would send `client` now; nowhere when no server is up.
+    fn peek(&self, client: &Client, now: Time) -> Option<ServerId> {
+        if self.pool.up().is_empty() {
+            return None;
+        }
+        self.policy.peek(client, now, &self.pool)
     }
 
     pub fn finish(self, end: Time) -> (String, LaneReport, Vec<Step>) {

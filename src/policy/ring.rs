@@ -15,10 +15,14 @@ pub const INFO: PolicyInfo = PolicyInfo {
         help: "points on the ring per unit of server weight",
     }],
     build: |args, ctx| {
-        let vnodes = args.int("vnodes", 1, 10_000)? as u32;
+        // Bound the ring at 16M points (256 MiB) with every declared server up.
+        let weights: u64 = ctx.pool.servers().iter().map(|s| s.weight as u64).sum();
+        let vnodes = args.int("vnodes", 1, (MAX_POINTS / weights.max(1)).clamp(1, 10_000))? as u32;
         Ok(Box::new(Ring::new(ctx.pool, vnodes)))
     },
 };
+
+const MAX_POINTS: u64 = 1 << 24;
 
 pub struct Ring {
     vnodes: u32,

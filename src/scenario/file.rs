@@ -5,7 +5,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::distribution::Dist;
-use super::units::{Count, Duration, Positive, Rate, Share};
+use super::units::{Count, Duration, Positive, Rate, Share, Weight};
 
 fn default_seed() -> u64 {
     1
@@ -180,7 +180,7 @@ pub struct Servers {
     /// Or their names, in configuration order.
     pub names: Option<Spanned<Vec<String>>>,
     /// Weights in configuration order (default 1 each).
-    pub weights: Option<Spanned<Vec<Count>>>,
+    pub weights: Option<Spanned<Vec<Weight>>>,
     /// Parallel workers per server.
     #[serde(default = "Servers::workers")]
     pub workers: Count,
@@ -219,7 +219,7 @@ pub struct PoolEvent {
     /// The server acted on; for `add`, the new server's name (default: the next sN).
     pub server: Option<Spanned<String>>,
     /// For `add`: the new server's weight.
-    pub weight: Option<Count>,
+    pub weight: Option<Weight>,
     /// For `fail`: recover after this long (default: stays down).
     #[serde(rename = "for")]
     pub lasting: Option<Duration>,

@@ -220,6 +220,30 @@ impl<'de> Deserialize<'de> for Count {
     }
 }
 
+/// A server weight, 1 to 1000 (HAProxy allows 256, Envoy 128; nginx has no cap).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Weight(pub u32);
+
+impl Weight {
+    pub const MAX: u32 = 1000;
+}
+
+impl<'de> Deserialize<'de> for Weight {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = i64::deserialize(d)?;
+        u32::try_from(v)
+            .ok()
+            .filter(|w| (1..=Weight::MAX).contains(w))
+            .map(Weight)
+            .ok_or_else(|| {
+                de::Error::custom(format!(
+                    "invalid weight {v}: expected a whole number from 1 to {}",
+                    Weight::MAX
+                ))
+            })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
