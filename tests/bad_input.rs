@@ -137,6 +137,23 @@ fn unknown_key() {
 }
 
 #[test]
+fn request_count_without_a_finite_mean() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let text = VALID.to_string() + "[sessions]\nrequests = { dist = \"pareto\", scale = 20, shape = 0.5 }\n";
+    let line_no = text.lines().count();
+    let path = write(&dir, "pareto.toml", &text);
+    let out = lbsim(&["validate", path.to_str().expect("UTF-8 path")]);
+    let err = stderr(&out);
+    assert_no_panic(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.starts_with(&format!("error: {}:{line_no}:12: ", path.display())),
+        "{err}"
+    );
+    assert!(err.contains("no finite mean") && err.contains("shape > 1"), "{err}");
+}
+
+#[test]
 fn negative_rate() {
     assert_rejected(
         "rate.toml",

@@ -69,7 +69,8 @@ pub struct Diurnal {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Sessions {
-    pub requests: Dist<Positive>,
+    /// Requests per visit; its mean must be finite.
+    pub requests: Spanned<Dist<Positive>>,
     pub think: Dist<Duration>,
     /// Idle time after which a server forgets a session's state.
     pub state_ttl: Duration,
@@ -84,10 +85,13 @@ impl Default for Sessions {
         use crate::engine::time::{HOUR, MINUTE, SECOND};
         Sessions {
             // NASA-HTTP 1995, 30-minute cut: median 7, mean 9.96 requests per session.
-            requests: Dist::Lognormal {
-                median: Positive(7.0),
-                sigma: Positive(0.84),
-            },
+            requests: Spanned::new(
+                0..0,
+                Dist::Lognormal {
+                    median: Positive(7.0),
+                    sigma: Positive(0.84),
+                },
+            ),
             think: Dist::Exponential {
                 mean: Duration(30 * SECOND),
             },

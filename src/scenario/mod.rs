@@ -246,6 +246,17 @@ impl Resolver<'_> {
         let servers = servers.into_iter().map(|(s, _)| s).collect::<Vec<_>>();
         let arrivals = f.arrivals.as_ref().map(|a| self.arrivals(a)).transpose()?;
         self.check_networks(&f)?;
+        if let distribution::Dist::Pareto { shape, .. } = f.sessions.requests.get_ref()
+            && shape.0 <= 1.0
+        {
+            return self.err(
+                f.sessions.requests.span().start,
+                format!(
+                    "requests: a Pareto with shape {} has no finite mean, so visits would never end; use shape > 1",
+                    shape.0
+                ),
+            );
+        }
         let users = f.users.iter().map(|u| self.user(u)).collect::<Result<Vec<_>, _>>()?;
         if arrivals.is_none() && users.is_empty() {
             return Err(ScenarioError::whole(

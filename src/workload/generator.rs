@@ -97,7 +97,7 @@ impl Workload {
             net_cdf,
             users: Users::with_capacity(sc.expected_users().ceil() as usize + 16),
             scripts: Vec::new(),
-            requests: sc.sessions.requests.sampler(),
+            requests: sc.sessions.requests.get_ref().sampler(),
             think: sc.sessions.think.sampler(),
             return_share: sc.sessions.return_share.0,
             return_after: sc.sessions.return_after.sampler(),
