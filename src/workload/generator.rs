@@ -4,7 +4,7 @@
 use rand::RngExt;
 use rand_distr::{Distribution, Exp};
 
-use crate::engine::{Calendar, MINUTE, Stream, StreamRng, Time, time};
+use crate::engine::{Calendar, Stream, StreamRng, Time, time};
 use crate::policy::key::Addr;
 use crate::scenario::distribution::Sampler;
 use crate::scenario::units::{Positive, Share};
@@ -90,8 +90,9 @@ impl Workload {
 
         let mut w = Workload {
             end: sc.duration,
-            // Think times are seconds to minutes; return visits, hours.
-            calendar: Calendar::new(10 * MINUTE),
+            // One-second buckets over about four minutes hold nearly all think
+            // times; return visits, hours away, wait beyond the ring.
+            calendar: Calendar::new(time::SECOND, 256),
             arrivals: sc.arrivals.clone().map(ArrivalProcess::new),
             nets,
             net_cdf,
