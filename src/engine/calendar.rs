@@ -114,7 +114,7 @@ impl<E> Calendar<E> {
             let slot = self.slot(self.current);
             if !self.ring[slot].is_empty() {
                 if !self.sorted {
-                    self.ring[slot].sort_unstable_by(|a, b| b.key().cmp(&a.key()));
+                    self.ring[slot].sort_unstable_by_key(|e| Reverse(e.key()));
                     self.sorted = true;
                 }
                 return true;
