@@ -1,6 +1,7 @@
 //! The `lbsim` command line. The library does the work; this file only reads
 //! arguments, calls it, and turns failures into messages and exit codes.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -72,7 +73,7 @@ fn main() -> ExitCode {
         } => run(scenario, out, seed, replications, policies, force, quiet),
         Command::Validate { scenario } => validate(scenario),
         Command::Policies => {
-            print!("{}", describe_policies());
+            say(&describe_policies());
             ExitCode::SUCCESS
         }
     }
@@ -122,16 +123,16 @@ fn run(
             .iter()
             .map(|r| r.requests * r.lanes.len() as u64)
             .sum();
-        println!(
-            "{}: {} replication(s), {} policies, {:.2} s wall, {:.1} M requests routed/s\n",
+        say(&format!(
+            "{}: {} replication(s), {} policies, {:.2} s wall, {:.1} M requests routed/s\n\n{}\nresults in {}\n",
             sc.name,
             sc.replications,
             sc.policies.len(),
             result.wall_secs,
-            routed as f64 / result.wall_secs.max(1e-9) / 1e6
-        );
-        print!("{}", output::table::render(&result));
-        println!("\nresults in {}", dir.display());
+            routed as f64 / result.wall_secs.max(1e-9) / 1e6,
+            output::table::render(&result),
+            dir.display()
+        ));
     }
     ExitCode::SUCCESS
 }
@@ -146,24 +147,23 @@ fn validate(path: PathBuf) -> ExitCode {
         .iter()
         .filter(|s| s.presence == lbsim::pool::Presence::Up)
         .count();
-    println!("{}: ok", path.display());
-    println!("  name          {}", sc.name);
-    println!(
-        "  duration      {} s, windows of {} s",
+    let policies: Vec<&str> = sc.policies.iter().map(|p| p.text.as_str()).collect();
+    say(&format!(
+        "{}: ok\n  name          {}\n  duration      {} s, windows of {} s\n  users         about {:.0} expected\n  servers       {initial} at start, {} pool events\n  policies      {}\n",
+        path.display(),
+        sc.name,
         sc.duration / 1_000_000_000,
-        sc.window / 1_000_000_000
-    );
-    println!("  users         about {:.0} expected", sc.expected_users());
-    println!("  servers       {initial} at start, {} pool events", sc.changes.len());
-    println!(
-        "  policies      {}",
-        sc.policies
-            .iter()
-            .map(|p| p.text.as_str())
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
+        sc.window / 1_000_000_000,
+        sc.expected_users(),
+        sc.changes.len(),
+        policies.join(", ")
+    ));
     ExitCode::SUCCESS
+}
+
+/// Writes to standard output; a closed pipe (`lbsim ... | head`) is not an error.
+fn say(text: &str) {
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
 }
 
 fn describe_policies() -> String {

@@ -406,3 +406,20 @@ requests = 4
     // Either accepted and run, or rejected as bad input; never a crash.
     assert!(matches!(out.status.code(), Some(0 | 2)), "{}", stderr(&out));
 }
+
+#[test]
+fn a_closed_pipe_is_not_a_crash() {
+    // `lbsim ... | head -1`: the reader goes away before lbsim has written.
+    for args in [&["policies"][..], &["validate", "scenarios/seed-example.toml"]] {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_lbsim"))
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("lbsim starts");
+        drop(child.stdout.take());
+        let out = child.wait_with_output().expect("lbsim ends");
+        assert_no_panic(&out);
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+    }
+}
