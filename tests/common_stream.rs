@@ -6,7 +6,7 @@ use std::path::Path;
 use std::sync::LazyLock;
 
 use lbsim::experiment::Replication;
-use lbsim::metrics::tally::Totals;
+use lbsim::metrics::LaneReport;
 use lbsim::scenario::Scenario;
 
 /// Load-aware, hash-based and memory-based policies on a mixed population with
@@ -75,8 +75,8 @@ static REPLICATIONS: LazyLock<Vec<Replication>> = LazyLock::new(|| {
 });
 
 /// What a lane saw of the stream, as opposed to what it did with it.
-fn seen(t: &Totals) -> (u64, u64, u64, u64) {
-    (t.requests, t.visits, t.users, t.stream_checksum)
+fn seen(r: &LaneReport) -> (u64, u64, u64, u64) {
+    (r.totals.requests, r.totals.visits, r.totals.users, r.stream_checksum)
 }
 
 #[test]
@@ -90,16 +90,16 @@ fn every_lane_sees_the_same_stream() {
         assert_eq!(first.users, u64::from(rep.users), "replication {}", rep.index);
         assert!(first.requests > 10_000, "{first:?}");
         for lane in &rep.lanes {
-            let t = &lane.report.totals;
             assert_eq!(
-                seen(t),
-                seen(first),
+                seen(&lane.report),
+                seen(&rep.lanes[0].report),
                 "replication {}: {} saw another stream than {}",
                 rep.index,
                 lane.label,
                 rep.lanes[0].label
             );
             // Every request is accounted for exactly once.
+            let t = &lane.report.totals;
             assert_eq!(t.served + t.dropped + t.unroutable, t.requests, "{}", lane.label);
             // The waiting line is short enough to turn requests away in every lane.
             assert!(
@@ -119,12 +119,10 @@ fn every_lane_sees_the_same_stream() {
 
 #[test]
 fn replications_are_independent() {
-    let (a, b) = (
-        &REPLICATIONS[0].lanes[0].report.totals,
-        &REPLICATIONS[1].lanes[0].report.totals,
-    );
+    let (a, b) = (&REPLICATIONS[0].lanes[0].report, &REPLICATIONS[1].lanes[0].report);
     assert_ne!(a.stream_checksum, b.stream_checksum);
-    assert_ne!((a.requests, a.visits, a.users), (b.requests, b.visits, b.users));
+    let counts = |r: &LaneReport| (r.totals.requests, r.totals.visits, r.totals.users);
+    assert_ne!(counts(a), counts(b));
 }
 
 #[test]

@@ -24,9 +24,6 @@ pub struct Totals {
     /// Users that lost state at least once.
     pub users_lost: u64,
     pub losses: u64,
-    /// A running checksum of every request routed (time, user, address, port):
-    /// equal across policies when they saw the same stream.
-    pub stream_checksum: u64,
 }
 
 /// How a pool change moved the sessions alive at that moment.
@@ -72,6 +69,9 @@ pub struct ServerReport {
 #[derive(Clone, Debug, PartialEq)]
 pub struct LaneReport {
     pub totals: Totals,
+    /// A running checksum of every request routed (time, user, address, port):
+    /// equal across policies when they saw the same stream.
+    pub stream_checksum: u64,
     pub by_cause: [u64; LossCause::ALL.len()],
     pub servers: Vec<ServerReport>,
     pub windows: Vec<Window>,
@@ -97,6 +97,7 @@ pub struct Tally {
     servers: usize,
     window: Time,
     pub totals: Totals,
+    stream_checksum: u64,
     pub by_cause: [u64; LossCause::ALL.len()],
     server_requests: Vec<u64>,
     active: Vec<u32>,
@@ -122,6 +123,7 @@ impl Tally {
             servers,
             window,
             totals: Totals::default(),
+            stream_checksum: 0,
             by_cause: [0; LossCause::ALL.len()],
             server_requests: vec![0; servers],
             active: vec![0; servers],
@@ -169,8 +171,7 @@ impl Tally {
         let opens_visit = r.opens_visit;
         let word =
             r.time ^ (r.user as u64).rotate_left(40) ^ (r.addr.0 as u64) ^ ((r.addr.0 >> 64) as u64) ^ r.port as u64;
-        self.totals.stream_checksum =
-            (self.totals.stream_checksum.rotate_left(7) ^ word).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        self.stream_checksum = (self.stream_checksum.rotate_left(7) ^ word).wrapping_mul(0x9E37_79B9_7F4A_7C15);
         self.totals.requests += 1;
         self.window().requests += 1;
         if opens_visit {
@@ -305,6 +306,7 @@ impl Tally {
             .collect();
         LaneReport {
             totals: self.totals,
+            stream_checksum: self.stream_checksum,
             by_cause: self.by_cause,
             requests_spread: Spread::of(
                 (0..n)

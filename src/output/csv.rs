@@ -143,7 +143,7 @@ pub fn summary_row(lane: &LaneOutcome) -> Vec<String> {
         ms(r.latency.max),
         num(util_mean),
         num(util_max),
-        format!("{:016x}", t.stream_checksum),
+        format!("{:016x}", r.stream_checksum),
     ]
 }
 
