@@ -195,6 +195,7 @@ impl Lane {
     pub fn apply(&mut self, change: &PoolChange, workload: &Workload) {
         let now = change.at;
         self.tally.roll_to(now, &self.pool);
+        self.tally.credit_up_time(now, &self.pool);
         let client = |u: u32| Client {
             user: u,
             addr: workload.last_address(u),
@@ -220,7 +221,6 @@ impl Lane {
             }
         }
         self.policy.pool_changed(&self.pool);
-        self.tally.pool_changed(&self.pool, now);
         self.last_change = Some(now);
         let (mut predictable, mut moved) = (0, 0);
         for (&u, b) in live.iter().zip(&before) {

@@ -102,13 +102,14 @@ pub struct Tally {
     server_requests: Vec<u64>,
     active: Vec<u32>,
     peak_active: Vec<u32>,
-    up_since: Vec<Option<Time>>,
-    up_total: Vec<Time>,
+    /// Up-time has been credited to the windows up to this instant.
+    credited: Time,
     current: usize,
     windows: Vec<Totals>,
     win_requests: Vec<u64>,
     win_peak: Vec<u32>,
-    win_up: Vec<bool>,
+    /// Time each server was up in each window.
+    win_up: Vec<Time>,
     win_p99: Vec<f64>,
     latency: Latency,
     win_latency: Latency,
@@ -119,7 +120,7 @@ impl Tally {
     pub fn new(pool: &Pool, duration: Time, window: Time) -> Tally {
         let servers = pool.len();
         let n = duration.div_ceil(window).max(1) as usize;
-        let mut t = Tally {
+        Tally {
             servers,
             window,
             totals: Totals::default(),
@@ -128,38 +129,54 @@ impl Tally {
             server_requests: vec![0; servers],
             active: vec![0; servers],
             peak_active: vec![0; servers],
-            up_since: vec![None; servers],
-            up_total: vec![0; servers],
+            credited: 0,
             current: 0,
             windows: vec![Totals::default(); n],
             win_requests: vec![0; n * servers],
             win_peak: vec![0; n * servers],
-            win_up: vec![false; n * servers],
+            win_up: vec![0; n * servers],
             win_p99: vec![f64::NAN; n],
             latency: Latency::new(3),
             win_latency: Latency::new(2),
             remaps: Vec::new(),
-        };
-        for &s in pool.up() {
-            t.up_since[s as usize] = Some(0);
-            t.win_up[s as usize] = true;
         }
-        t
+    }
+
+    fn window_of(&self, t: Time) -> usize {
+        ((t / self.window) as usize).min(self.windows.len() - 1)
     }
 
     /// Advances the current window to the one holding `now`.
     pub fn roll_to(&mut self, now: Time, pool: &Pool) {
-        let w = ((now / self.window) as usize).min(self.windows.len() - 1);
+        let w = self.window_of(now);
+        if self.current == w {
+            return;
+        }
+        self.credit_up_time(w as Time * self.window, pool);
         while self.current < w {
             self.win_p99[self.current] = self.win_latency.quantile_secs(0.99);
             self.win_latency.reset();
             self.current += 1;
-            for &s in pool.up() {
-                self.win_up[self.current * self.servers + s as usize] = true;
-            }
             for s in 0..self.servers {
                 self.win_peak[self.current * self.servers + s] = self.active[s];
             }
+        }
+    }
+
+    /// Credits the servers up in `pool` with the time from the last credit to
+    /// `until`, window by window. Called before every pool change and at the end.
+    pub fn credit_up_time(&mut self, until: Time, pool: &Pool) {
+        while self.credited < until {
+            let w = self.window_of(self.credited);
+            let end = if w + 1 == self.windows.len() {
+                until
+            } else {
+                until.min((w as Time + 1) * self.window)
+            };
+            for &s in pool.up() {
+                self.win_up[w * self.servers + s as usize] += end - self.credited;
+            }
+            self.credited = end;
         }
     }
 
@@ -238,67 +255,48 @@ impl Tally {
         self.active[s as usize] = 0;
     }
 
-    /// Keeps up-time and window membership in step with a pool change at `now`.
-    pub fn pool_changed(&mut self, pool: &Pool, now: Time) {
-        for s in 0..self.servers {
-            let up = pool.is_up(s as ServerId);
-            match (self.up_since[s], up) {
-                (None, true) => {
-                    self.up_since[s] = Some(now);
-                    self.win_up[self.current * self.servers + s] = true;
-                }
-                (Some(since), false) => {
-                    self.up_total[s] += now - since;
-                    self.up_since[s] = None;
-                }
-                _ => {}
-            }
-        }
-    }
-
     /// Closes the books at `end`. `busy`: with queueing, each server's total
     /// service time and the workers per server, for utilisation.
     pub fn finish(mut self, pool: &Pool, end: Time, busy: Option<(&[Time], u32)>) -> LaneReport {
         self.win_p99[self.current] = self.win_latency.quantile_secs(0.99);
-        for s in 0..self.servers {
-            if let Some(since) = self.up_since[s] {
-                self.up_total[s] += end.saturating_sub(since);
-            }
-        }
+        self.credit_up_time(end, pool);
         let n = self.servers;
         let weight = |s: usize| pool.weight(s as ServerId) as f64;
-        let in_window = |w: usize, s: usize| self.win_up[w * n + s] || self.win_requests[w * n + s] > 0;
-        // What each server would have served under a perfectly even split of every
-        // window's requests among the servers present then, by weight: the yardstick
-        // for servers that joined late or left early, whatever the daily curve.
+        // A server's capacity in a window: its weight times the time it was up.
+        let capacity = |w: usize, s: usize| weight(s) * self.win_up[w * n + s] as f64;
+        // What each server would have served under a split of every window's
+        // requests in proportion to capacity: the yardstick for servers that joined
+        // late, left early or failed for a while, whatever the daily curve.
         let mut fair = vec![0.0f64; n];
         for w in 0..self.windows.len() {
-            let present: Vec<usize> = (0..n).filter(|&s| in_window(w, s)).collect();
-            let total_weight: f64 = present.iter().map(|&s| weight(s)).sum();
-            let requests: u64 = present.iter().map(|&s| self.win_requests[w * n + s]).sum();
-            for &s in &present {
-                fair[s] += requests as f64 * weight(s) / total_weight;
+            let total: f64 = (0..n).map(|s| capacity(w, s)).sum();
+            let requests: u64 = (0..n).map(|s| self.win_requests[w * n + s]).sum();
+            for (s, f) in fair.iter_mut().enumerate() {
+                if total > 0.0 {
+                    *f += requests as f64 * capacity(w, s) / total;
+                }
             }
         }
+        let up_time = |s: usize| (0..self.windows.len()).map(|w| self.win_up[w * n + s]).sum::<Time>();
         let servers: Vec<ServerReport> = (0..n)
             .map(|s| ServerReport {
                 name: pool.name(s as ServerId).to_string(),
                 requests: self.server_requests[s],
                 fair_requests: fair[s],
                 peak_sessions: self.peak_active[s],
-                up_secs: self.up_total[s] as f64 / 1e9,
+                up_secs: up_time(s) as f64 / 1e9,
                 utilisation: busy.map_or(f64::NAN, |(b, workers)| {
-                    b[s] as f64 / (workers as f64 * self.up_total[s] as f64)
+                    b[s] as f64 / (workers as f64 * up_time(s) as f64)
                 }),
             })
             .collect();
         let windows = (0..self.windows.len())
             .map(|w| {
-                let present = || (0..n).filter(move |&s| in_window(w, s));
+                let present = || (0..n).filter(move |&s| capacity(w, s) > 0.0);
                 Window {
                     start: w as Time * self.window,
                     totals: self.windows[w],
-                    requests: Spread::of(present().map(|s| self.win_requests[w * n + s] as f64 / weight(s))),
+                    requests: Spread::of(present().map(|s| self.win_requests[w * n + s] as f64 / capacity(w, s))),
                     sessions: Spread::of(present().map(|s| self.win_peak[w * n + s] as f64 / weight(s))),
                     p99: self.win_p99[w],
                 }
