@@ -62,7 +62,7 @@ queueing = false
 at = "15h"
 action = "add"
 [[events]]
-at = "18h"
+at = "18h05m"
 action = "fail"
 server = "s2"
 for = "1h"
@@ -72,6 +72,9 @@ for = "1h"
     // The server added at 15:00 sees the evening peak: per-second rates or raw
     // counts would call round robin unbalanced; the fair-share yardstick must not.
     assert!(rr.requests_spread.max_over_mean < 1.01, "{:?}", rr.requests_spread);
+    // Windows the failure cuts into count s2 for the minutes it was up.
+    let worst = rr.windows.iter().map(|w| w.requests.max_over_mean).fold(0.0, f64::max);
+    assert!(worst < 1.05, "worst window {worst}");
     let late = rr.servers.iter().find(|s| s.name == "s5").expect("added server");
     assert!(late.requests as f64 > 0.3 * rr.servers[0].requests as f64);
     // Hashing is measurably less even than rotation on the same traffic.
