@@ -86,11 +86,7 @@ fn usage_error(message: impl std::fmt::Display) -> ExitCode {
 }
 
 fn load(path: &Path, policies: &[String]) -> Result<Scenario, ExitCode> {
-    let mut sc = Scenario::load(path).map_err(usage_error)?;
-    if !policies.is_empty() {
-        sc.override_policies(policies).map_err(usage_error)?;
-    }
-    Ok(sc)
+    Scenario::load_with_policies(path, policies).map_err(usage_error)
 }
 
 fn run(
@@ -118,11 +114,7 @@ fn run(
         return ExitCode::FAILURE;
     }
     if !quiet {
-        let routed: u64 = result
-            .replications
-            .iter()
-            .map(|r| r.requests * r.lanes.len() as u64)
-            .sum();
+        let routed = result.routed();
         say(&format!(
             "{}: {} replication(s), {} policies, {:.2} s wall, {:.1} M requests routed/s\n\n{}\nresults in {}\n",
             sc.name,

@@ -317,10 +317,46 @@ fn existing_output_folder_needs_force() {
     );
     assert_eq!(listing(dir.path()), before, "nothing else written next to it");
 
+    // --force replaces only a folder an earlier run wrote (it has run.json).
+    let out = run(true);
+    let err = stderr(&out);
+    assert_no_panic(&out);
+    assert!(!out.status.success());
+    assert!(err.contains("not a run folder lbsim wrote"), "{err}");
+    assert_eq!(
+        listing(dir.path()),
+        before,
+        "a folder lbsim did not write is left alone"
+    );
+
+    fs::write(out_dir.join("run.json"), "{}").expect("written");
     let out = run(true);
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(!out_dir.join("keep.txt").exists(), "--force replaces the folder");
+    assert!(!out_dir.join("keep.txt").exists(), "--force replaces an earlier run");
     assert!(out_dir.join("summary.csv").is_file() && out_dir.join("run.json").is_file());
+}
+
+#[test]
+fn force_never_deletes_the_working_directory() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = write(&dir, "valid.toml", VALID);
+    fs::write(dir.path().join("run.json"), "{}").expect("written");
+    let before = listing(dir.path());
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_lbsim"))
+        .current_dir(dir.path())
+        .args([
+            "run",
+            path.to_str().expect("UTF-8 path"),
+            "--out",
+            ".",
+            "--force",
+            "--quiet",
+        ])
+        .output()
+        .expect("lbsim runs");
+    assert_no_panic(&out);
+    assert!(!out.status.success());
+    assert_eq!(listing(dir.path()), before);
 }
 
 #[test]

@@ -56,6 +56,8 @@ pub struct Calendar<E> {
     current: u64,
     sorted: bool,
     in_ring: usize,
+    /// The time of the last popped event (to catch scheduling in the past).
+    popped: Time,
     /// Events at or beyond bucket `current + ring.len()`.
     beyond: BinaryHeap<Reverse<Entry<E>>>,
     next_seq: u64,
@@ -70,6 +72,7 @@ impl<E> Calendar<E> {
             current: 0,
             sorted: false,
             in_ring: 0,
+            popped: 0,
             beyond: BinaryHeap::new(),
             next_seq: 0,
         }
@@ -85,6 +88,11 @@ impl<E> Calendar<E> {
 
     /// Schedules `event` at `time`, which must not be before the last popped event.
     pub fn schedule(&mut self, time: Time, event: E) {
+        debug_assert!(
+            time >= self.popped,
+            "event scheduled in the past: {time} < {}",
+            self.popped
+        );
         let entry = Entry {
             time,
             seq: self.next_seq,
@@ -159,6 +167,7 @@ impl<E> Calendar<E> {
         let slot = self.slot(self.current);
         let e = self.ring[slot].pop()?;
         self.in_ring -= 1;
+        self.popped = e.time;
         Some((e.time, e.event))
     }
 }

@@ -1,7 +1,6 @@
 //! A lane: one policy with its own copy of the servers, fed the shared request
 //! stream. Everything a lane changes is its own, so lanes run side by side.
 
-use crate::engine::time::Stamp;
 use crate::engine::{Stream, StreamRng, Time};
 use crate::metrics::tally::Remap;
 use crate::metrics::{LaneReport, LossCause, Tally};
@@ -34,8 +33,6 @@ pub struct Lane {
     flight: Option<InFlight>,
     states: SessionStates,
     rng: StreamRng,
-    /// When the pool last changed: state older than this may have been remapped.
-    last_change: Option<Time>,
     tally: Tally,
     /// Users with ids below this are followed request by request.
     followed: u32,
@@ -65,7 +62,6 @@ impl Lane {
             pool,
             queues,
             flight,
-            last_change: None,
             followed,
             journeys: Vec::new(),
         }
@@ -98,14 +94,14 @@ impl Lane {
         let s = pick.server;
         let (response, finish) = match &mut self.queues {
             Some(q) => match q.admit(s, now, r.service) {
-                Admission::Served { wait, finish } => (Some(wait + r.service), finish),
+                Admission::Served { wait, finish } => (Some(wait.saturating_add(r.service)), finish),
                 Admission::Dropped => {
                     self.tally.dropped();
                     self.not_served(r, "dropped");
                     return;
                 }
             },
-            None => (None, now + r.service),
+            None => (None, now.saturating_add(r.service)),
         };
         if let Some(f) = &mut self.flight {
             f.start(self.pool.in_flight_mut(), s, finish);
@@ -113,12 +109,10 @@ impl Lane {
 
         let cause = match prior {
             Prior::Fresh => None,
-            Prior::Gone(_) => Some(LossCause::ServerGone),
+            Prior::Gone => Some(LossCause::ServerGone),
             Prior::Live(h) if h == s => None,
             Prior::Live(_) => {
-                let remapped = self
-                    .last_change
-                    .is_some_and(|c| self.states.touched(u) < Stamp::from(c));
+                let remapped = self.states.remapped(u);
                 let change = self.states.change_since_served(u, r.change);
                 Some(LossCause::attribute(
                     self.policy.affinity(),
@@ -149,13 +143,10 @@ impl Lane {
     /// after its last request.
     fn follow_session(&mut self, u: u32, s: ServerId, closes: bool) {
         if self.states.in_visit(u) {
-            match self.states.holder(u) {
-                Some(h) if h == s => {}
-                Some(h) => {
-                    self.tally.session_off(h);
-                    self.tally.session_on(s);
-                }
-                None => self.tally.session_on(s),
+            // An active visit's earlier request was served, so it has a holder.
+            if let Some(h) = self.states.holder(u).filter(|&h| h != s) {
+                self.tally.session_off(h);
+                self.tally.session_on(s);
             }
         } else {
             self.tally.session_on(s);
@@ -205,29 +196,28 @@ impl Lane {
             .filter(|&u| self.states.is_live(u, now))
             .collect();
         let before: Vec<Option<ServerId>> = live.iter().map(|&u| self.peek(&client(u), now)).collect();
-        if !self.pool.apply(&change.kind) {
-            return;
-        }
+        let applied = self.pool.apply(&change.kind);
+        debug_assert!(applied, "pool changes are checked when the scenario is read");
         let s = change.kind.server();
         if change.kind.wipes_state() {
             self.states.wipe(s, now);
             self.states.end_visits_on(s);
             self.tally.sessions_gone(s);
             if let Some(q) = &mut self.queues {
-                q.reset(s);
+                q.reset(s, now);
             }
             if let Some(f) = &mut self.flight {
                 f.abandon(self.pool.in_flight_mut(), s);
             }
         }
         self.policy.pool_changed(&self.pool);
-        self.last_change = Some(now);
         let (mut predictable, mut moved) = (0, 0);
         for (&u, b) in live.iter().zip(&before) {
             if let Some(b) = b {
                 predictable += 1;
                 if self.peek(&client(u), now) != Some(*b) {
                     moved += 1;
+                    self.states.mark_remapped(u);
                 }
             }
         }
@@ -250,8 +240,10 @@ impl Lane {
     }
 
     pub fn finish(self, end: Time) -> (String, LaneReport, Vec<Step>) {
-        let busy = self.queues.as_ref().map(|q| (q.busy(), q.workers()));
-        let report = self.tally.finish(&self.pool, end, busy);
+        let busy = self.queues.as_ref().map(|q| (q.busy_by(end), q.workers()));
+        let report = self
+            .tally
+            .finish(&self.pool, end, busy.as_ref().map(|(b, w)| (&b[..], *w)));
         (self.label, report, self.journeys)
     }
 }

@@ -47,12 +47,17 @@ pub struct RunResult {
 }
 
 impl RunResult {
-    /// Events processed: workload events plus every request routed by every lane.
-    pub fn events(&self) -> u64 {
+    /// Requests routed, counting each request once per lane.
+    pub fn routed(&self) -> u64 {
         self.replications
             .iter()
-            .map(|r| r.workload_events + r.requests * r.lanes.len() as u64)
+            .map(|r| r.requests * r.lanes.len() as u64)
             .sum()
+    }
+
+    /// Events processed: workload events plus every request routed by every lane.
+    pub fn events(&self) -> u64 {
+        self.routed() + self.replications.iter().map(|r| r.workload_events).sum::<u64>()
     }
 }
 

@@ -4,7 +4,7 @@
 
 use ::csv::Writer;
 
-use super::num;
+use super::{num, ratio};
 use crate::engine::time;
 use crate::experiment::{LaneOutcome, Replication, RunResult};
 use crate::metrics::LossCause;
@@ -38,26 +38,18 @@ where
 }
 
 fn pct(part: u64, whole: u64) -> String {
-    num(if whole == 0 {
-        f64::NAN
-    } else {
-        100.0 * part as f64 / whole as f64
-    })
+    num(ratio(part, whole, 100.0))
 }
 
 fn per_1k(part: u64, whole: u64) -> String {
-    num(if whole == 0 {
-        f64::NAN
-    } else {
-        1000.0 * part as f64 / whole as f64
-    })
+    num(ratio(part, whole, 1000.0))
 }
 
 fn ms(secs: f64) -> String {
     num(secs * 1e3)
 }
 
-/// The headline numbers of each lane, shared by summary.csv and the terminal table.
+/// The columns of summary.csv after the run's context.
 pub const SUMMARY: &[&str] = &[
     "requests",
     "served",

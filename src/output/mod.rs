@@ -19,6 +19,8 @@ use crate::scenario::Scenario;
 #[derive(Debug)]
 pub enum OutputError {
     Exists(PathBuf),
+    /// The path holds something lbsim did not write; it is never replaced.
+    NotARun(PathBuf),
     Io(PathBuf, io::Error),
 }
 
@@ -30,6 +32,12 @@ impl std::fmt::Display for OutputError {
                 "{} already exists: pass --force to replace it, or --out DIR to write elsewhere",
                 p.display()
             ),
+            OutputError::NotARun(p) => write!(
+                f,
+                "{} is not a run folder lbsim wrote (no run.json), or it holds the current directory: \
+                 lbsim replaces only its own output; choose another --out DIR",
+                p.display()
+            ),
             OutputError::Io(p, e) => write!(f, "{}: {e}", p.display()),
         }
     }
@@ -37,12 +45,24 @@ impl std::fmt::Display for OutputError {
 
 impl std::error::Error for OutputError {}
 
-/// Fails early if `dir` exists and may not be replaced.
+/// Fails early if `dir` exists and may not be replaced: without `force`, or when
+/// it is not a folder an earlier run wrote, or when it holds the working directory.
 pub fn check_destination(dir: &Path, force: bool) -> Result<(), OutputError> {
-    if dir.exists() && !force {
+    if fs::symlink_metadata(dir).is_err() {
+        return Ok(());
+    }
+    if !force {
         return Err(OutputError::Exists(dir.to_path_buf()));
     }
-    Ok(())
+    let not_a_run = || OutputError::NotARun(dir.to_path_buf());
+    if !dir.is_dir() || !dir.join("run.json").is_file() {
+        return Err(not_a_run());
+    }
+    let here = std::env::current_dir().and_then(fs::canonicalize);
+    match (here, fs::canonicalize(dir)) {
+        (Ok(here), Ok(there)) if !here.starts_with(&there) => Ok(()),
+        _ => Err(not_a_run()),
+    }
 }
 
 /// Writes every output file of a run into `dir`, all at once.
@@ -72,15 +92,36 @@ pub fn write_run(dir: &Path, force: bool, sc: &Scenario, result: &RunResult) -> 
         }
         let path = scratch.join("run.json");
         fs::write(&path, run_json::render(sc, result)).map_err(io_err(&path))?;
-        if dir.exists() {
-            fs::remove_dir_all(dir).map_err(io_err(dir))?;
+        // The old run moves aside and is deleted only once the new one is in place.
+        let old = parent.join(format!(".{name}.old-{}", std::process::id()));
+        let replacing = dir.exists();
+        if replacing {
+            fs::rename(dir, &old).map_err(io_err(dir))?;
         }
-        fs::rename(&scratch, dir).map_err(io_err(dir))
+        if let Err(e) = fs::rename(&scratch, dir) {
+            if replacing {
+                let _ = fs::rename(&old, dir);
+            }
+            return Err(io_err(dir)(e));
+        }
+        if replacing {
+            fs::remove_dir_all(&old).map_err(io_err(&old))?;
+        }
+        Ok(())
     })();
     if written.is_err() {
         let _ = fs::remove_dir_all(&scratch);
     }
     written
+}
+
+/// `scale × part / whole`; NaN (shown empty or "-") when `whole` is 0.
+pub fn ratio(part: u64, whole: u64, scale: f64) -> f64 {
+    if whole == 0 {
+        f64::NAN
+    } else {
+        scale * part as f64 / whole as f64
+    }
 }
 
 /// A number for CSV: up to 6 decimals, trailing zeros trimmed; empty for NaN.

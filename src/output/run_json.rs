@@ -7,11 +7,7 @@ use crate::scenario::Scenario;
 
 pub fn render(sc: &Scenario, result: &RunResult) -> String {
     let events = result.events();
-    let routed: u64 = result
-        .replications
-        .iter()
-        .map(|r| r.requests * r.lanes.len() as u64)
-        .sum();
+    let routed = result.routed();
     let per_sec = |n: u64| {
         if result.wall_secs > 0.0 {
             n as f64 / result.wall_secs

@@ -1,6 +1,7 @@
 //! The terminal comparison table: one line per policy, the numbers people compare
 //! first. With several replications each cell shows mean ± 95% half-width.
 
+use super::ratio;
 use crate::experiment::RunResult;
 use crate::metrics::LossCause;
 use crate::metrics::stats::Estimate;
@@ -10,10 +11,6 @@ struct Column {
     header: &'static str,
     value: fn(&crate::experiment::LaneOutcome) -> f64,
     decimals: usize,
-}
-
-fn ratio(a: u64, b: u64, scale: f64) -> f64 {
-    if b == 0 { f64::NAN } else { scale * a as f64 / b as f64 }
 }
 
 const COLUMNS: &[Column] = &[

@@ -89,6 +89,9 @@ pub fn parse(text: &str, base: usize) -> Result<Spec, SpecError> {
             if key.is_empty() || !key.chars().all(is_ident) {
                 return Err(SpecError::at(key_offset, format!("invalid parameter name {key:?}")));
             }
+            if args.iter().any(|a: &Arg| a.key == key) {
+                return Err(SpecError::at(key_offset, format!("parameter {key:?} given twice")));
+            }
             let value_offset = at + eq + 1 + (v.len() - v.trim_start().len());
             args.push(Arg {
                 key: key.to_string(),
@@ -250,6 +253,11 @@ mod tests {
         assert!(parse("ring(vnodes=3", 0).unwrap_err().message.contains("unclosed"));
         assert!(parse("", 0).is_err());
         assert!(parse("ring x", 0).is_err());
+        let twice = parse("ring(vnodes=5, vnodes=6)", 0).unwrap_err();
+        assert_eq!(
+            (twice.offset, twice.message.as_str()),
+            (15, "parameter \"vnodes\" given twice")
+        );
     }
 
     #[test]

@@ -57,29 +57,42 @@ impl Queues {
         if start > now && self.limit.is_some_and(|l| line.len() >= l) {
             return Admission::Dropped;
         }
-        let finish = start + service;
+        let finish = start.saturating_add(service);
         heap[0] = finish;
         sift_down(heap);
         if start > now {
             line.push_back(start);
         }
-        self.busy[s] += service;
+        self.busy[s] = self.busy[s].saturating_add(service);
         Admission::Served {
             wait: start - now,
             finish,
         }
     }
 
-    /// A failed or removed server loses its queue: the work in it is abandoned.
-    pub fn reset(&mut self, s: ServerId) {
+    /// Work assigned to server `s` that is not done by `now`: each worker is busy
+    /// without a break from `now` until its next-free time.
+    fn unfinished(&self, s: usize, now: Time) -> Time {
+        self.free_at[s * self.workers..(s + 1) * self.workers]
+            .iter()
+            .map(|&f| f.saturating_sub(now))
+            .sum()
+    }
+
+    /// A failed or removed server loses its queue at `now`: the work in it is
+    /// abandoned and does not count as busy time.
+    pub fn reset(&mut self, s: ServerId, now: Time) {
         let s = s as usize;
+        self.busy[s] -= self.unfinished(s, now);
         self.free_at[s * self.workers..(s + 1) * self.workers].fill(0);
         self.waiting[s].clear();
     }
 
-    /// Total service time given, per server.
-    pub fn busy(&self) -> &[Time] {
-        &self.busy
+    /// Service time actually given by `end`, per server.
+    pub fn busy_by(&self, end: Time) -> Vec<Time> {
+        (0..self.busy.len())
+            .map(|s| self.busy[s] - self.unfinished(s, end))
+            .collect()
     }
 
     pub fn workers(&self) -> u32 {
@@ -120,7 +133,9 @@ mod tests {
         assert_eq!(q.admit(0, 2, 5), Admission::Served { wait: 8, finish: 15 });
         // Next free is 11.
         assert_eq!(q.admit(0, 3, 1), Admission::Served { wait: 8, finish: 12 });
-        assert_eq!(q.busy(), [26]);
+        assert_eq!(q.busy_by(20), [26]);
+        // At 12 one worker is done and the other has 3 of its last 5 to go.
+        assert_eq!(q.busy_by(12), [23]);
     }
 
     #[test]
@@ -129,6 +144,15 @@ mod tests {
         assert!(matches!(q.admit(0, 0, 10), Admission::Served { wait: 0, .. }));
         assert!(matches!(q.admit(0, 1, 10), Admission::Served { wait: 0, .. }));
         assert_eq!(q.admit(0, 2, 10), Admission::Dropped);
+    }
+
+    #[test]
+    fn abandoned_work_is_not_busy_time() {
+        let mut q = Queues::new(1, 1, None);
+        q.admit(0, 0, 10);
+        q.admit(0, 0, 10);
+        q.reset(0, 4);
+        assert_eq!(q.busy_by(100), [4]);
     }
 
     #[test]

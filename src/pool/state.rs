@@ -20,7 +20,9 @@ const SEEN: u32 = 1 << 28;
 /// Two bits: an address change carried by a request that was not served.
 const PENDING_SHIFT: u32 = 26;
 const PENDING: u32 = 0b11 << PENDING_SHIFT;
-const SERVER: u32 = (1 << PENDING_SHIFT) - 1;
+/// A pool change moved this user's key to another server since it was served.
+const REMAPPED: u32 = 1 << 25;
+const SERVER: u32 = REMAPPED - 1;
 
 /// What a request finds of its user's state before it is served.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -30,7 +32,7 @@ pub enum Prior {
     /// Live state on this server.
     Live(ServerId),
     /// The state died with its server (failed or removed) while still within `ttl`.
-    Gone(ServerId),
+    Gone,
 }
 
 /// Per-user session state for one lane.
@@ -80,7 +82,7 @@ impl SessionStates {
         }
         let s = h - 1;
         if self.touched[i] < self.wiped_before[s as usize] {
-            Prior::Gone(s)
+            Prior::Gone
         } else {
             Prior::Live(s)
         }
@@ -92,15 +94,10 @@ impl SessionStates {
         (h > 0).then(|| h - 1)
     }
 
-    /// When `u`'s state was last used.
-    pub fn touched(&self, u: u32) -> Stamp {
-        self.touched[u as usize]
-    }
-
     /// Records that `u`'s request at `now` was served by `s`, which now holds its state.
     pub fn serve(&mut self, u: u32, s: ServerId, now: Time) {
         let i = u as usize;
-        self.holder[i] = (self.holder[i] & !(SERVER | PENDING)) | (s + 1);
+        self.holder[i] = (self.holder[i] & !(SERVER | PENDING | REMAPPED)) | (s + 1);
         self.touched[i] = Stamp::from(now);
     }
 
@@ -112,6 +109,16 @@ impl SessionStates {
             (AddressChange::None, 2) => AddressChange::Scripted,
             (c, _) => c,
         }
+    }
+
+    /// Records that a pool change moved `u`'s key away from where its state is.
+    pub fn mark_remapped(&mut self, u: u32) {
+        self.holder[u as usize] |= REMAPPED;
+    }
+
+    /// Whether a pool change moved `u`'s key since its state was last used.
+    pub fn remapped(&self, u: u32) -> bool {
+        self.holder[u as usize] & REMAPPED != 0
     }
 
     /// Remembers an address change carried by a request that was not served.
@@ -194,7 +201,7 @@ mod tests {
         assert_eq!(st.prior(0, 100 * ms), Prior::Fresh);
         st.serve(0, 1, 150 * ms);
         st.wipe(1, 160 * ms);
-        assert_eq!(st.prior(0, 170 * ms), Prior::Gone(1));
+        assert_eq!(st.prior(0, 170 * ms), Prior::Gone);
         st.serve(0, 0, 170 * ms);
         assert_eq!(st.prior(0, 180 * ms), Prior::Live(0));
     }

@@ -18,6 +18,13 @@ pub enum ScenarioError {
     },
     /// A whole-file problem with no single place to point at.
     Whole { path: PathBuf, message: String },
+    /// A command-line value, at a byte offset inside it.
+    Flag {
+        flag: &'static str,
+        text: String,
+        offset: usize,
+        message: String,
+    },
 }
 
 impl ScenarioError {
@@ -54,6 +61,18 @@ impl fmt::Display for ScenarioError {
         match self {
             ScenarioError::Read { path, source } => write!(f, "{}: cannot read the scenario: {source}", path.display()),
             ScenarioError::Whole { path, message } => write!(f, "{}: {message}", path.display()),
+            ScenarioError::Flag {
+                flag,
+                text,
+                offset,
+                message,
+            } => {
+                write!(
+                    f,
+                    "{flag} {text:?}: {message}\n    {text}\n    {}^",
+                    " ".repeat(*offset)
+                )
+            }
             ScenarioError::At {
                 path,
                 line,

@@ -20,7 +20,7 @@ fn one() -> Count {
 #[serde(deny_unknown_fields)]
 pub struct ScenarioFile {
     /// Names the run and its output folder; defaults to the file name.
-    pub name: Option<String>,
+    pub name: Option<Spanned<String>>,
     #[serde(default = "default_seed")]
     pub seed: u64,
     /// Simulated time from midnight of day one.
@@ -52,7 +52,8 @@ pub struct Arrivals {
     pub rate: Rate,
     /// A sinusoid over 24 hours.
     pub diurnal: Option<Spanned<Diurnal>>,
-    /// Or 24 multipliers of `rate`, one per hour from midnight.
+    /// Or the shape as 24 values, one per hour from midnight, rescaled to a mean
+    /// of 1 so that `rate` stays the daily mean.
     pub hourly: Option<Spanned<Vec<f64>>>,
 }
 
@@ -187,7 +188,7 @@ pub struct Servers {
     pub weights: Option<Spanned<Vec<Weight>>>,
     /// Parallel workers per server.
     #[serde(default = "Servers::workers")]
-    pub workers: Count,
+    pub workers: Spanned<Count>,
     /// Work per request.
     #[serde(default = "Servers::service")]
     pub service: Dist<Duration>,
@@ -199,8 +200,8 @@ pub struct Servers {
 }
 
 impl Servers {
-    fn workers() -> Count {
-        Count(16)
+    fn workers() -> Spanned<Count> {
+        Spanned::new(0..0, Count(16))
     }
 
     fn service() -> Dist<Duration> {

@@ -13,7 +13,7 @@ pub mod units;
 use std::path::{Path, PathBuf};
 
 use crate::engine::time::{DAY, MINUTE, Time};
-use crate::policy::{self, BuildContext, Spec, key::Addr, spec};
+use crate::policy::{self, BuildContext, Spec, SpecError, key::Addr};
 use crate::pool::{Pool, PoolChange, Server};
 
 pub use error::ScenarioError;
@@ -83,15 +83,25 @@ pub struct Scenario {
 
 impl Scenario {
     pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
+        Scenario::load_with_policies(path, &[])
+    }
+
+    /// Reads a scenario file, running `policies` (command-line specifications)
+    /// instead of the file's own when any are given.
+    pub fn load_with_policies(path: &Path, policies: &[String]) -> Result<Scenario, ScenarioError> {
         let source = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read {
             path: path.to_path_buf(),
             source,
         })?;
-        Scenario::parse(&source, path)
+        Scenario::parse_with_policies(&source, path, policies)
     }
 
     /// Reads a scenario from text; `path` is used in messages and for the default name.
     pub fn parse(source: &str, path: &Path) -> Result<Scenario, ScenarioError> {
+        Scenario::parse_with_policies(source, path, &[])
+    }
+
+    fn parse_with_policies(source: &str, path: &Path, policies: &[String]) -> Result<Scenario, ScenarioError> {
         let file: ScenarioFile = toml::from_str(source).map_err(|e| {
             let message = e.message().trim_end().to_string();
             match e.span() {
@@ -99,7 +109,22 @@ impl Scenario {
                 None => ScenarioError::whole(path, message),
             }
         })?;
-        resolve::Resolver { path, source }.resolve(file)
+        resolve::Resolver { path, source }.resolve(file, policies)
+    }
+
+    /// Parses a policy specification and builds it against the initial pool, so
+    /// every name and parameter is checked before a run starts.
+    pub fn check_policy(&self, text: &str) -> Result<Spec, SpecError> {
+        let spec = policy::spec::parse(text, 0)?;
+        let pool = self.initial_pool();
+        policy::build(
+            &spec,
+            &BuildContext {
+                pool: &pool,
+                expected_users: 0,
+            },
+        )?;
+        Ok(spec)
     }
 
     /// The pool at the start of the run.
@@ -122,30 +147,6 @@ impl Scenario {
         let Some(a) = &self.arrivals else { return 0.0 };
         let steps = (self.duration / MINUTE).max(1);
         (0..steps).map(|m| a.multiplier(m * MINUTE + MINUTE / 2)).sum::<f64>() / steps as f64
-    }
-
-    /// Replaces the scenario's policies with command-line specifications.
-    pub fn override_policies(&mut self, texts: &[String]) -> Result<(), String> {
-        let mut specs = Vec::new();
-        for text in texts {
-            let located = |e: spec::SpecError| {
-                format!(
-                    "--policy {text:?}: {}\n    {text}\n    {}^",
-                    e.message,
-                    " ".repeat(e.offset)
-                )
-            };
-            let spec = spec::parse(text, 0).map_err(located)?;
-            let pool = self.initial_pool();
-            let ctx = BuildContext {
-                pool: &pool,
-                expected_users: 0,
-            };
-            policy::build(&spec, &ctx).map_err(located)?;
-            specs.push(spec);
-        }
-        self.policies = specs;
-        Ok(())
     }
 }
 

@@ -8,9 +8,16 @@ use xxhash_rust::xxh3::xxh3_64;
 
 use super::distribution::Dist;
 use super::*;
-use crate::engine::time::STAMP_RANGE;
-use crate::policy::{self, BuildContext, Spec, key::Addr, spec};
+use crate::engine::time::{STAMP_RANGE, clock};
+use crate::policy::{Spec, key::Addr};
 use crate::pool::{PoolChange, PoolChangeKind, Presence, Server, ServerId};
+
+/// Bounds that keep a run's memory within reason.
+const MAX_WINDOWS: u64 = 100_000;
+const MAX_WORKERS: u64 = 10_000_000;
+const MAX_SERVERS: u32 = 100_000;
+/// Network indices are bytes, and one value marks scripted users.
+const MAX_NETWORKS: usize = 254;
 
 /// Turns a parsed file into a [`Scenario`], reporting problems at their place.
 pub(super) struct Resolver<'a> {
@@ -63,7 +70,7 @@ impl Resolver<'_> {
             .or_else(|e: String| self.err(text.span().start, e))
     }
 
-    pub(super) fn resolve(&self, f: ScenarioFile) -> Result<Scenario, ScenarioError> {
+    pub(super) fn resolve(&self, f: ScenarioFile, overrides: &[String]) -> Result<Scenario, ScenarioError> {
         let duration = f.duration.get_ref().0;
         if duration == 0 || duration > STAMP_RANGE {
             return self.err(
@@ -72,13 +79,28 @@ impl Resolver<'_> {
             );
         }
         let window = match &f.window {
-            Some(w) if w.get_ref().0 == 0 => {
-                return self.err(w.span().start, "window must be longer than 0, e.g. \"15m\"");
+            Some(w) if w.get_ref().0 == 0 || duration / w.get_ref().0 > MAX_WINDOWS => {
+                return self.err(
+                    w.span().start,
+                    format!(
+                        "window must be longer than 0 and at most {MAX_WINDOWS} windows must fit the run, e.g. \"15m\""
+                    ),
+                );
             }
             Some(w) => w.get_ref().0,
             None => (duration / 96).max(1),
         };
         let servers = self.servers(&f)?;
+        let workers = f.servers.workers.get_ref().0;
+        if workers as u64 * servers.len() as u64 > MAX_WORKERS {
+            return self.err(
+                f.servers.workers.span().start,
+                format!(
+                    "{workers} workers on each of {} servers: at most {MAX_WORKERS} workers in all",
+                    servers.len()
+                ),
+            );
+        }
         let changes = self.changes(&f, &servers)?;
         let servers = servers.into_iter().map(|(s, _)| s).collect::<Vec<_>>();
         let arrivals = f.arrivals.as_ref().map(|a| self.arrivals(a)).transpose()?;
@@ -101,11 +123,27 @@ impl Resolver<'_> {
                 "no traffic: add an [arrivals] section (e.g. rate = \"2/s\") or [[users]]",
             ));
         }
-        let name = f.name.clone().unwrap_or_else(|| {
-            self.path
+        let name = match &f.name {
+            // The name becomes a folder under output/: one plain path component.
+            Some(n)
+                if n.get_ref().is_empty()
+                    || [".", ".."].contains(&n.get_ref().as_str())
+                    || n.get_ref().contains(['/', '\\']) =>
+            {
+                return self.err(
+                    n.span().start,
+                    format!(
+                        "name {:?}: expected a plain name for the output folder, without / or \\, e.g. \"shop-study\"",
+                        n.get_ref()
+                    ),
+                );
+            }
+            Some(n) => n.get_ref().clone(),
+            None => self
+                .path
                 .file_stem()
-                .map_or("scenario".into(), |s| s.to_string_lossy().into_owned())
-        });
+                .map_or("scenario".into(), |s| s.to_string_lossy().into_owned()),
+        };
         let mut scenario = Scenario {
             name,
             path: self.path.to_path_buf(),
@@ -120,7 +158,7 @@ impl Resolver<'_> {
             networks: f.networks.map(Spanned::into_inner).unwrap_or_default(),
             servers,
             serving: Serving {
-                workers: f.servers.workers.0,
+                workers,
                 service: f.servers.service,
                 queue_limit: f.servers.queue_limit,
                 queueing: f.servers.queueing,
@@ -128,7 +166,21 @@ impl Resolver<'_> {
             changes,
             users,
         };
-        scenario.policies = self.policies(&f.policies, &scenario)?;
+        scenario.policies = if overrides.is_empty() {
+            self.policies(&f.policies, &scenario)?
+        } else {
+            overrides
+                .iter()
+                .map(|text| {
+                    scenario.check_policy(text).map_err(|e| ScenarioError::Flag {
+                        flag: "--policy",
+                        text: text.clone(),
+                        offset: e.offset,
+                        message: e.message,
+                    })
+                })
+                .collect::<Result<_, _>>()?
+        };
         Ok(scenario)
     }
 
@@ -144,6 +196,12 @@ impl Resolver<'_> {
                 return self.err(n.span().start, "servers.names is empty: at least one server is needed");
             }
             (Some(n), None) => n.get_ref().iter().map(|x| (x.clone(), n.span().start)).collect(),
+            (None, Some(c)) if c.get_ref().0 > MAX_SERVERS => {
+                return self.err(
+                    c.span().start,
+                    format!("count = {}: at most {MAX_SERVERS} servers", c.get_ref().0),
+                );
+            }
             (None, Some(c)) => (1..=c.get_ref().0).map(|i| (format!("s{i}"), c.span().start)).collect(),
             (None, None) => {
                 return Err(ScenarioError::whole(
@@ -212,10 +270,17 @@ impl Resolver<'_> {
     fn changes(&self, f: &ScenarioFile, servers: &[(Server, usize)]) -> Result<Vec<PoolChange>, ScenarioError> {
         let initial = servers.iter().filter(|(s, _)| s.presence == Presence::Up).count();
         let mut next_added = initial;
-        let mut changes = Vec::new();
+        // Each change with the offset of the event that made it, for messages.
+        let mut changes: Vec<(PoolChange, usize)> = Vec::new();
         for e in &f.events {
             let at = e.at.get_ref().0;
             let at_offset = e.at.span().start;
+            if at >= f.duration.get_ref().0 {
+                return self.err(
+                    at_offset,
+                    "this event is not before the end of the run: make `at` smaller than `duration`",
+                );
+            }
             if e.weight.is_some() && e.action != file::Action::Add {
                 return self.err(at_offset, "weight is only for action = \"add\"");
             }
@@ -254,17 +319,41 @@ impl Resolver<'_> {
                 file::Action::Fail => PoolChangeKind::Fail(named("fail")?),
                 file::Action::Recover => PoolChangeKind::Recover(named("recover")?),
             };
-            changes.push(PoolChange { at, kind });
+            changes.push((PoolChange { at, kind }, at_offset));
             if let (file::Action::Fail, Some(d)) = (e.action, e.lasting) {
-                changes.push(PoolChange {
-                    at: at + d.0,
+                let back = PoolChange {
+                    at: at.saturating_add(d.0),
                     kind: PoolChangeKind::Recover(kind.server()),
-                });
+                };
+                changes.push((back, at_offset));
             }
         }
         // Stable: changes at the same time keep the file's order.
-        changes.sort_by_key(|c| c.at);
-        Ok(changes)
+        changes.sort_by_key(|(c, _)| c.at);
+        // Replay them: each must make sense in the pool as it is by then.
+        let mut pool = Pool::new(servers.iter().map(|(s, _)| s.clone()).collect());
+        for (c, offset) in &changes {
+            let s = c.kind.server();
+            let state = pool.servers()[s as usize].presence;
+            if !pool.apply(&c.kind) {
+                let is = match state {
+                    Presence::Absent => "not added yet",
+                    Presence::Up => "up",
+                    Presence::Down => "down",
+                    Presence::Removed => "removed",
+                };
+                return self.err(
+                    *offset,
+                    format!(
+                        "at {}, server {:?} is {is}: it cannot be told to {}",
+                        clock(c.at),
+                        pool.name(s),
+                        c.kind.verb()
+                    ),
+                );
+            }
+        }
+        Ok(changes.into_iter().map(|(c, _)| c).collect())
     }
 
     fn arrivals(&self, a: &file::Arrivals) -> Result<Arrivals, ScenarioError> {
@@ -288,16 +377,18 @@ impl Resolver<'_> {
             }
             (None, Some(h)) => {
                 let m = h.get_ref();
-                if m.len() != 24 || m.iter().any(|x| !x.is_finite() || *x < 0.0) {
+                let mean = m.iter().sum::<f64>() / 24.0;
+                if m.len() != 24 || m.iter().any(|x| !x.is_finite() || *x < 0.0) || mean <= 0.0 {
                     return self.err(
                         h.span().start,
                         format!(
-                            "hourly has {} values: expected 24 non-negative multipliers, one per hour from midnight",
+                            "hourly has {} values: expected 24 non-negative values, not all zero, one per hour from midnight",
                             m.len()
                         ),
                     );
                 }
-                Shape::Hourly(m.clone())
+                // The values give the shape; `rate` stays the daily mean.
+                Shape::Hourly(m.iter().map(|x| x / mean).collect())
             }
             (None, None) => Shape::Flat,
         };
@@ -309,6 +400,9 @@ impl Resolver<'_> {
 
     fn check_networks(&self, f: &ScenarioFile) -> Result<(), ScenarioError> {
         let Some(nets) = &f.networks else { return Ok(()) };
+        if nets.get_ref().len() > MAX_NETWORKS {
+            return self.err(nets.span().start, format!("at most {MAX_NETWORKS} networks"));
+        }
         let total: f64 = nets.get_ref().iter().map(Network::share).sum();
         if (total - 1.0).abs() > 1e-6 {
             return self.err(
@@ -345,25 +439,17 @@ impl Resolver<'_> {
                 "policies is empty: name at least one, e.g. [\"ip_hash\", \"ring\"]",
             );
         }
-        let pool = scenario.initial_pool();
-        let ctx = BuildContext {
-            pool: &pool,
-            expected_users: 0,
-        };
         list.get_ref()
             .iter()
             .map(|text| {
-                let place = |e: spec::SpecError| {
+                scenario.check_policy(text.get_ref()).map_err(|e| {
                     ScenarioError::at(
                         self.path,
                         self.source,
                         self.value_offset(text.span(), e.offset),
                         e.message,
                     )
-                };
-                let spec = spec::parse(text.get_ref(), 0).map_err(place)?;
-                policy::build(&spec, &ctx).map_err(place)?;
-                Ok(spec)
+                })
             })
             .collect()
     }

@@ -28,10 +28,15 @@ enum Event {
 /// Ephemeral ports a client picks from (the Linux default range).
 const PORTS: std::ops::Range<u16> = 32_768..61_000;
 
-/// A scripted user's plan, resolved for the generator.
-struct Script {
+/// A `[[users]]` entry, resolved for the generator; shared by its members.
+struct Plan {
     user: ScriptedUser,
     think: Sampler,
+}
+
+/// One scripted user.
+struct Script {
+    plan: usize,
     /// The address of this user's previous request.
     last: Addr,
 }
@@ -45,6 +50,7 @@ pub struct Workload {
     /// Cumulative network shares, for drawing a new user's network.
     net_cdf: Vec<f64>,
     users: Users,
+    plans: Vec<Plan>,
     scripts: Vec<Script>,
     requests: Sampler,
     think: Sampler,
@@ -97,6 +103,7 @@ impl Workload {
             nets,
             net_cdf,
             users: Users::with_capacity(sc.expected_users().ceil() as usize + 16),
+            plans: Vec::new(),
             scripts: Vec::new(),
             requests: sc.sessions.requests.get_ref().sampler(),
             think: sc.sessions.think.sampler(),
@@ -115,20 +122,21 @@ impl Workload {
         let mut scripted: Vec<&ScriptedUser> = sc.users.iter().collect();
         scripted.sort_by_key(|u| u.count > 1);
         for u in scripted {
+            let plan = w.plans.len();
+            w.plans.push(Plan {
+                user: u.clone(),
+                think: u.think.sampler(),
+            });
             for _ in 0..u.count {
                 let id = w.users.push(SCRIPTED, w.scripts.len() as u32, false, Time::MAX);
-                w.scripts.push(Script {
-                    user: u.clone(),
-                    think: u.think.sampler(),
-                    last: u.address,
-                });
+                w.scripts.push(Script { plan, last: u.address });
                 for &v in &u.visits {
                     let offset = if u.spread > 0 {
                         w.rng_sessions.random_range(0..u.spread)
                     } else {
                         0
                     };
-                    w.calendar.schedule(v + offset, Event::Visit(id));
+                    w.calendar.schedule(v.saturating_add(offset), Event::Visit(id));
                 }
             }
         }
@@ -159,9 +167,9 @@ impl Workload {
                     }
                 }
                 // A visit due while the user is still in one waits for it to end.
-                Event::Visit(u) if self.users.remaining[u as usize] > 0 => {
-                    self.calendar.schedule(now + time::SECOND, Event::Visit(u))
-                }
+                Event::Visit(u) if self.users.remaining[u as usize] > 0 => self
+                    .calendar
+                    .schedule(now.saturating_add(time::SECOND), Event::Visit(u)),
                 Event::Visit(u) => self.start_visit(u, now, out),
                 Event::Next(u) => self.emit(u, now, false, out),
             }
@@ -193,7 +201,7 @@ impl Workload {
         self.visits += 1;
         let i = u as usize;
         self.users.remaining[i] = match self.users.net[i] {
-            SCRIPTED => self.scripts[self.users.home[i] as usize].user.requests,
+            SCRIPTED => self.plan_of(u).user.requests,
             _ => self.requests.sample_count(&mut self.rng_sessions),
         };
         self.users.port[i] = self.rng_sessions.random_range(PORTS);
@@ -220,14 +228,10 @@ impl Workload {
 
         let scripted = self.users.net[i] == SCRIPTED;
         if !closes_visit {
-            let think = match scripted {
-                true => self.scripts[self.users.home[i] as usize]
-                    .think
-                    .sample(&mut self.rng_sessions),
-                false => self.think.sample(&mut self.rng_sessions),
-            };
+            let sampler = if scripted { self.plan_of(u).think } else { self.think };
+            let think = sampler.sample(&mut self.rng_sessions);
             self.calendar
-                .schedule(now + time::from_secs(think).max(1), Event::Next(u));
+                .schedule(now.saturating_add(time::from_secs(think).max(1)), Event::Next(u));
         } else if !scripted && self.rng_sessions.random::<f64>() < self.return_share {
             let gap = time::from_secs(self.return_after.sample(&mut self.rng_sessions)).max(1);
             self.calendar.schedule(now.saturating_add(gap), Event::Visit(u));
@@ -239,14 +243,14 @@ impl Workload {
         let i = u as usize;
         match self.users.net[i] {
             SCRIPTED => {
-                let script = &mut self.scripts[self.users.home[i] as usize];
-                let addr = script
-                    .user
+                let plan = &self.plan_of(u).user;
+                let addr = plan
                     .moves
                     .iter()
                     .rev()
                     .find(|m| m.0 <= now)
-                    .map_or(script.user.address, |m| m.1);
+                    .map_or(plan.address, |m| m.1);
+                let script = &mut self.scripts[self.users.home[i] as usize];
                 let change = if addr == script.last {
                     AddressChange::None
                 } else {
@@ -286,6 +290,11 @@ impl Workload {
                 (self.last_address(u), change)
             }
         }
+    }
+
+    /// The `[[users]]` entry of a scripted user.
+    fn plan_of(&self, u: u32) -> &Plan {
+        &self.plans[self.scripts[self.users.home[u as usize] as usize].plan]
     }
 
     /// The address the user's latest request came from.
