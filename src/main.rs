@@ -144,8 +144,8 @@ fn validate(path: PathBuf) -> ExitCode {
         "{}: ok\n  name          {}\n  duration      {} s, windows of {} s\n  users         about {:.0} expected\n  servers       {initial} at start, {} pool events\n  policies      {}\n",
         path.display(),
         sc.name,
-        sc.duration / 1_000_000_000,
-        sc.window / 1_000_000_000,
+        output::num(sc.duration as f64 / 1e9),
+        output::num(sc.window as f64 / 1e9),
         sc.expected_users(),
         sc.changes.len(),
         policies.join(", ")

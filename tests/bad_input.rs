@@ -154,6 +154,41 @@ fn request_count_without_a_finite_mean() {
 }
 
 #[test]
+fn name_that_would_leave_the_output_folder() {
+    assert_rejected(
+        "name.toml",
+        "name",
+        r#"name = "../victim""#,
+        r#""../victim""#,
+        &["expected a plain name", "without /"],
+    );
+}
+
+#[test]
+fn pool_event_that_cannot_happen() {
+    // s1 is failed twice; the second must not be silently ignored (its automatic
+    // recovery would end the first, permanent failure).
+    let dir = tempfile::tempdir().expect("temp dir");
+    let text = VALID.to_string()
+        + "[[events]]\nat = \"1m\"\naction = \"fail\"\nserver = \"s1\"\n"
+        + "[[events]]\nat = \"2m\"\naction = \"fail\"\nserver = \"s1\"\nfor = \"1m\"\n";
+    let line_no = text.lines().position(|l| l == "at = \"2m\"").expect("line") + 1;
+    let path = write(&dir, "events.toml", &text);
+    let out = lbsim(&["validate", path.to_str().expect("UTF-8 path")]);
+    let err = stderr(&out);
+    assert_no_panic(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.starts_with(&format!("error: {}:{line_no}:6: ", path.display())),
+        "{err}"
+    );
+    assert!(
+        err.contains("server \"s1\" is down: it cannot be told to fail"),
+        "{err}"
+    );
+}
+
+#[test]
 fn negative_rate() {
     assert_rejected(
         "rate.toml",

@@ -131,3 +131,24 @@ queue_limit = 0
     assert!(totals.requests > 200, "{totals:?}");
     assert_eq!(totals.dropped, 0, "{totals:?}");
 }
+
+#[test]
+fn an_overloaded_server_is_at_most_fully_busy() {
+    // Twice the work one worker can do: utilisation counts work done, so it
+    // approaches 1 and never passes it, whatever is left in the queue at the end.
+    let text = r#"
+duration = "1h"
+policies = ["round_robin"]
+[arrivals]
+rate = "2/s"
+[sessions]
+requests = { dist = "constant", value = 1 }
+[servers]
+count = 1
+workers = 1
+service = { dist = "exponential", mean = "1s" }
+"#;
+    let sc = Scenario::parse(text, Path::new("overload.toml")).expect("valid scenario");
+    let u = lbsim::experiment::run(&sc).replications[0].lanes[0].report.servers[0].utilisation;
+    assert!((0.99..=1.0).contains(&u), "utilisation {u}");
+}

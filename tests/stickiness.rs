@@ -287,3 +287,45 @@ fn an_empty_pool_leaves_requests_unroutable() {
         );
     }
 }
+
+/// Memory that expires, and a server added halfway: the add moves none of the
+/// cookie's or table's clients (their base policy cannot be foreseen), so their
+/// losses are expiries, never `pool_remap`; the hash policies' are remaps.
+const EXPIRY_AND_ADD: &str = r#"
+duration = "4h"
+policies = ["cookie(max_age=5m)", "stick_table(expire=5m)", "ip_hash"]
+[arrivals]
+rate = "2/s"
+[sessions]
+think = { dist = "exponential", mean = "60s" }
+state_ttl = "30m"
+[servers]
+count = 4
+queueing = false
+[[events]]
+at = "2h"
+action = "add"
+"#;
+
+#[test]
+fn pool_remap_only_where_the_change_moved_the_key() {
+    let result = run(EXPIRY_AND_ADD);
+    for label in ["cookie(max_age=5m)", "stick_table(expire=5m)"] {
+        let lane = lane(&result, label);
+        assert_eq!(lane.report.remaps[0].moved, 0, "{label}");
+        assert_eq!(
+            caused(lane, LossCause::PoolRemap),
+            0,
+            "{label}: {:?}",
+            lane.report.by_cause
+        );
+        assert!(
+            caused(lane, LossCause::AffinityExpired) > 100,
+            "{label}: {:?}",
+            lane.report.by_cause
+        );
+    }
+    let ip_hash = lane(&result, "ip_hash");
+    assert!(ip_hash.report.remaps[0].moved > 0);
+    assert!(caused(ip_hash, LossCause::PoolRemap) > 0);
+}

@@ -44,9 +44,10 @@ const COLUMNS: &[Column] = &[
         value: |l| l.report.latency.p99 * 1e3,
         decimals: 1,
     },
+    // Dropped at a full queue, or no server up.
     Column {
-        header: "dropped",
-        value: |l| l.report.totals.dropped as f64,
+        header: "not served",
+        value: |l| (l.report.totals.dropped + l.report.totals.unroutable) as f64,
         decimals: 0,
     },
 ];

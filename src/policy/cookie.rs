@@ -17,7 +17,7 @@ pub const INFO: PolicyInfo = PolicyInfo {
         Param {
             name: "max_age",
             default: "none",
-            help: "cookie lifetime from when it was set (\"none\": the whole run)",
+            help: "cookie lifetime from when it was set (\"none\" or 0: the whole run)",
         },
     ],
     build: |args, ctx| {

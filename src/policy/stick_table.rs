@@ -3,8 +3,8 @@
 //! of the classic description).
 //!
 //! The first request of an unknown address goes through a base policy; the server
-//! actually used is then recorded, and later requests from that address follow the
-//! record while it lives. An entry expires after `expire` without use (every hit
+//! picked is then recorded (even if that request is then dropped at a full queue),
+//! and later requests from that address follow the record while it lives. An entry expires after `expire` without use (every hit
 //! refreshes it). When the table is full, the entries closest to expiry are
 //! evicted, `size/256 + 1` at a time, as HAProxy does. If the recorded server is
 //! down, the base policy picks again and the client is re-stuck to the new server.
@@ -26,7 +26,7 @@ pub const INFO: PolicyInfo = PolicyInfo {
         Param {
             name: "expire",
             default: "30m",
-            help: "idle time after which an entry is dropped (\"none\": never)",
+            help: "idle time after which an entry is dropped (\"none\" or 0: never)",
         },
         Param {
             name: "size",

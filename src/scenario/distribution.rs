@@ -61,7 +61,8 @@ pub enum Sampler {
 
 impl<V: Magnitude> Dist<V> {
     pub fn sampler(&self) -> Sampler {
-        // Every parameter was checked positive and finite when read, so the
+        // Shapes and sigmas were checked positive when read and scales are floored
+        // above zero here, so the
         // constructors below cannot fail.
         match *self {
             Dist::Constant { value } => Sampler::Constant(value.base()),

@@ -194,7 +194,8 @@ pub struct Servers {
     pub service: Dist<Duration>,
     /// Requests that may wait per server; more are dropped. None: unlimited.
     pub queue_limit: Option<u32>,
-    /// Off: pure routing, no waiting, every request takes its service time.
+    /// Off: pure routing. Nothing waits and no latency is measured; service times
+    /// still decide how long requests count as in flight for load-aware policies.
     #[serde(default = "Servers::queueing")]
     pub queueing: bool,
 }

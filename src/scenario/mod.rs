@@ -173,3 +173,24 @@ impl Arrivals {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::time::HOUR;
+
+    #[test]
+    fn hourly_values_give_the_shape_and_rate_stays_the_daily_mean() {
+        let hourly: Vec<String> = (0..24)
+            .map(|h| if h % 2 == 0 { "1" } else { "3" }.to_string())
+            .collect();
+        let text = format!(
+            "duration = \"24h\"\npolicies = [\"ip_hash\"]\n[arrivals]\nrate = \"1/s\"\nhourly = [{}]\n[servers]\ncount = 1\n",
+            hourly.join(", ")
+        );
+        let sc = Scenario::parse(&text, Path::new("hourly.toml")).expect("valid scenario");
+        assert!((sc.expected_users() - 86_400.0).abs() < 1.0, "{}", sc.expected_users());
+        let a = sc.arrivals.as_ref().expect("arrivals");
+        assert_eq!((a.multiplier(0), a.multiplier(HOUR)), (0.5, 1.5));
+    }
+}

@@ -32,6 +32,7 @@ pub struct Request {
     pub service: Time,
     pub addr: Addr,
     pub user: u32,
+    /// Source port of the visit's connection, for keys that include it.
     pub port: u16,
     /// First request of a visit.
     pub opens_visit: bool,
