@@ -60,6 +60,17 @@ pub enum Sampler {
 }
 
 impl<V: Magnitude> Dist<V> {
+    /// The parameter that sets the distribution's size (value, mean, median or
+    /// scale), in base units.
+    pub fn scale(&self) -> f64 {
+        match *self {
+            Dist::Constant { value: v } | Dist::Exponential { mean: v } => v.base(),
+            Dist::Lognormal { median: v, .. } | Dist::Pareto { scale: v, .. } | Dist::Weibull { scale: v, .. } => {
+                v.base()
+            }
+        }
+    }
+
     pub fn sampler(&self) -> Sampler {
         // Shapes and sigmas were checked positive when read and scales are floored
         // above zero here, so the

@@ -78,7 +78,7 @@ pub struct Sessions {
     /// Share of visits followed by another visit of the same user.
     pub return_share: Share,
     /// Time from the end of a visit to the start of the next.
-    pub return_after: Dist<Duration>,
+    pub return_after: Spanned<Dist<Duration>>,
 }
 
 impl Default for Sessions {
@@ -98,9 +98,12 @@ impl Default for Sessions {
             },
             state_ttl: Duration(30 * MINUTE),
             return_share: Share(0.0),
-            return_after: Dist::Exponential {
-                mean: Duration(4 * HOUR),
-            },
+            return_after: Spanned::new(
+                0..0,
+                Dist::Exponential {
+                    mean: Duration(4 * HOUR),
+                },
+            ),
         }
     }
 }

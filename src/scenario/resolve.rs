@@ -116,6 +116,12 @@ impl Resolver<'_> {
                 ),
             );
         }
+        if f.sessions.return_share.0 > 0.0 && f.sessions.return_after.get_ref().scale() < 1.0 {
+            return self.err(
+                f.sessions.return_after.span().start,
+                "return_after: a return visit comes at least a second after the visit ends; give a scale of 1s or more",
+            );
+        }
         let users = f.users.iter().map(|u| self.user(u)).collect::<Result<Vec<_>, _>>()?;
         if arrivals.is_none() && users.is_empty() {
             return Err(ScenarioError::whole(
@@ -402,6 +408,16 @@ impl Resolver<'_> {
         let Some(nets) = &f.networks else { return Ok(()) };
         if nets.get_ref().len() > MAX_NETWORKS {
             return self.err(nets.span().start, format!("at most {MAX_NETWORKS} networks"));
+        }
+        for n in nets.get_ref() {
+            if let Network::Mobile { switch_rate, .. } = n
+                && switch_rate.per_sec() > 1.0
+            {
+                return self.err(
+                    nets.span().start,
+                    "mobile switch_rate: at most one switch per second, e.g. \"0.5/h\"",
+                );
+            }
         }
         let total: f64 = nets.get_ref().iter().map(Network::share).sum();
         if (total - 1.0).abs() > 1e-6 {

@@ -108,7 +108,7 @@ impl Workload {
             requests: sc.sessions.requests.get_ref().sampler(),
             think: sc.sessions.think.sampler(),
             return_share: sc.sessions.return_share.0,
-            return_after: sc.sessions.return_after.sampler(),
+            return_after: sc.sessions.return_after.get_ref().sampler(),
             service: sc.serving.service.sampler(),
             rng_arrivals: rng(Stream::Arrivals),
             rng_sessions: rng(Stream::Sessions),
