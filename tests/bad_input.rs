@@ -28,6 +28,15 @@ fn lbsim(args: &[&str]) -> Output {
         .expect("lbsim runs")
 }
 
+/// Runs lbsim expecting bad input: no panic, exit code 2; returns standard error.
+fn usage_error(args: &[&str]) -> String {
+    let out = lbsim(args);
+    let err = stderr(&out);
+    assert_no_panic(&out);
+    assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+    err
+}
+
 fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
@@ -75,10 +84,7 @@ fn assert_rejected(file: &str, replaced: &str, line: &str, token: &str, expected
         vec!["validate", path_arg],
         vec!["run", path_arg, "--out", out_dir.to_str().expect("UTF-8 path")],
     ] {
-        let out = lbsim(&args);
-        let err = stderr(&out);
-        assert_no_panic(&out);
-        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        let err = usage_error(&args);
         let prefix = format!("error: {}:{line_no}:{col}: ", path.display());
         assert!(err.starts_with(&prefix), "{args:?}: expected {prefix:?}, got:\n{err}");
         for phrase in expected {
@@ -142,10 +148,7 @@ fn request_count_without_a_finite_mean() {
     let text = VALID.to_string() + "[sessions]\nrequests = { dist = \"pareto\", scale = 20, shape = 0.5 }\n";
     let line_no = text.lines().count();
     let path = write(&dir, "pareto.toml", &text);
-    let out = lbsim(&["validate", path.to_str().expect("UTF-8 path")]);
-    let err = stderr(&out);
-    assert_no_panic(&out);
-    assert_eq!(out.status.code(), Some(2), "{err}");
+    let err = usage_error(&["validate", path.to_str().expect("UTF-8 path")]);
     assert!(
         err.starts_with(&format!("error: {}:{line_no}:12: ", path.display())),
         "{err}"
@@ -174,10 +177,7 @@ fn pool_event_that_cannot_happen() {
         + "[[events]]\nat = \"2m\"\naction = \"fail\"\nserver = \"s1\"\nfor = \"1m\"\n";
     let line_no = text.lines().position(|l| l == "at = \"2m\"").expect("line") + 1;
     let path = write(&dir, "events.toml", &text);
-    let out = lbsim(&["validate", path.to_str().expect("UTF-8 path")]);
-    let err = stderr(&out);
-    assert_no_panic(&out);
-    assert_eq!(out.status.code(), Some(2), "{err}");
+    let err = usage_error(&["validate", path.to_str().expect("UTF-8 path")]);
     assert!(
         err.starts_with(&format!("error: {}:{line_no}:6: ", path.display())),
         "{err}"
@@ -257,10 +257,7 @@ fn missing_file() {
         vec!["validate", path_arg],
         vec!["run", path_arg, "--out", out_dir.to_str().expect("UTF-8 path")],
     ] {
-        let out = lbsim(&args);
-        let err = stderr(&out);
-        assert_no_panic(&out);
-        assert_eq!(out.status.code(), Some(2), "{err}");
+        let err = usage_error(&args);
         assert!(
             err.starts_with(&format!("error: {}: cannot read the scenario", path.display())),
             "{err}"
@@ -274,7 +271,7 @@ fn bad_policy_on_the_command_line_is_pointed_at() {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = write(&dir, "valid.toml", VALID);
     let out_dir = dir.path().join("out");
-    let out = lbsim(&[
+    let err = usage_error(&[
         "run",
         path.to_str().expect("UTF-8 path"),
         "--out",
@@ -282,9 +279,6 @@ fn bad_policy_on_the_command_line_is_pointed_at() {
         "--policy",
         "ring(vnodez=3)",
     ]);
-    let err = stderr(&out);
-    assert_no_panic(&out);
-    assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.starts_with("error: --policy \"ring(vnodez=3)\": "), "{err}");
     assert!(
         err.contains("unknown parameter \"vnodez\"") && err.contains("ring takes: vnodes"),
@@ -441,10 +435,7 @@ fn policy_error_after_an_escape_points_at_the_right_place() {
     let line = r#"policies = ["ring(\t\ta=é,b)"]"#;
     let (text, line_no) = with_line("policies", line);
     let path = write(&dir, "escaped.toml", &text);
-    let out = lbsim(&["validate", path.to_str().expect("UTF-8 path")]);
-    let err = stderr(&out);
-    assert_no_panic(&out);
-    assert_eq!(out.status.code(), Some(2), "{err}");
+    let err = usage_error(&["validate", path.to_str().expect("UTF-8 path")]);
     let col = line.chars().take_while(|&c| c != 'b').count() + 1;
     assert!(
         err.starts_with(&format!("error: {}:{line_no}:{col}: ", path.display())),
