@@ -392,7 +392,7 @@ fn force_never_deletes_the_working_directory() {
 fn failed_run_leaves_no_half_written_folder() {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = write(&dir, "valid.toml", VALID);
-    // The destination is a file: results are written, then cannot take its place.
+    // The destination is a file, not a run folder: it is refused, even with --force.
     let target = dir.path().join("out");
     fs::write(&target, "not a folder").expect("written");
     let before = listing(dir.path());

@@ -50,7 +50,7 @@ fn ms(secs: f64) -> String {
 }
 
 /// The columns of summary.csv after the run's context.
-pub const SUMMARY: &[&str] = &[
+const SUMMARY: &[&str] = &[
     "requests",
     "served",
     "dropped",
@@ -82,7 +82,7 @@ pub const SUMMARY: &[&str] = &[
 ];
 
 /// The summary row of one lane, in `SUMMARY` order.
-pub fn summary_row(lane: &LaneOutcome) -> Vec<String> {
+fn summary_row(lane: &LaneOutcome) -> Vec<String> {
     let r = &lane.report;
     let t = &r.totals;
     let worst_window = r
