@@ -14,5 +14,6 @@ pub mod metrics;
 pub mod output;
 pub mod policy;
 pub mod pool;
+pub mod route;
 pub mod scenario;
 pub mod workload;

@@ -7,9 +7,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use lbsim::policy::REGISTRY;
+use lbsim::policy::registry;
 use lbsim::scenario::Scenario;
-use lbsim::{experiment, output};
+use lbsim::{experiment, output, route};
 
 /// Discrete-event simulator of load-balancer affinity: how many sessions each
 /// policy loses and why, how unevenly it loads the servers, and what it does to
@@ -57,6 +57,31 @@ enum Command {
     Validate { scenario: PathBuf },
     /// List every policy with its parameters and defaults.
     Policies,
+    /// Print the server a policy picks for each client address, one "IP SERVER" line each.
+    ///
+    /// Servers are given in configuration order, since real products hash server
+    /// names or positions. Clients are routed one after another, each a new session;
+    /// a line may be `IP` or `IP PORT`.
+    #[command(
+        after_help = "Example:\n  lbsim route --policy nginx.ip_hash --servers 10.0.0.1:80,10.0.0.2:80,10.0.0.3:80 --down 1 192.168.1.10 8.8.8.8"
+    )]
+    Route {
+        /// The policy, e.g. 'haproxy.source(hash_type=consistent)'.
+        #[arg(long, value_name = "SPEC")]
+        policy: String,
+        /// The servers, in configuration order.
+        #[arg(long, value_name = "HOST:PORT,...")]
+        servers: String,
+        /// One weight per server, from 1 to 1000 [default: all 1].
+        #[arg(long, value_name = "W,...")]
+        weights: Option<String>,
+        /// Positions of servers marked down, counting from 0.
+        #[arg(long, value_name = "I,...")]
+        down: Option<String>,
+        /// Client addresses; read from standard input, one per line, when none are given.
+        #[arg(value_name = "IP")]
+        clients: Vec<String>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -72,6 +97,13 @@ fn main() -> ExitCode {
             quiet,
         } => run(scenario, out, seed, replications, policies, force, quiet),
         Command::Validate { scenario } => validate(scenario),
+        Command::Route {
+            policy,
+            servers,
+            weights,
+            down,
+            clients,
+        } => route(&policy, &servers, weights.as_deref(), down.as_deref(), clients),
         Command::Policies => {
             say(&describe_policies());
             ExitCode::SUCCESS
@@ -153,6 +185,44 @@ fn validate(path: PathBuf) -> ExitCode {
     ExitCode::SUCCESS
 }
 
+fn route(policy: &str, servers: &str, weights: Option<&str>, down: Option<&str>, clients: Vec<String>) -> ExitCode {
+    let pool = match route::pool(servers, weights, down) {
+        Ok(p) => p,
+        Err(e) => return usage_error(e),
+    };
+    // Every client is read and checked before the first line is printed.
+    let (lines, source) = if clients.is_empty() {
+        let lines: Result<Vec<String>, _> = std::io::stdin().lines().collect();
+        match lines {
+            Ok(l) => (l, "stdin"),
+            Err(e) => return usage_error(format!("stdin: {e}")),
+        }
+    } else {
+        (clients, "argument")
+    };
+    let mut parsed = Vec::with_capacity(lines.len());
+    for (i, line) in lines.iter().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        match route::client(line) {
+            Ok(c) => parsed.push(c),
+            Err(e) => return usage_error(format!("{source} {}: {e}", i + 1)),
+        }
+    }
+    let mut router = match route::Router::new(policy, pool, parsed.len()) {
+        Ok(r) => r,
+        Err(e) => return usage_error(e),
+    };
+    let mut out = String::new();
+    for (addr, port) in parsed {
+        let server = router.route(addr, port);
+        out.push_str(&format!("{addr} {server}\n"));
+    }
+    say(&out);
+    ExitCode::SUCCESS
+}
+
 /// Writes to standard output; a closed pipe (`lbsim ... | head`) is not an error.
 fn say(text: &str) {
     let _ = std::io::stdout().lock().write_all(text.as_bytes());
@@ -161,7 +231,7 @@ fn say(text: &str) {
 fn describe_policies() -> String {
     let mut s =
         String::from("Policies (use as NAME or NAME(key=value, ...) in a scenario's `policies` or with --policy):\n");
-    for p in REGISTRY {
+    for p in registry() {
         s.push_str(&format!("\n  {}\n      {}\n", p.name, p.summary));
         for param in p.params {
             s.push_str(&format!("      {}={}  {}\n", param.name, param.default, param.help));

@@ -2,8 +2,12 @@
 //!
 //! A policy is a key (what identifies the client), a selector (a hash or a
 //! load-aware choice) and optionally a memory (a table or a cookie). Each family
-//! lives in its own file behind the [`Policy`] trait; the [`REGISTRY`] names them
-//! for scenario files and the command line.
+//! lives in its own file behind the [`Policy`] trait; [`registry`] names them for
+//! scenario files and the command line.
+//!
+//! The textbook families live here. Each product a user deploys has a folder whose
+//! policies are named after it (`nginx.ip_hash`, `envoy.maglev`) and pick exactly
+//! what that product picks.
 
 pub mod cookie;
 pub mod ip_hash;
@@ -15,10 +19,17 @@ pub mod round_robin;
 pub mod spec;
 pub mod stick_table;
 
+pub mod envoy;
+pub mod haproxy;
+pub mod ipvs;
+pub mod katran;
+pub mod kubernetes;
+pub mod nginx;
+
 use crate::engine::{StreamRng, Time};
 use crate::pool::{Pool, ServerId};
 
-pub use key::{Addr, Client};
+pub use key::{Addr, Client, Key, KeyText};
 pub use spec::{Args, Param, Spec, SpecError};
 
 /// What a policy remembers a client by, which decides which events break affinity.
@@ -98,8 +109,8 @@ pub struct PolicyInfo {
     pub build: Builder,
 }
 
-/// Every policy lbsim knows.
-pub const REGISTRY: &[PolicyInfo] = &[
+/// The textbook families, named after what they do.
+const TEXTBOOK: &[PolicyInfo] = &[
     round_robin::INFO,
     random::INFO,
     least_conn::INFO,
@@ -109,10 +120,26 @@ pub const REGISTRY: &[PolicyInfo] = &[
     cookie::INFO,
 ];
 
+/// Every family, textbook first, then the products in alphabetical order.
+const FAMILIES: &[&[PolicyInfo]] = &[
+    TEXTBOOK,
+    envoy::POLICIES,
+    haproxy::POLICIES,
+    ipvs::POLICIES,
+    katran::POLICIES,
+    kubernetes::POLICIES,
+    nginx::POLICIES,
+];
+
+/// Every policy lbsim knows, in the order `lbsim policies` lists them.
+pub fn registry() -> impl Iterator<Item = &'static PolicyInfo> {
+    FAMILIES.iter().flat_map(|f| f.iter())
+}
+
 /// Builds a policy from its specification, checking every parameter.
 pub fn build(spec: &Spec, ctx: &BuildContext) -> Result<Box<dyn Policy>, SpecError> {
-    let info = REGISTRY.iter().find(|p| p.name == spec.name).ok_or_else(|| {
-        let names: Vec<_> = REGISTRY.iter().map(|p| p.name).collect();
+    let info = registry().find(|p| p.name == spec.name).ok_or_else(|| {
+        let names: Vec<_> = registry().map(|p| p.name).collect();
         SpecError::at(
             spec.offset,
             format!("unknown policy {:?}; valid policies: {}", spec.name, names.join(", ")),
@@ -202,9 +229,18 @@ mod tests {
     }
 
     #[test]
+    fn names_are_unique() {
+        let mut names: Vec<_> = registry().map(|p| p.name).collect();
+        let all = names.len();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), all);
+    }
+
+    #[test]
     fn every_default_builds() {
         let pool = testing::pool(3);
-        for info in REGISTRY {
+        for info in registry() {
             let spec = spec::parse(info.name, 0).unwrap();
             assert!(
                 build(

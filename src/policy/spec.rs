@@ -200,6 +200,15 @@ impl<'a> Args<'a> {
         }
     }
 
+    /// One of a fixed set of words; returns its index in `choices`.
+    pub fn choice(&mut self, name: &str, choices: &[&str]) -> Result<usize, SpecError> {
+        let (v, at) = self.raw(name);
+        choices
+            .iter()
+            .position(|c| *c == v)
+            .ok_or_else(|| SpecError::at(at, format!("{name}={v}: expected one of {}", choices.join(", "))))
+    }
+
     /// A nested policy specification.
     pub fn policy(&mut self, name: &str) -> Result<Spec, SpecError> {
         let (v, at) = self.raw(name);

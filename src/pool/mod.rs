@@ -36,6 +36,7 @@ pub struct Server {
 pub struct Pool {
     servers: Vec<Server>,
     up: Vec<ServerId>,
+    configured: Vec<ServerId>,
     in_flight: Vec<u32>,
     total_up_weight: u64,
 }
@@ -46,6 +47,7 @@ impl Pool {
             in_flight: vec![0; servers.len()],
             servers,
             up: Vec::new(),
+            configured: Vec::new(),
             total_up_weight: 0,
         };
         pool.reindex();
@@ -54,6 +56,9 @@ impl Pool {
 
     fn reindex(&mut self) {
         self.up = (0..self.servers.len() as ServerId).filter(|&s| self.is_up(s)).collect();
+        self.configured = (0..self.servers.len() as ServerId)
+            .filter(|&s| matches!(self.servers[s as usize].presence, Presence::Up | Presence::Down))
+            .collect();
         self.total_up_weight = self.up.iter().map(|&s| self.servers[s as usize].weight as u64).sum();
     }
 
@@ -73,6 +78,12 @@ impl Pool {
     /// The servers that can take requests now, in configuration order.
     pub fn up(&self) -> &[ServerId] {
         &self.up
+    }
+
+    /// The servers in the balancer's configuration now, up or down, in configuration
+    /// order: what products that keep failed servers in their tables iterate over.
+    pub fn configured(&self) -> &[ServerId] {
+        &self.configured
     }
 
     pub fn is_up(&self, s: ServerId) -> bool {
@@ -144,10 +155,12 @@ mod tests {
         assert_eq!(p.up(), &[0, 1, 2]);
         assert!(p.apply(&PoolChangeKind::Fail(1)));
         assert_eq!(p.up(), &[0, 2]);
+        assert_eq!(p.configured(), &[0, 1, 2], "a failed server stays configured");
         assert!(!p.apply(&PoolChangeKind::Fail(1)), "already down");
         assert!(p.apply(&PoolChangeKind::Recover(1)));
         assert!(p.apply(&PoolChangeKind::Remove(0)));
         assert_eq!(p.up(), &[1, 2]);
+        assert_eq!(p.configured(), &[1, 2]);
         assert_eq!(p.total_up_weight(), 2);
     }
 }

@@ -1,0 +1,5 @@
+//! Envoy's consistent-hash load balancers, as configured in a cluster's `lb_policy`.
+
+use super::PolicyInfo;
+
+pub const POLICIES: &[PolicyInfo] = &[];

@@ -1,0 +1,5 @@
+//! Kubernetes Service `sessionAffinity: ClientIP`, in each kube-proxy mode.
+
+use super::PolicyInfo;
+
+pub const POLICIES: &[PolicyInfo] = &[];
