@@ -329,3 +329,52 @@ fn pool_remap_only_where_the_change_moved_the_key() {
     assert!(ip_hash.report.remaps[0].moved > 0);
     assert!(caused(ip_hash, LossCause::PoolRemap) > 0);
 }
+
+/// Mobile users and a server that fails for a while: everything affinity can lose.
+const STORE: &str = r#"
+seed = 8
+duration = "2h"
+policies = ["round_robin", "session_store(latency=5ms)"]
+
+[arrivals]
+rate = "0.5/s"
+
+[sessions]
+requests = { dist = "lognormal", median = 7, sigma = 0.84 }
+think = { dist = "exponential", mean = "30s" }
+state_ttl = "30m"
+
+[[networks]]
+kind = "mobile"
+share = 1
+switch_rate = "4/h"
+
+[servers]
+count = 4
+workers = 4
+service = { dist = "constant", value = "20ms" }
+
+[[events]]
+at = "1h"
+action = "fail"
+server = "s2"
+for = "10m"
+"#;
+
+#[test]
+fn a_shared_store_loses_nothing_and_costs_its_latency() {
+    let result = run(STORE);
+    let rr = lane(&result, "round_robin").report.clone();
+    let store = lane(&result, "session_store(latency=5ms)").report.clone();
+    assert!(rr.totals.losses > 1_000, "{:?}", rr.totals);
+    assert_eq!(store.totals.losses, 0, "{:?}", store.by_cause);
+    assert_eq!(store.totals.served, rr.totals.served);
+    // Light load: the store's 5 ms shows almost undiluted in the mean response.
+    let extra = store.latency.mean - rr.latency.mean;
+    assert!((0.0049..0.0055).contains(&extra), "extra latency {extra} s");
+    // Live sessions at once: about the arrival rate times the time a session lives
+    // (its visit plus the 30-minute state ttl), 0.5/s × ~33 min ≈ 1,000.
+    let peak = store.store_sessions_peak.expect("the store lane reports its peak");
+    assert!((800..1_400).contains(&peak), "peak {peak}");
+    assert_eq!(rr.store_sessions_peak, None);
+}

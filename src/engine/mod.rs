@@ -8,4 +8,4 @@ pub mod time;
 
 pub use calendar::Calendar;
 pub use rng::{Stream, StreamRng};
-pub use time::{HOUR, MILLISECOND, MINUTE, SECOND, Time};
+pub use time::{DAY, HOUR, MILLISECOND, MINUTE, SECOND, Time};

@@ -8,6 +8,7 @@ use crate::policy::{self, BuildContext, Client, Policy, Spec};
 use crate::pool::flight::InFlight;
 use crate::pool::queue::{Admission, Queues};
 use crate::pool::state::{Prior, SessionStates};
+use crate::pool::store::SessionStore;
 use crate::pool::{Pool, PoolChange, ServerId};
 use crate::scenario::Scenario;
 use crate::workload::{Request, Workload};
@@ -32,6 +33,8 @@ pub struct Lane {
     queues: Option<Queues>,
     flight: Option<InFlight>,
     states: SessionStates,
+    /// Where session state lives when the policy keeps it off the servers.
+    store: Option<SessionStore>,
     rng: StreamRng,
     tally: Tally,
     /// Users with ids below this are followed request by request.
@@ -53,7 +56,11 @@ impl Lane {
             .queueing
             .then(|| Queues::new(pool.len(), sc.serving.workers, sc.serving.queue_limit));
         let flight = policy.wants_load().then(InFlight::default);
+        let store = policy
+            .session_store()
+            .map(|latency| SessionStore::new(latency, sc.sessions.state_ttl.0));
         Lane {
+            store,
             label: spec.text.clone(),
             states: SessionStates::new(pool.len(), sc.sessions.state_ttl.0, users),
             rng: Stream::Policy.rng(sc.seed, replication, index as u64),
@@ -92,23 +99,30 @@ impl Lane {
         }
         let pick = self.policy.pick(&r.client(), now, &self.pool, &mut self.rng);
         let s = pick.server;
+        // A store's round trip keeps the worker busy, so it counts as service.
+        let service = r.service + self.store.as_ref().map_or(0, |st| st.latency);
         let (response, finish) = match &mut self.queues {
-            Some(q) => match q.admit(s, now, r.service) {
-                Admission::Served { wait, finish } => (Some(wait.saturating_add(r.service)), finish),
+            Some(q) => match q.admit(s, now, service) {
+                Admission::Served { wait, finish } => (Some(wait.saturating_add(service)), finish),
                 Admission::Dropped => {
                     self.tally.dropped();
                     self.not_served(r, "dropped");
                     return;
                 }
             },
-            None => (None, now.saturating_add(r.service)),
+            None => (None, now.saturating_add(service)),
         };
         if let Some(f) = &mut self.flight {
             f.start(self.pool.in_flight_mut(), s, finish);
         }
 
+        if let Some(st) = &mut self.store {
+            st.touch(u, now);
+        }
         let cause = match prior {
             Prior::Fresh => None,
+            // Every server reads the state from the store.
+            _ if self.store.is_some() => None,
             Prior::Gone => Some(LossCause::ServerGone),
             Prior::Live(h) if h == s => None,
             Prior::Live(_) => {
@@ -200,9 +214,12 @@ impl Lane {
         debug_assert!(applied, "pool changes are checked when the scenario is read");
         let s = change.kind.server();
         if change.kind.wipes_state() {
-            self.states.wipe(s, now);
-            self.states.end_visits_on(s);
-            self.tally.sessions_gone(s);
+            // State kept in a store survives its server; visits move on from it.
+            if self.store.is_none() {
+                self.states.wipe(s, now);
+                self.states.end_visits_on(s);
+                self.tally.sessions_gone(s);
+            }
             if let Some(q) = &mut self.queues {
                 q.reset(s, now);
             }
@@ -241,9 +258,10 @@ impl Lane {
 
     pub fn finish(self, end: Time) -> (String, LaneReport, Vec<Step>) {
         let busy = self.queues.as_ref().map(|q| (q.busy_by(end), q.workers()));
-        let report = self
+        let mut report = self
             .tally
             .finish(&self.pool, end, busy.as_ref().map(|(b, w)| (&b[..], *w)));
+        report.store_sessions_peak = self.store.as_ref().map(SessionStore::peak);
         (self.label, report, self.journeys)
     }
 }

@@ -1,6 +1,6 @@
 //! Hash functions behind the hash-based policies.
 //!
-//! lbsim's own policies (`ip_hash`, `ring`) use XXH3-64, a fast, well-mixed,
+//! lbsim's own policies (`ip_hash`, `ring`, `jump`, ...) use XXH3-64, a fast, well-mixed,
 //! seedless hash whose output is fixed by its specification, so a client maps to
 //! the same server on every machine and in every release.
 
@@ -11,9 +11,20 @@ use xxhash_rust::xxh3::{xxh3_64, xxh3_64_with_seed};
 
 use crate::policy::key::Addr;
 
-/// The hash of a client address (all 16 bytes; IPv4 in its mapped form).
-pub fn addr_hash(addr: Addr) -> u64 {
-    xxh3_64(&addr.octets())
+/// The hash of a client key (see [`crate::policy::Key::bits`]): XXH3-64 of its 16
+/// bytes, so an address key hashes its address (IPv4 in its mapped form).
+pub fn key_hash(bits: u128) -> u64 {
+    xxh3_64(&bits.to_be_bytes())
+}
+
+/// Mixes a 64-bit value so that every input bit affects every output bit: the
+/// MurmurHash3 finalizer. Cheap enough to run per server per request.
+pub fn fmix64(mut k: u64) -> u64 {
+    k ^= k >> 33;
+    k = k.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    k ^= k >> 33;
+    k = k.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    k ^ (k >> 33)
 }
 
 /// The hash of a server's `index`-th point on a ring: XXH3-64 of "name#index".
@@ -30,14 +41,6 @@ pub type AddrMap<V> = HashMap<Addr, V, BuildHasherDefault<AddrHasher>>;
 /// multiply-xorshift chain instead of a streaming hash, for per-request lookups.
 #[derive(Clone, Copy, Default)]
 pub struct AddrHasher(u64);
-
-fn fmix64(mut k: u64) -> u64 {
-    k ^= k >> 33;
-    k = k.wrapping_mul(0xff51_afd7_ed55_8ccd);
-    k ^= k >> 33;
-    k = k.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
-    k ^ (k >> 33)
-}
 
 impl Hasher for AddrHasher {
     fn write(&mut self, bytes: &[u8]) {
@@ -61,7 +64,8 @@ mod tests {
     fn hashes_are_pinned() {
         // XXH3 is specified; these values (checked against the reference XXH3
         // implementation) must never change, or every published mapping would shift.
-        assert_eq!(addr_hash("192.168.1.1".parse().unwrap()), PINNED_ADDR);
+        let addr: Addr = "192.168.1.1".parse().unwrap();
+        assert_eq!(key_hash(addr.0), PINNED_ADDR);
         assert_eq!(point_hash("s1", 7), PINNED_POINT);
     }
 

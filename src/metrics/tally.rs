@@ -81,6 +81,8 @@ pub struct LaneReport {
     /// Spread of peak concurrent sessions per unit of weight.
     pub sessions_spread: Spread,
     pub latency: LatencySummary,
+    /// With a shared session store: the most live sessions it held at once.
+    pub store_sessions_peak: Option<u64>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -319,6 +321,7 @@ impl Tally {
             servers,
             windows,
             remaps: self.remaps,
+            store_sessions_peak: None,
             latency: LatencySummary {
                 mean: self.latency.mean_secs(),
                 p50: self.latency.quantile_secs(0.5),

@@ -78,6 +78,7 @@ const SUMMARY: &[&str] = &[
     "latency_max_ms",
     "utilisation_mean",
     "utilisation_max",
+    "store_sessions_peak",
     "stream_checksum",
 ];
 
@@ -135,6 +136,7 @@ fn summary_row(lane: &LaneOutcome) -> Vec<String> {
         ms(r.latency.max),
         num(util_mean),
         num(util_max),
+        r.store_sessions_peak.map_or_else(String::new, |p| p.to_string()),
         format!("{:016x}", r.stream_checksum),
     ]
 }

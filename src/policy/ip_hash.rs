@@ -1,23 +1,30 @@
-//! Source-IP hash: the hash of the client's full address, modulo the total weight
-//! of the servers that are up. The textbook "IP hash": sticky while nothing
-//! changes, but any change in the number of servers remaps nearly every client.
+//! Source-IP hash: the hash of the client's key (by default its full address),
+//! modulo the total weight of the servers that are up. The textbook "IP hash":
+//! sticky while nothing changes, but any change in the number of servers remaps
+//! nearly every client.
 
 use super::*;
-use crate::hash::addr_hash;
+use crate::hash::key_hash;
 
 pub const INFO: PolicyInfo = PolicyInfo {
     name: "ip_hash",
-    summary: "hash of the full source address mod N (weighted); every pool change remaps most clients",
-    params: &[],
-    build: |_, _| Ok(Box::new(IpHash)),
+    summary: "hash of the source address (or another key) mod N (weighted); every pool change remaps most clients",
+    params: &[Key::PARAM],
+    build: |args, _| {
+        Ok(Box::new(IpHash {
+            key: Key::read(args, &Key::ALL)?,
+        }))
+    },
 };
 
-pub struct IpHash;
+pub struct IpHash {
+    key: Key,
+}
 
 impl IpHash {
-    fn select(client: &Client, pool: &Pool) -> ServerId {
+    fn select(&self, client: &Client, pool: &Pool) -> ServerId {
         let up = pool.up();
-        let mut w = addr_hash(client.addr) % pool.total_up_weight();
+        let mut w = key_hash(self.key.bits(client)) % pool.total_up_weight();
         if pool.total_up_weight() == up.len() as u64 {
             // Every weight is 1: the walk below would stop at index w.
             return up[w as usize];
@@ -35,15 +42,15 @@ impl IpHash {
 
 impl Policy for IpHash {
     fn pick(&mut self, client: &Client, _: Time, pool: &Pool, _: &mut StreamRng) -> Pick {
-        Pick::stateless(Self::select(client, pool))
+        Pick::stateless(self.select(client, pool))
     }
 
     fn peek(&self, client: &Client, _: Time, pool: &Pool) -> Option<ServerId> {
-        Some(Self::select(client, pool))
+        Some(self.select(client, pool))
     }
 
     fn affinity(&self) -> Affinity {
-        Affinity::Address
+        self.key.affinity()
     }
 }
 

@@ -9,16 +9,23 @@
 //! policies are named after it (`nginx.ip_hash`, `envoy.maglev`) and pick exactly
 //! what that product picks.
 
+pub mod bounded_load;
 pub mod cookie;
 pub mod ip_hash;
+pub mod jump;
 pub mod key;
 pub mod least_conn;
+pub mod multi_probe;
+pub mod p2c;
 pub mod random;
+pub mod rendezvous;
 pub mod ring;
 pub mod round_robin;
+pub mod session_store;
 pub mod spec;
 pub mod stick_table;
 
+pub mod aws;
 pub mod envoy;
 pub mod haproxy;
 pub mod ipvs;
@@ -88,6 +95,12 @@ pub trait Policy: Send {
     fn wants_load(&self) -> bool {
         false
     }
+
+    /// With a shared session store, the store's latency per request: session
+    /// state then lives in the store, not on the servers.
+    fn session_store(&self) -> Option<Time> {
+        None
+    }
 }
 
 /// What a policy needs to know when it is built.
@@ -114,15 +127,22 @@ const TEXTBOOK: &[PolicyInfo] = &[
     round_robin::INFO,
     random::INFO,
     least_conn::INFO,
+    p2c::INFO,
     ip_hash::INFO,
     ring::INFO,
+    jump::INFO,
+    rendezvous::INFO,
+    multi_probe::INFO,
+    bounded_load::INFO,
     stick_table::INFO,
     cookie::INFO,
+    session_store::INFO,
 ];
 
 /// Every family, textbook first, then the products in alphabetical order.
 const FAMILIES: &[&[PolicyInfo]] = &[
     TEXTBOOK,
+    aws::POLICIES,
     envoy::POLICIES,
     haproxy::POLICIES,
     ipvs::POLICIES,

@@ -4,35 +4,45 @@
 //! the clients; removing one moves only that server's clients.
 
 use super::*;
-use crate::hash::{addr_hash, point_hash};
+use crate::hash::{key_hash, point_hash};
 
 pub const INFO: PolicyInfo = PolicyInfo {
     name: "ring",
-    summary: "consistent-hash ring on the full source address, virtual nodes per unit of weight",
-    params: &[Param {
-        name: "vnodes",
-        default: "160",
-        help: "points on the ring per unit of server weight",
-    }],
+    summary: "consistent-hash ring on the source address (or another key), virtual nodes per unit of weight",
+    params: &[VNODES, Key::PARAM],
     build: |args, ctx| {
-        // Bound the ring at 16M points (256 MiB) with every declared server up.
-        let weights: u64 = ctx.pool.servers().iter().map(|s| s.weight as u64).sum();
-        let vnodes = args.int("vnodes", 1, (MAX_POINTS / weights.max(1)).clamp(1, 10_000))? as u32;
-        Ok(Box::new(Ring::new(ctx.pool, vnodes)))
+        let vnodes = read_vnodes(args, ctx)?;
+        let key = Key::read(args, &Key::ALL)?;
+        Ok(Box::new(Ring::new(ctx.pool, vnodes, key)))
     },
 };
+
+pub const VNODES: Param = Param {
+    name: "vnodes",
+    default: "160",
+    help: "points on the ring per unit of server weight",
+};
+
+/// Reads `vnodes`, bounding the ring at 16M points (256 MiB) with every declared
+/// server up.
+pub fn read_vnodes(args: &mut Args, ctx: &BuildContext) -> Result<u32, SpecError> {
+    let weights: u64 = ctx.pool.servers().iter().map(|s| s.weight as u64).sum();
+    Ok(args.int("vnodes", 1, (MAX_POINTS / weights.max(1)).clamp(1, 10_000))? as u32)
+}
 
 const MAX_POINTS: u64 = 1 << 24;
 
 pub struct Ring {
+    key: Key,
     vnodes: u32,
     /// (point, server), sorted by point.
     points: Vec<(u64, ServerId)>,
 }
 
 impl Ring {
-    pub fn new(pool: &Pool, vnodes: u32) -> Ring {
+    pub fn new(pool: &Pool, vnodes: u32, key: Key) -> Ring {
         let mut r = Ring {
+            key,
             vnodes,
             points: Vec::new(),
         };
@@ -41,9 +51,31 @@ impl Ring {
     }
 
     fn select(&self, client: &Client) -> ServerId {
-        let h = addr_hash(client.addr);
+        self.points[self.successor(self.hash(client))].1
+    }
+
+    /// The index of the first point at or after `h`, wrapping around the circle.
+    pub fn successor(&self, h: u64) -> usize {
         let i = self.points.partition_point(|&(p, _)| p < h);
-        self.points[if i == self.points.len() { 0 } else { i }].1
+        if i == self.points.len() { 0 } else { i }
+    }
+
+    /// The server owning the point at `i` (taken modulo the number of points).
+    pub fn owner(&self, i: usize) -> ServerId {
+        self.points[i % self.points.len()].1
+    }
+
+    pub fn points(&self) -> usize {
+        self.points.len()
+    }
+
+    pub fn key(&self) -> Key {
+        self.key
+    }
+
+    /// The point a client's key hashes to.
+    pub fn hash(&self, client: &Client) -> u64 {
+        key_hash(self.key.bits(client))
     }
 }
 
@@ -69,7 +101,7 @@ impl Policy for Ring {
     }
 
     fn affinity(&self) -> Affinity {
-        Affinity::Address
+        self.key.affinity()
     }
 }
 

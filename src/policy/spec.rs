@@ -136,6 +136,18 @@ fn split_top_level(s: &str, base: usize) -> Result<Vec<(&str, usize)>, SpecError
     Ok(out)
 }
 
+/// A duration as a scenario would write it, in its largest whole unit.
+fn written(t: u64) -> String {
+    use crate::engine::{DAY, HOUR, MINUTE, SECOND};
+    let unit = [(DAY, "d"), (HOUR, "h"), (MINUTE, "m"), (SECOND, "s")]
+        .into_iter()
+        .find(|&(u, _)| t >= u && t % u == 0);
+    match unit {
+        Some((u, name)) => format!("{}{name}", t / u),
+        None => format!("{}ms", t / 1_000_000),
+    }
+}
+
 /// A parameter a policy accepts, with its default and one line of help.
 #[derive(Debug, Clone, Copy)]
 pub struct Param {
@@ -198,6 +210,18 @@ impl<'a> Args<'a> {
             Ok(t) => Ok(Some(Duration(t))),
             Err(e) => Err(SpecError::at(at, format!("{name}: {e}, or \"none\""))),
         }
+    }
+
+    /// A duration in `min..=max` (nanoseconds), both ends named in the error.
+    pub fn duration(&mut self, name: &str, min: u64, max: u64) -> Result<u64, SpecError> {
+        let (v, at) = self.raw(name);
+        parse_duration(&v)
+            .ok()
+            .filter(|t| (min..=max).contains(t))
+            .ok_or_else(|| {
+                let (lo, hi) = (written(min), written(max));
+                SpecError::at(at, format!("{name}={v}: expected a duration from {lo} to {hi}"))
+            })
     }
 
     /// One of a fixed set of words; returns its index in `choices`.

@@ -5,6 +5,7 @@ pub mod change;
 pub mod flight;
 pub mod queue;
 pub mod state;
+pub mod store;
 
 pub use change::{PoolChange, PoolChangeKind};
 

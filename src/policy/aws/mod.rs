@@ -1,0 +1,7 @@
+//! Amazon's Application Load Balancer target-group stickiness.
+
+pub mod alb;
+
+use super::PolicyInfo;
+
+pub const POLICIES: &[PolicyInfo] = &[alb::INFO];
