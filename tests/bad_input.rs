@@ -485,3 +485,83 @@ fn a_closed_pipe_is_not_a_crash() {
         assert!(out.status.success(), "{args:?}: {}", stderr(&out));
     }
 }
+
+#[test]
+fn route_rejects_bad_servers_clients_and_policies_before_printing() {
+    let base = ["route", "--policy", "ip_hash", "--servers", "a:1,b:2"];
+    let with = |extra: &[&'static str]| [&base[..], extra].concat();
+
+    let err = usage_error(&with(&["10.0.0.1", "10.0.0.300"]));
+    assert!(err.contains("argument 2: invalid address \"10.0.0.300\""), "{err}");
+    let out = lbsim(&with(&["10.0.0.1", "10.0.0.300"]));
+    assert!(out.stdout.is_empty(), "nothing printed before every client is checked");
+
+    let err = usage_error(&with(&["--weights", "1,2,3", "10.0.0.1"]));
+    assert!(err.contains("--weights \"1,2,3\": 3 weights for 2 servers"), "{err}");
+    let err = usage_error(&with(&["--down", "0,1", "10.0.0.1"]));
+    assert!(err.contains("every server is down"), "{err}");
+
+    let err = usage_error(&["route", "--policy", "ring(vnodes=0)", "--servers", "a:1", "10.0.0.1"]);
+    assert!(err.contains("vnodes=0: expected a whole number from 1 to"), "{err}");
+    assert!(
+        err.contains("\n    ring(vnodes=0)\n                ^"),
+        "the caret points at the value: {err}"
+    );
+    let err = usage_error(&["route", "--policy", "maglevv", "--servers", "a:1", "10.0.0.1"]);
+    assert!(err.contains("valid policies: round_robin, "), "{err}");
+}
+
+#[test]
+fn route_prints_one_line_per_client_from_arguments_or_stdin() {
+    use std::io::Write;
+    use std::process::Stdio;
+    let args = [
+        "route",
+        "--policy",
+        "ip_hash",
+        "--servers",
+        "a:1,b:2,c:3",
+        "--down",
+        "1",
+    ];
+    let mut child = Command::new(env!("CARGO_BIN_EXE_lbsim"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"10.0.0.1\n\n2001:db8::1 443\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    assert!(
+        lines[0].starts_with("10.0.0.1 ") && lines[1].starts_with("2001:db8::1 "),
+        "{text}"
+    );
+    assert!(
+        lines.iter().all(|l| !l.ends_with(" b:2")),
+        "a down server is never picked: {text}"
+    );
+    let err = {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_lbsim"))
+            .args(args)
+            .stdin(Stdio::piped())
+            .stderr(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(b"10.0.0.1\nnot-an-ip\n").unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        assert!(out.stdout.is_empty());
+        String::from_utf8(out.stderr).unwrap()
+    };
+    assert!(err.contains("stdin 2: invalid address \"not-an-ip\""), "{err}");
+}
