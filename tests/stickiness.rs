@@ -27,9 +27,10 @@ fn caused(lane: &LaneOutcome, cause: LossCause) -> u64 {
     lane.report.by_cause[cause.index()]
 }
 
-/// Home broadband only (several users behind some addresses, some on IPv6), no
-/// pool events, visits of about ten requests and half of them followed by a
-/// return visit while the state is still alive.
+/// Home broadband only (several users behind some addresses, some on IPv6, no
+/// renumbering and stable IPv6 addresses), no pool events, visits of about ten
+/// requests and half of them followed by a return visit while the state is still
+/// alive.
 const HOME_ONLY: &str = r#"
 seed = 3
 duration = "2h"
@@ -57,6 +58,8 @@ kind = "home"
 share = 1
 users_per_address = 1.5
 ipv6_share = 0.25
+renumber_share = 0
+privacy_rotation = 0
 
 [servers]
 count = 8
@@ -147,6 +150,7 @@ return_after = { dist = "exponential", mean = "10m" }
 [[networks]]
 kind = "home"
 share = 0.5
+renumber_share = 0
 
 [[networks]]
 kind = "mobile"

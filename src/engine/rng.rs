@@ -23,6 +23,9 @@ pub enum Stream {
     Networks,
     /// Address changes over time (mobility).
     Churn,
+    /// Connections: source ports, and the per-connection choices of NATs, proxy
+    /// farms and Happy Eyeballs.
+    Connections,
     /// Work each request asks of its server.
     Service,
     /// A policy's own choices (random picks, tie-breaks), per policy lane.
@@ -36,6 +39,7 @@ impl Stream {
             Stream::Sessions => "sessions",
             Stream::Networks => "networks",
             Stream::Churn => "churn",
+            Stream::Connections => "connections",
             Stream::Service => "service",
             Stream::Policy => "policy",
         }

@@ -30,9 +30,14 @@ pub enum LossCause {
 
 impl LossCause {
     /// Every cause, in report order; `index` positions a cause in this list.
-    pub const ALL: [LossCause; 7] = [
+    pub const ALL: [LossCause; 12] = [
         LossCause::AddressChanged(AddressChange::Mobility),
         LossCause::AddressChanged(AddressChange::Scripted),
+        LossCause::AddressChanged(AddressChange::Renumbering),
+        LossCause::AddressChanged(AddressChange::Privacy),
+        LossCause::AddressChanged(AddressChange::NatPool),
+        LossCause::AddressChanged(AddressChange::ProxyEgress),
+        LossCause::AddressChanged(AddressChange::AddressFamily),
         LossCause::PoolRemap,
         LossCause::ServerGone,
         LossCause::AffinityExpired,

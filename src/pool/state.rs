@@ -17,11 +17,11 @@ const VISIT_LOST: u32 = 1 << 31;
 const EVER_LOST: u32 = 1 << 30;
 const IN_VISIT: u32 = 1 << 29;
 const SEEN: u32 = 1 << 28;
-/// Two bits: an address change carried by a request that was not served.
-const PENDING_SHIFT: u32 = 26;
-const PENDING: u32 = 0b11 << PENDING_SHIFT;
+/// Three bits: an address change carried by a request that was not served.
+const PENDING_SHIFT: u32 = 25;
+const PENDING: u32 = 0b111 << PENDING_SHIFT;
 /// A pool change moved this user's key to another server since it was served.
-const REMAPPED: u32 = 1 << 25;
+const REMAPPED: u32 = 1 << 24;
 const SERVER: u32 = REMAPPED - 1;
 
 /// What a request finds of its user's state before it is served.
@@ -104,10 +104,9 @@ impl SessionStates {
     /// The address change since `u`'s state was last used: the one this request
     /// carries, or one carried by an earlier request that was not served.
     pub fn change_since_served(&self, u: u32, carried: AddressChange) -> AddressChange {
-        match (carried, (self.holder[u as usize] & PENDING) >> PENDING_SHIFT) {
-            (AddressChange::None, 1) => AddressChange::Mobility,
-            (AddressChange::None, 2) => AddressChange::Scripted,
-            (c, _) => c,
+        match carried {
+            AddressChange::None => AddressChange::from_code((self.holder[u as usize] & PENDING) >> PENDING_SHIFT),
+            c => c,
         }
     }
 
@@ -123,11 +122,10 @@ impl SessionStates {
 
     /// Remembers an address change carried by a request that was not served.
     pub fn hold_change(&mut self, u: u32, carried: AddressChange) {
-        let bits = match carried {
-            AddressChange::None => return,
-            AddressChange::Mobility => 1,
-            AddressChange::Scripted => 2,
-        };
+        if carried == AddressChange::None {
+            return;
+        }
+        let bits = carried.code();
         let h = &mut self.holder[u as usize];
         *h = (*h & !PENDING) | (bits << PENDING_SHIFT);
     }

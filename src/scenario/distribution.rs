@@ -71,6 +71,18 @@ impl<V: Magnitude> Dist<V> {
         }
     }
 
+    /// The closed-form mean in base units (infinite for a Pareto with shape ≤ 1).
+    pub fn mean(&self) -> f64 {
+        match *self {
+            Dist::Constant { value } => value.base(),
+            Dist::Exponential { mean } => mean.base(),
+            Dist::Lognormal { median, sigma } => median.base() * (sigma.0 * sigma.0 / 2.0).exp(),
+            Dist::Pareto { scale, shape } if shape.0 > 1.0 => shape.0 * scale.base() / (shape.0 - 1.0),
+            Dist::Pareto { .. } => f64::INFINITY,
+            Dist::Weibull { scale, shape } => scale.base() * gamma(1.0 + 1.0 / shape.0),
+        }
+    }
+
     pub fn sampler(&self) -> Sampler {
         // Shapes and sigmas were checked positive when read and scales are floored
         // above zero here, so the
@@ -90,6 +102,32 @@ impl<V: Magnitude> Dist<V> {
                 Sampler::Weibull(Weibull::new(scale.base().max(f64::MIN_POSITIVE), shape.0).expect("scale, shape > 0"))
             }
         }
+    }
+}
+
+/// The gamma function (Lanczos approximation, g = 7), for the Weibull mean.
+fn gamma(x: f64) -> f64 {
+    const G: [f64; 9] = [
+        0.999_999_999_999_809_9,
+        676.520_368_121_885_1,
+        -1_259.139_216_722_402_8,
+        771.323_428_777_653_1,
+        -176.615_029_162_140_6,
+        12.507_343_278_686_905,
+        -0.138_571_095_265_720_12,
+        9.984_369_578_019_572e-6,
+        1.505_632_735_149_311_6e-7,
+    ];
+    if x < 0.5 {
+        std::f64::consts::PI / ((std::f64::consts::PI * x).sin() * gamma(1.0 - x))
+    } else {
+        let x = x - 1.0;
+        let t = x + 7.5;
+        let a = G[1..]
+            .iter()
+            .enumerate()
+            .fold(G[0], |a, (i, g)| a + g / (x + i as f64 + 1.0));
+        (2.0 * std::f64::consts::PI).sqrt() * t.powf(x + 0.5) * (-t).exp() * a
     }
 }
 
@@ -115,44 +153,6 @@ impl Sampler {
 mod tests {
     use super::*;
     use crate::engine::Stream;
-
-    /// The closed-form mean in base units.
-    fn mean<V: Magnitude>(d: &Dist<V>) -> f64 {
-        match *d {
-            Dist::Constant { value } => value.base(),
-            Dist::Exponential { mean } => mean.base(),
-            Dist::Lognormal { median, sigma } => median.base() * (sigma.0 * sigma.0 / 2.0).exp(),
-            Dist::Pareto { scale, shape } if shape.0 > 1.0 => shape.0 * scale.base() / (shape.0 - 1.0),
-            Dist::Pareto { .. } => f64::INFINITY,
-            Dist::Weibull { scale, shape } => scale.base() * gamma(1.0 + 1.0 / shape.0),
-        }
-    }
-
-    /// The gamma function (Lanczos approximation, g = 7), for the Weibull mean.
-    fn gamma(x: f64) -> f64 {
-        const G: [f64; 9] = [
-            0.999_999_999_999_809_9,
-            676.520_368_121_885_1,
-            -1_259.139_216_722_402_8,
-            771.323_428_777_653_1,
-            -176.615_029_162_140_6,
-            12.507_343_278_686_905,
-            -0.138_571_095_265_720_12,
-            9.984_369_578_019_572e-6,
-            1.505_632_735_149_311_6e-7,
-        ];
-        if x < 0.5 {
-            std::f64::consts::PI / ((std::f64::consts::PI * x).sin() * gamma(1.0 - x))
-        } else {
-            let x = x - 1.0;
-            let t = x + 7.5;
-            let a = G[1..]
-                .iter()
-                .enumerate()
-                .fold(G[0], |a, (i, g)| a + g / (x + i as f64 + 1.0));
-            (2.0 * std::f64::consts::PI).sqrt() * t.powf(x + 0.5) * (-t).exp() * a
-        }
-    }
 
     fn sample_mean<V: Magnitude>(d: Dist<V>) -> f64 {
         let s = d.sampler();
@@ -180,7 +180,7 @@ mod tests {
             },
         ];
         for d in cases {
-            let (got, want) = (sample_mean(d), mean(&d));
+            let (got, want) = (sample_mean(d), d.mean());
             assert!(
                 (got - want).abs() / want < 0.02,
                 "{d:?}: sampled {got}, expected {want}"

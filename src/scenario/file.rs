@@ -55,6 +55,19 @@ pub struct Arrivals {
     /// Or the shape as 24 values, one per hour from midnight, rescaled to a mean
     /// of 1 so that `rate` stays the daily mean.
     pub hourly: Option<Spanned<Vec<f64>>>,
+    /// Flash crowds: the rate multiplied over an interval, on top of the shape.
+    #[serde(default)]
+    pub flash: Vec<Spanned<Flash>>,
+}
+
+/// A flash crowd: `multiplier` times the usual arrival rate from `at` for `for`.
+#[derive(Debug, Deserialize, Clone, Copy)]
+#[serde(deny_unknown_fields)]
+pub struct Flash {
+    pub at: Duration,
+    #[serde(rename = "for")]
+    pub lasting: Duration,
+    pub multiplier: Positive,
 }
 
 #[derive(Debug, Deserialize, Clone, Copy)]
@@ -79,6 +92,10 @@ pub struct Sessions {
     pub return_share: Share,
     /// Time from the end of a visit to the start of the next.
     pub return_after: Spanned<Dist<Duration>>,
+    /// Idle time after which a connection closes; the next request opens a new
+    /// one, with a new source port (and, where the network decides per
+    /// connection, perhaps a new address).
+    pub keepalive: Duration,
 }
 
 impl Default for Sessions {
@@ -104,28 +121,71 @@ impl Default for Sessions {
                     mean: Duration(4 * HOUR),
                 },
             ),
+            // nginx's keepalive_timeout default.
+            keepalive: Duration(75 * SECOND),
         }
     }
 }
 
 /// One kind of network users reach the service from, with its share of users.
+/// Defaults are measured or specified values; README.md gives their sources.
 #[derive(Debug, Deserialize, Clone)]
 #[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
 pub enum Network {
-    /// Home broadband behind a NAT router: a few users per public address.
+    /// Home broadband behind a NAT router: a few users per public address, some
+    /// dual-stack over IPv6.
     Home {
         share: Share,
         #[serde(default = "Network::home_users")]
         users_per_address: Positive,
-        /// Share of these users reaching the service over IPv6.
+        /// Share of these users reaching the service over IPv6 (dual stack).
         #[serde(default)]
         ipv6_share: Share,
+        /// Share of households whose ISP renumbers them periodically.
+        #[serde(default = "Network::renumber_share")]
+        renumber_share: Share,
+        /// The renumbering period (0: never).
+        #[serde(default = "Network::day")]
+        renumber_every: Duration,
+        /// Share of renumberings that leave the /24 (and the BGP prefix).
+        #[serde(default = "Network::half")]
+        leave_prefix: Share,
+        /// IPv6 temporary-address rotation: a new address for new connections
+        /// this often (0: a stable address).
+        #[serde(default = "Network::day")]
+        privacy_rotation: Duration,
+        /// Share of a dual-stack user's connections that Happy Eyeballs sends over
+        /// IPv4 instead of IPv6.
+        #[serde(default)]
+        happy_eyeballs: Share,
     },
-    /// Carrier-grade NAT: hundreds of subscribers behind each public address.
+    /// Carrier-grade NAT: hundreds of subscribers behind each public address of
+    /// a contiguous pool.
     Cgnat {
         share: Share,
         #[serde(default = "Network::cgnat_users")]
         users_per_address: Positive,
+        /// How the NAT picks the public address of a new connection.
+        #[serde(default)]
+        pooling: Pooling,
+        /// Paired pooling: idle time after which the subscriber's mappings (its
+        /// port blocks) are released, so its next connection may get another address.
+        #[serde(default = "Network::mapping_timeout")]
+        mapping_timeout: Duration,
+    },
+    /// A company site or proxy farm: many users behind a few egress addresses.
+    Enterprise {
+        share: Share,
+        /// Users per site: heavy-tailed.
+        #[serde(default = "Network::site_users")]
+        users_per_site: Dist<Positive>,
+        /// Egress addresses per site, consecutive in one block.
+        #[serde(default = "Network::egress")]
+        egress_addresses: Count,
+        /// Whether each connection picks its egress afresh (the AOL proxy case)
+        /// or each user keeps one.
+        #[serde(default)]
+        egress: Egress,
     },
     /// Phones switching between home WiFi and cellular (behind the carrier's CGNAT);
     /// each cellular attach gets a new public address.
@@ -144,6 +204,26 @@ pub enum Network {
     },
 }
 
+/// IP address pooling of a NAT (RFC 4787 section 4.1).
+#[derive(Debug, Deserialize, Clone, Copy, Default, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Pooling {
+    /// All connections of a subscriber share one public address (the RFC 6888 default).
+    #[default]
+    Paired,
+    /// Each new connection may leave from any address of the pool.
+    Arbitrary,
+}
+
+/// How a proxy farm picks the egress address.
+#[derive(Debug, Deserialize, Clone, Copy, Default, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Egress {
+    #[default]
+    PerConnection,
+    PerUser,
+}
+
 impl Network {
     fn home_users() -> Positive {
         Positive(1.5)
@@ -154,19 +234,52 @@ impl Network {
         Positive(250.0)
     }
 
+    fn renumber_share() -> Share {
+        // More than 60 % of hosts keep a fixed address (Argon et al. 2010); of the
+        // rest, periodic renumbering is one of several causes.
+        Share(0.2)
+    }
+
+    fn day() -> Duration {
+        Duration(crate::engine::DAY)
+    }
+
+    fn half() -> Share {
+        Share(0.5)
+    }
+
+    fn mapping_timeout() -> Duration {
+        Duration(30 * crate::engine::MINUTE)
+    }
+
+    fn site_users() -> Dist<Positive> {
+        Dist::Pareto {
+            scale: Positive(10.0),
+            shape: Positive(1.2),
+        }
+    }
+
+    fn egress() -> Count {
+        Count(4)
+    }
+
     fn switch_rate() -> Rate {
         Rate(0.5 / 3600.0)
     }
 
     fn cellular_stay() -> Dist<Duration> {
+        // Most WiFi-cellular-WiFi round trips return within about 30 seconds.
         Dist::Exponential {
-            mean: Duration(10 * crate::engine::MINUTE),
+            mean: Duration(30 * crate::engine::SECOND),
         }
     }
 
     pub fn share(&self) -> f64 {
         match self {
-            Network::Home { share, .. } | Network::Cgnat { share, .. } | Network::Mobile { share, .. } => share.0,
+            Network::Home { share, .. }
+            | Network::Cgnat { share, .. }
+            | Network::Enterprise { share, .. }
+            | Network::Mobile { share, .. } => share.0,
         }
     }
 
@@ -174,6 +287,7 @@ impl Network {
         match self {
             Network::Home { .. } => "home",
             Network::Cgnat { .. } => "cgnat",
+            Network::Enterprise { .. } => "enterprise",
             Network::Mobile { .. } => "mobile",
         }
     }

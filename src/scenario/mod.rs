@@ -17,7 +17,7 @@ use crate::policy::{self, BuildContext, Spec, SpecError, key::Addr};
 use crate::pool::{Pool, PoolChange, Server};
 
 pub use error::ScenarioError;
-pub use file::{Network, ScenarioFile, Sessions};
+pub use file::{Egress, Network, Pooling, ScenarioFile, Sessions};
 
 /// How servers serve requests.
 #[derive(Debug, Clone)]
@@ -56,6 +56,8 @@ pub struct Arrivals {
     /// New users per second (mean over a day when shaped).
     pub rate: f64,
     pub shape: Shape,
+    /// Flash crowds: (from, until, multiplier).
+    pub flash: Vec<(Time, Time, f64)>,
 }
 
 /// A validated scenario, ready to run.
@@ -153,6 +155,16 @@ impl Scenario {
 impl Arrivals {
     /// The rate multiplier at simulated time `t` (time of day from midnight).
     pub fn multiplier(&self, t: Time) -> f64 {
+        let crowd: f64 = self
+            .flash
+            .iter()
+            .filter(|f| (f.0..f.1).contains(&t))
+            .map(|f| f.2)
+            .product();
+        crowd * self.shape_at(t)
+    }
+
+    fn shape_at(&self, t: Time) -> f64 {
         let hour = (t % DAY) as f64 / 3.6e12;
         match &self.shape {
             Shape::Flat => 1.0,
@@ -164,8 +176,13 @@ impl Arrivals {
         }
     }
 
-    /// The largest multiplier, for thinning.
+    /// A bound on the multiplier, for thinning: the shape's peak times every
+    /// flash crowd, as if they all overlapped.
     pub fn peak_multiplier(&self) -> f64 {
+        self.flash.iter().map(|f| f.2.max(1.0)).product::<f64>() * self.shape_peak()
+    }
+
+    fn shape_peak(&self) -> f64 {
         match &self.shape {
             Shape::Flat => 1.0,
             Shape::Sinusoid { peak_to_mean, .. } => *peak_to_mean,

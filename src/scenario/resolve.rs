@@ -398,9 +398,21 @@ impl Resolver<'_> {
             }
             (None, None) => Shape::Flat,
         };
+        let mut flash = Vec::new();
+        for f in &a.flash {
+            let v = f.get_ref();
+            if v.lasting.0 == 0 || v.multiplier.0 > 1000.0 {
+                return self.err(
+                    f.span().start,
+                    "flash crowd: expected a positive `for` and a multiplier up to 1000, e.g. { at = \"14h\", for = \"30m\", multiplier = 5 }",
+                );
+            }
+            flash.push((v.at.0, v.at.0.saturating_add(v.lasting.0), v.multiplier.0));
+        }
         Ok(Arrivals {
             rate: a.rate.per_sec(),
             shape,
+            flash,
         })
     }
 
@@ -410,13 +422,8 @@ impl Resolver<'_> {
             return self.err(nets.span().start, format!("at most {MAX_NETWORKS} networks"));
         }
         for n in nets.get_ref() {
-            if let Network::Mobile { switch_rate, .. } = n
-                && switch_rate.per_sec() > 1.0
-            {
-                return self.err(
-                    nets.span().start,
-                    "mobile switch_rate: at most one switch per second, e.g. \"0.5/h\"",
-                );
+            if let Some(problem) = Self::network_problem(n) {
+                return self.err(nets.span().start, format!("{} network: {problem}", n.kind()));
             }
         }
         let total: f64 = nets.get_ref().iter().map(Network::share).sum();
@@ -427,6 +434,37 @@ impl Resolver<'_> {
             );
         }
         Ok(())
+    }
+
+    /// What is wrong with a network's parameters, if anything.
+    fn network_problem(n: &Network) -> Option<String> {
+        use crate::engine::{MINUTE, SECOND};
+        match n {
+            Network::Mobile { switch_rate, .. } if switch_rate.per_sec() > 1.0 => {
+                Some("switch_rate: at most one switch per second, e.g. \"0.5/h\"".into())
+            }
+            Network::Home { renumber_every, .. } if renumber_every.0 > 0 && renumber_every.0 < MINUTE => {
+                Some("renumber_every: at least a minute (or 0 for never), e.g. \"24h\"".into())
+            }
+            Network::Home { privacy_rotation, .. } if privacy_rotation.0 > 0 && privacy_rotation.0 < MINUTE => {
+                Some("privacy_rotation: at least a minute (or 0 for a stable address), e.g. \"1d\"".into())
+            }
+            Network::Enterprise { egress_addresses, .. } if !(1..=256).contains(&egress_addresses.0) => Some(format!(
+                "egress_addresses = {}: expected 1 to 256 (one /24)",
+                egress_addresses.0
+            )),
+            Network::Enterprise { users_per_site, .. } if !users_per_site.mean().is_finite() => Some(
+                "users_per_site: this distribution has no finite mean, so sites cannot be sized; for a Pareto use shape > 1"
+                    .into(),
+            ),
+            Network::Enterprise { users_per_site, .. } if users_per_site.scale() < 1.0 => {
+                Some("users_per_site: a site has at least one user; give a scale of 1 or more".into())
+            }
+            Network::Cgnat { mapping_timeout, .. } if mapping_timeout.0 < SECOND => {
+                Some("mapping_timeout: at least a second, e.g. \"30m\"".into())
+            }
+            _ => None,
+        }
     }
 
     fn user(&self, u: &file::ScriptedUser) -> Result<ScriptedUser, ScenarioError> {

@@ -48,6 +48,7 @@ mod tests {
                 peak_to_mean: 1.8,
                 peak_hour: 20.0,
             },
+            flash: Vec::new(),
         };
         let p = ArrivalProcess::new(model);
         let mut rng = Stream::Arrivals.rng(3, 0, 0);

@@ -4,14 +4,15 @@
 use rand::RngExt;
 use rand_distr::{Distribution, Exp};
 
+use crate::engine::time::Stamp;
 use crate::engine::{Calendar, Stream, StreamRng, Time, time};
 use crate::policy::key::Addr;
 use crate::scenario::distribution::Sampler;
-use crate::scenario::units::{Positive, Share};
-use crate::scenario::{Network, Scenario, ScriptedUser};
+use crate::scenario::units::{Duration, Positive, Share};
+use crate::scenario::{Network, Pooling, Scenario, ScriptedUser};
 
 use super::arrivals::ArrivalProcess;
-use super::network::Net;
+use super::network::{Net, Packed, egress_address};
 use super::request::{AddressChange, Request};
 use super::users::{SCRIPTED, Users};
 
@@ -56,11 +57,13 @@ pub struct Workload {
     think: Sampler,
     return_share: f64,
     return_after: Sampler,
+    keepalive: Stamp,
     service: Sampler,
     rng_arrivals: StreamRng,
     rng_sessions: StreamRng,
     rng_networks: StreamRng,
     rng_churn: StreamRng,
+    rng_connections: StreamRng,
     rng_service: StreamRng,
     events: u64,
     visits: u64,
@@ -71,11 +74,17 @@ impl Workload {
         let rng = |s: Stream| s.rng(sc.seed, replication, 0);
         let mut rng_networks = rng(Stream::Networks);
         let synthetic = sc.expected_users() - sc.users.iter().map(|u| u.count as f64).sum::<f64>();
-        // Without [[networks]], every user is at home with an address of its own.
+        // Without [[networks]], every user is at home with an address of its own
+        // that never changes.
         let default_net = [Network::Home {
             share: Share(1.0),
             users_per_address: Positive(1.0),
             ipv6_share: Share(0.0),
+            renumber_share: Share(0.0),
+            renumber_every: Duration(0),
+            leave_prefix: Share(0.0),
+            privacy_rotation: Duration(0),
+            happy_eyeballs: Share(0.0),
         }];
         let specs = if sc.networks.is_empty() {
             &default_net[..]
@@ -109,11 +118,13 @@ impl Workload {
             think: sc.sessions.think.sampler(),
             return_share: sc.sessions.return_share.0,
             return_after: sc.sessions.return_after.get_ref().sampler(),
+            keepalive: Stamp::from(sc.sessions.keepalive.0),
             service: sc.serving.service.sampler(),
             rng_arrivals: rng(Stream::Arrivals),
             rng_sessions: rng(Stream::Sessions),
             rng_networks,
             rng_churn: rng(Stream::Churn),
+            rng_connections: rng(Stream::Connections),
             rng_service: rng(Stream::Service),
             events: 0,
             visits: 0,
@@ -179,20 +190,36 @@ impl Workload {
     fn new_user(&mut self, now: Time) -> u32 {
         let x = self.rng_networks.random::<f64>();
         let n = self.net_cdf.iter().position(|&c| x < c).unwrap_or(self.nets.len() - 1);
+        let rng = &mut self.rng_networks;
         match &self.nets[n] {
-            Net::Home { pool, ipv6_share } => {
-                let ipv6 = self.rng_networks.random::<f64>() < *ipv6_share;
-                let home = pool.draw(&mut self.rng_networks);
-                self.users.push(n as u8, home, ipv6, Time::MAX)
+            Net::Home(home) => {
+                let ipv6 = rng.random::<f64>() < home.ipv6_share;
+                let index = home.pool.draw(rng);
+                self.users.push(n as u8, index, ipv6, Time::MAX)
             }
-            Net::Cgnat { pool } => {
-                let home = pool.draw(&mut self.rng_networks);
-                self.users.push(n as u8, home, false, Time::MAX)
+            Net::Cgnat { pool, .. } => {
+                let index = pool.draw(rng);
+                self.users.push(n as u8, index, false, Time::MAX)
+            }
+            Net::Enterprise {
+                sites,
+                egress,
+                per_connection,
+                ..
+            } => {
+                // A site in proportion to its size, so users per site follow the sizes.
+                let at = rng.random::<f64>() * sites.last().expect("at least one site");
+                let site = sites.partition_point(|&c| c <= at).min(sites.len() - 1) as u32;
+                let u = self.users.push(n as u8, site, false, Time::MAX);
+                if !per_connection {
+                    self.users.cur[u as usize] = rng.random_range(0..*egress);
+                }
+                u
             }
             Net::Mobile { wifi, leave_wifi, .. } => {
-                let home = wifi.draw(&mut self.rng_networks);
+                let index = wifi.draw(rng);
                 let first_switch = after(now, *leave_wifi, &mut self.rng_churn);
-                self.users.push(n as u8, home, false, first_switch)
+                self.users.push(n as u8, index, false, first_switch)
             }
         }
     }
@@ -204,7 +231,6 @@ impl Workload {
             SCRIPTED => self.plan_of(u).user.requests,
             _ => self.requests.sample_count(&mut self.rng_sessions),
         };
-        self.users.port[i] = self.rng_sessions.random_range(PORTS);
         self.emit(u, now, true, out);
     }
 
@@ -239,55 +265,130 @@ impl Workload {
     }
 
     /// The user's address now, and why it differs from its previous request's.
+    /// A request after `keepalive` of silence, or from a new address, opens a new
+    /// connection with a new source port.
     fn address(&mut self, u: u32, now: Time) -> (Addr, AddressChange) {
         let i = u as usize;
-        match self.users.net[i] {
-            SCRIPTED => {
-                let plan = &self.plan_of(u).user;
-                let addr = plan
-                    .moves
-                    .iter()
-                    .rev()
-                    .find(|m| m.0 <= now)
-                    .map_or(plan.address, |m| m.1);
-                let script = &mut self.scripts[self.users.home[i] as usize];
-                let change = if addr == script.last {
-                    AddressChange::None
-                } else {
-                    AddressChange::Scripted
-                };
-                script.last = addr;
-                (addr, change)
-            }
+        let stamp = Stamp::from(now);
+        let new_conn = !self.users.started(u) || stamp.since(self.users.seen[i]) > self.keepalive;
+        let (addr, change) = match self.users.net[i] {
+            SCRIPTED => self.scripted_address(u, now),
             n => {
-                if let Net::Mobile {
-                    cellular,
-                    leave_wifi,
-                    cellular_stay,
-                    ..
-                } = &self.nets[n as usize]
-                {
-                    while self.users.next_switch[i] <= now {
-                        let to_cell = !self.users.on_cell(u);
-                        self.users.set_on_cell(u, to_cell);
-                        let stay = if to_cell {
-                            self.users.cell[i] = cellular.draw(&mut self.rng_churn);
-                            time::from_secs(cellular_stay.sample(&mut self.rng_churn)).max(1)
-                        } else {
-                            after(0, *leave_wifi, &mut self.rng_churn)
-                        };
-                        self.users.next_switch[i] = self.users.next_switch[i].saturating_add(stay);
-                    }
-                }
-                let changed = self.users.on_cell(u) != self.users.last_on_cell(u)
-                    || (self.users.on_cell(u) && self.users.cell[i] != self.users.last_cell[i]);
-                self.users.remember_attachment(u);
-                let change = if changed {
-                    AddressChange::Mobility
+                let (packed, why) = self.synthetic_address(u, n as usize, now, new_conn);
+                let change = if self.users.started(u) && packed != self.users.last[i] {
+                    why
                 } else {
                     AddressChange::None
                 };
-                (self.last_address(u), change)
+                self.users.last[i] = packed;
+                (self.nets[n as usize].unpack(packed, u), change)
+            }
+        };
+        if new_conn || change != AddressChange::None {
+            self.users.port[i] = self.rng_connections.random_range(PORTS);
+        }
+        self.users.seen[i] = stamp;
+        self.users.set_started(u);
+        (addr, change)
+    }
+
+    fn scripted_address(&mut self, u: u32, now: Time) -> (Addr, AddressChange) {
+        let plan = &self.plan_of(u).user;
+        let addr = plan
+            .moves
+            .iter()
+            .rev()
+            .find(|m| m.0 <= now)
+            .map_or(plan.address, |m| m.1);
+        let script = &mut self.scripts[self.users.home[u as usize] as usize];
+        let change = if addr == script.last {
+            AddressChange::None
+        } else {
+            AddressChange::Scripted
+        };
+        script.last = addr;
+        (addr, change)
+    }
+
+    /// A synthetic user's public address for a request at `now`, and what would
+    /// have changed it.
+    fn synthetic_address(&mut self, u: u32, n: usize, now: Time, new_conn: bool) -> (Packed, AddressChange) {
+        let i = u as usize;
+        let rng = &mut self.rng_connections;
+        match &self.nets[n] {
+            Net::Home(home) => {
+                if !self.users.ipv6(u) {
+                    return (
+                        Packed::v4(home.v4_at(self.users.home[i], now)),
+                        AddressChange::Renumbering,
+                    );
+                }
+                if new_conn {
+                    self.users.set_conn_v4(u, rng.random::<f64>() < home.happy_eyeballs);
+                }
+                let last = self.users.last[i];
+                let packed = if self.users.conn_v4(u) {
+                    Packed::v4(home.v4_at(self.users.home[i], now))
+                } else if new_conn || !last.is_v6() {
+                    Packed::v6(self.users.home[i], home.privacy_generation(u, now))
+                } else {
+                    // An open connection keeps its address until it closes.
+                    last
+                };
+                let why = match (packed.is_v6(), last.is_v6()) {
+                    (a, b) if a != b => AddressChange::AddressFamily,
+                    (true, _) => AddressChange::Privacy,
+                    (false, _) => AddressChange::Renumbering,
+                };
+                (packed, why)
+            }
+            Net::Cgnat {
+                pool,
+                pooling,
+                mapping_timeout,
+            } => {
+                let idle = Stamp::from(now).since(self.users.seen[i]);
+                let released = *pooling == Pooling::Arbitrary || idle > Stamp::from(*mapping_timeout);
+                if new_conn && self.users.started(u) && released {
+                    self.users.home[i] = pool.draw(rng);
+                }
+                (Packed::v4(pool.v4(self.users.home[i])), AddressChange::NatPool)
+            }
+            Net::Enterprise {
+                egress,
+                per_connection,
+                pool,
+                ..
+            } => {
+                if new_conn && *per_connection {
+                    self.users.cur[i] = rng.random_range(0..*egress);
+                }
+                let addr = egress_address(pool, self.users.home[i], self.users.cur[i]);
+                (Packed::v4(addr), AddressChange::ProxyEgress)
+            }
+            Net::Mobile {
+                wifi,
+                cellular,
+                leave_wifi,
+                cellular_stay,
+            } => {
+                while self.users.next_switch[i] <= now {
+                    let to_cell = !self.users.on_cell(u);
+                    self.users.set_on_cell(u, to_cell);
+                    let stay = if to_cell {
+                        self.users.cur[i] = cellular.draw(&mut self.rng_churn);
+                        time::from_secs(cellular_stay.sample(&mut self.rng_churn)).max(1)
+                    } else {
+                        after(0, *leave_wifi, &mut self.rng_churn)
+                    };
+                    self.users.next_switch[i] = self.users.next_switch[i].saturating_add(stay);
+                }
+                let addr = if self.users.on_cell(u) {
+                    cellular.v4(self.users.cur[i])
+                } else {
+                    wifi.v4(self.users.home[i])
+                };
+                (Packed::v4(addr), AddressChange::Mobility)
             }
         }
     }
@@ -300,20 +401,13 @@ impl Workload {
     /// The address the user's latest request came from.
     pub fn last_address(&self, u: u32) -> Addr {
         let i = u as usize;
-        let home = self.users.home[i];
-        match (self.users.net[i], self.nets.get(self.users.net[i] as usize)) {
-            (SCRIPTED, _) => self.scripts[home as usize].last,
-            (_, Some(Net::Home { pool, .. })) if self.users.ipv6(u) => pool.v6(home),
-            (_, Some(Net::Home { pool, .. } | Net::Cgnat { pool })) => pool.v4(home),
-            (_, Some(Net::Mobile { cellular, .. })) if self.users.last_on_cell(u) => {
-                cellular.v4(self.users.last_cell[i])
-            }
-            (_, Some(Net::Mobile { wifi, .. })) => wifi.v4(home),
-            (_, None) => unreachable!("every user has a network"),
+        match self.users.net[i] {
+            SCRIPTED => self.scripts[self.users.home[i] as usize].last,
+            n => self.nets[n as usize].unpack(self.users.last[i], u),
         }
     }
 
-    /// The source port of the user's current (or latest) visit.
+    /// The source port of the user's current (or latest) connection.
     pub fn port(&self, u: u32) -> u16 {
         self.users.port[u as usize]
     }

@@ -1,19 +1,24 @@
-//! Where users reach the service from: public address pools and how a user's
-//! address changes over time.
+//! Where users reach the service from: public address pools, and the rules by
+//! which a user's public address changes.
 //!
 //! Each network has a pool of public addresses. A user draws an address index
 //! uniformly from its pool; the pool is sized so that the addresses in use carry
 //! the configured number of users each on average. Home addresses are scattered
 //! over the IPv4 space (or random IPv6 /64s); carrier-grade NAT pools are
-//! contiguous blocks, as carriers number them.
+//! contiguous blocks, as carriers number them; a proxy farm's egress addresses
+//! sit side by side in one /24.
+//!
+//! Changes that belong to the network (a router renumbered, an IPv6 temporary
+//! address rotated) are functions of the address and the time, so every user
+//! behind one router sees them at the same moment, and no timer is kept.
 
 use rand::RngExt;
-use xxhash_rust::xxh3::xxh3_128_with_seed;
+use xxhash_rust::xxh3::{xxh3_64_with_seed, xxh3_128_with_seed};
 
-use crate::engine::StreamRng;
+use crate::engine::{StreamRng, Time};
 use crate::policy::key::Addr;
-use crate::scenario::Network;
 use crate::scenario::distribution::Sampler;
+use crate::scenario::{Egress, Network, Pooling};
 
 /// A pool of public addresses.
 #[derive(Clone, Debug)]
@@ -54,21 +59,29 @@ impl AddressPool {
     }
 
     /// The IPv4 address at `index`.
-    pub fn v4(&self, index: u32) -> Addr {
+    pub fn v4(&self, index: u32) -> u32 {
         match self.layout {
-            Layout::ScatteredV4 => Addr::v4(self.scramble(index) as u32),
-            Layout::Block { base } => Addr::v4(base.wrapping_add(index)),
+            Layout::ScatteredV4 => self.hash(index as u64, 0) as u32,
+            Layout::Block { base } => base.wrapping_add(index),
         }
     }
 
-    /// A global-unicast IPv6 address (2000::/3) for `index`.
-    pub fn v6(&self, index: u32) -> Addr {
-        let bits = self.scramble(index);
-        Addr::v6((0x2000u128 << 112) | (bits & ((1u128 << 125) - 1)))
+    /// The global-unicast IPv6 /64 (2000::/3) of `index`, as its top 64 bits.
+    fn v6_prefix(&self, index: u32) -> u64 {
+        (0x2000 << 48) | (self.hash(index as u64, 1) & ((1 << 61) - 1))
     }
 
-    fn scramble(&self, index: u32) -> u128 {
-        xxh3_128_with_seed(&index.to_le_bytes(), self.salt)
+    /// A keyed hash of `value`, one stream per `purpose`.
+    fn hash(&self, value: u64, purpose: u64) -> u64 {
+        xxh3_64_with_seed(
+            &value.to_le_bytes(),
+            self.salt ^ purpose.wrapping_mul(0x9e37_79b9_7f4a_7c15),
+        )
+    }
+
+    /// A number in [0, 1) fixed by `value` and `purpose`.
+    fn unit(&self, value: u64, purpose: u64) -> f64 {
+        (self.hash(value, purpose) >> 11) as f64 / (1u64 << 53) as f64
     }
 }
 
@@ -93,14 +106,46 @@ pub fn pool_size(users: f64, per_address: f64) -> u64 {
     (hi.round() as u64).clamp(1, u32::MAX as u64)
 }
 
-/// A network as the generator uses it: its pools and churn samplers.
+/// A public address in 64 bits, so that a user's last address costs 8 bytes:
+/// an IPv4 address, or (with the top bit set) an IPv6 /64 index and the
+/// generation of the temporary interface identifier.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct Packed(pub u64);
+
+const V6: u64 = 1 << 63;
+
+impl Packed {
+    pub fn v4(a: u32) -> Packed {
+        Packed(a as u64)
+    }
+
+    pub fn v6(prefix: u32, generation: u32) -> Packed {
+        Packed(V6 | ((generation as u64 & 0x7fff_ffff) << 32) | prefix as u64)
+    }
+
+    pub fn is_v6(self) -> bool {
+        self.0 & V6 != 0
+    }
+
+    fn generation(self) -> u32 {
+        ((self.0 & !V6) >> 32) as u32
+    }
+}
+
+/// A network as the generator uses it: its pools and churn parameters.
 #[derive(Clone, Debug)]
 pub enum Net {
-    Home {
-        pool: AddressPool,
-        ipv6_share: f64,
-    },
+    Home(Home),
     Cgnat {
+        pool: AddressPool,
+        pooling: Pooling,
+        mapping_timeout: Time,
+    },
+    Enterprise {
+        /// Cumulative site sizes, for drawing a user's site in proportion to size.
+        sites: Vec<f64>,
+        egress: u32,
+        per_connection: bool,
         pool: AddressPool,
     },
     Mobile {
@@ -111,6 +156,58 @@ pub enum Net {
     },
 }
 
+#[derive(Clone, Debug)]
+pub struct Home {
+    pub pool: AddressPool,
+    pub ipv6_share: f64,
+    renumber_share: f64,
+    renumber_every: Time,
+    leave_prefix: f64,
+    privacy_rotation: Time,
+    pub happy_eyeballs: f64,
+}
+
+impl Home {
+    /// The router's IPv4 address at `now`. A renumbering household gets a new
+    /// address every period, from a phase of its own; each new address leaves the
+    /// /24 (for a random one) with probability `leave_prefix`, and otherwise stays
+    /// in the /24 of the address before it.
+    pub fn v4_at(&self, home: u32, now: Time) -> u32 {
+        let base = self.pool.v4(home);
+        let h = home as u64;
+        if self.renumber_every == 0 || self.pool.unit(h, 2) >= self.renumber_share {
+            return base;
+        }
+        let phase = self.pool.hash(h, 3) % self.renumber_every;
+        let epoch = now.saturating_add(phase) / self.renumber_every;
+        if epoch == 0 {
+            return base;
+        }
+        let at = |k: u64| h << 24 ^ k;
+        // The /24 of the latest renumbering that left its /24 (about 1/leave_prefix back).
+        let left = if self.leave_prefix > 0.0 {
+            (1..=epoch)
+                .rev()
+                .find(|&k| self.pool.unit(at(k), 5) < self.leave_prefix)
+        } else {
+            None
+        };
+        let prefix = left.map_or(base, |k| self.pool.hash(at(k), 4) as u32) & !0xff;
+        prefix | (self.pool.hash(at(epoch), 7) as u32 & 0xff)
+    }
+
+    /// The generation of a device's temporary IPv6 address for a connection
+    /// opened at `now`: RFC 8981 rotates it every preferred lifetime, from a
+    /// per-device phase.
+    pub fn privacy_generation(&self, user: u32, now: Time) -> u32 {
+        if self.privacy_rotation == 0 {
+            return 0;
+        }
+        let phase = self.pool.hash(user as u64, 6) % self.privacy_rotation;
+        (now.saturating_add(phase) / self.privacy_rotation) as u32
+    }
+}
+
 impl Net {
     /// Compiles a network of the scenario for `users` expected users on it.
     pub fn new(spec: &Network, users: f64, rng: &mut StreamRng) -> Net {
@@ -118,14 +215,52 @@ impl Net {
             Network::Home {
                 users_per_address,
                 ipv6_share,
+                renumber_share,
+                renumber_every,
+                leave_prefix,
+                privacy_rotation,
+                happy_eyeballs,
                 ..
-            } => Net::Home {
+            } => Net::Home(Home {
                 pool: AddressPool::new(users, users_per_address.0, false, rng),
                 ipv6_share: ipv6_share.0,
-            },
-            Network::Cgnat { users_per_address, .. } => Net::Cgnat {
+                renumber_share: renumber_share.0,
+                renumber_every: renumber_every.0,
+                leave_prefix: leave_prefix.0,
+                privacy_rotation: privacy_rotation.0,
+                happy_eyeballs: happy_eyeballs.0,
+            }),
+            Network::Cgnat {
+                users_per_address,
+                pooling,
+                mapping_timeout,
+                ..
+            } => Net::Cgnat {
                 pool: AddressPool::new(users, users_per_address.0, true, rng),
+                pooling: *pooling,
+                mapping_timeout: mapping_timeout.0,
             },
+            Network::Enterprise {
+                users_per_site,
+                egress_addresses,
+                egress,
+                ..
+            } => {
+                let count = (users / users_per_site.mean()).ceil().max(1.0) as usize;
+                let size = users_per_site.sampler();
+                let sites = (0..count)
+                    .scan(0.0, |acc, _| {
+                        *acc += size.sample(rng);
+                        Some(*acc)
+                    })
+                    .collect();
+                Net::Enterprise {
+                    sites,
+                    egress: egress_addresses.0,
+                    per_connection: *egress == Egress::PerConnection,
+                    pool: AddressPool::new(count as f64, 1.0, false, rng),
+                }
+            }
             Network::Mobile {
                 switch_rate,
                 cellular_stay,
@@ -140,11 +275,34 @@ impl Net {
             },
         }
     }
+
+    /// The address a packed value stands for on this network, for `user`.
+    pub fn unpack(&self, p: Packed, user: u32) -> Addr {
+        if !p.is_v6() {
+            return Addr::v4(p.0 as u32);
+        }
+        let Net::Home(home) = self else {
+            unreachable!("only home networks hand out IPv6 addresses")
+        };
+        let prefix = home.pool.v6_prefix(p.0 as u32);
+        // A temporary interface identifier: random per device and generation.
+        let iid = xxh3_128_with_seed(
+            &[user.to_le_bytes(), p.generation().to_le_bytes()].concat(),
+            home.pool.salt,
+        ) as u64;
+        Addr::v6((prefix as u128) << 64 | iid as u128)
+    }
+}
+
+/// Egress address `choice` of enterprise `site`: consecutive addresses in one /24.
+pub fn egress_address(pool: &AddressPool, site: u32, choice: u32) -> u32 {
+    (pool.v4(site) & !0xff) | (choice & 0xff)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::{DAY, HOUR, Stream};
 
     #[test]
     fn pool_size_gives_the_configured_users_per_address() {
@@ -161,11 +319,38 @@ mod tests {
 
     #[test]
     fn cgnat_block_is_contiguous_and_v6_is_global() {
-        let mut rng = crate::engine::Stream::Networks.rng(1, 0, 0);
+        let mut rng = Stream::Networks.rng(1, 0, 0);
         let pool = AddressPool::new(10_000.0, 250.0, true, &mut rng);
-        assert_eq!(pool.v4(1).0 - pool.v4(0).0, 1);
+        assert_eq!(pool.v4(1) - pool.v4(0), 1);
         let home = AddressPool::new(10_000.0, 1.5, false, &mut rng);
-        let a = home.v6(3);
-        assert!(!a.is_v4() && a.0 >> 125 == 1);
+        assert_eq!(home.v6_prefix(3) >> 61, 1);
+    }
+
+    #[test]
+    fn renumbering_is_periodic_per_household() {
+        let mut rng = Stream::Networks.rng(1, 0, 0);
+        let home = Home {
+            pool: AddressPool::new(10_000.0, 1.5, false, &mut rng),
+            ipv6_share: 0.0,
+            renumber_share: 1.0,
+            renumber_every: DAY,
+            leave_prefix: 0.5,
+            privacy_rotation: 0,
+            happy_eyeballs: 0.0,
+        };
+        let (mut changes, mut left) = (0, 0);
+        for h in 0..2_000 {
+            let addrs: Vec<u32> = (0..=72).map(|hour| home.v4_at(h, hour * HOUR)).collect();
+            for w in addrs.windows(2) {
+                if w[0] != w[1] {
+                    changes += 1;
+                    left += (w[0] >> 8 != w[1] >> 8) as u32;
+                }
+            }
+        }
+        // Three days: three renumberings per household, less the rare same-host draw.
+        assert!((5_950..=6_000).contains(&changes), "{changes}");
+        let share = left as f64 / changes as f64;
+        assert!((share - 0.5).abs() < 0.03, "{share} left the /24");
     }
 }

@@ -2,33 +2,44 @@
 //!
 //! Address changes are worked out lazily: a mobile user keeps only the time of its
 //! next WiFi/cellular switch, and the switches due are applied when it next sends a
-//! request. No per-user timers sit in the calendar.
+//! request; renumbering and temporary-address rotation are functions of time. No
+//! per-user timers sit in the calendar. A user costs 36 bytes here.
 
 use crate::engine::Time;
+use crate::engine::time::Stamp;
+
+use super::network::Packed;
 
 /// The network index of scripted users, which have no synthetic network.
 pub const SCRIPTED: u8 = u8::MAX;
 
 const ON_CELL: u8 = 1;
-const LAST_ON_CELL: u8 = 2;
-const IPV6: u8 = 4;
+/// Dual-stack: the user's connections go out over IPv6 unless Happy Eyeballs says otherwise.
+const IPV6: u8 = 2;
+/// The current connection went out over IPv4 although the user is dual-stack.
+const CONN_V4: u8 = 4;
+/// The user has sent a request (its `last` address and `seen` time are set).
+const STARTED: u8 = 8;
 
 #[derive(Default)]
 pub struct Users {
     /// Index into the workload's networks, or SCRIPTED.
     pub net: Vec<u8>,
     flags: Vec<u8>,
-    /// Home, CGNAT or WiFi address index; for scripted users, the script index.
+    /// Home or WiFi address index, the CGNAT address index in use, the enterprise
+    /// site; for scripted users, the script index.
     pub home: Vec<u32>,
-    /// Current cellular address index (mobile users).
-    pub cell: Vec<u32>,
-    /// Cellular address index at the previous request.
-    pub last_cell: Vec<u32>,
+    /// Cellular address index (mobile users), or egress choice (enterprise users).
+    pub cur: Vec<u32>,
+    /// The address the latest request came from.
+    pub last: Vec<Packed>,
     /// Next WiFi/cellular switch (mobile users).
     pub next_switch: Vec<Time>,
+    /// When the latest request was sent: its connection idles from then.
+    pub seen: Vec<Stamp>,
     /// Requests left in the current visit.
     pub remaining: Vec<u32>,
-    /// Source port of the current visit's connection.
+    /// Source port of the current connection.
     pub port: Vec<u16>,
 }
 
@@ -38,9 +49,10 @@ impl Users {
             net: Vec::with_capacity(n),
             flags: Vec::with_capacity(n),
             home: Vec::with_capacity(n),
-            cell: Vec::with_capacity(n),
-            last_cell: Vec::with_capacity(n),
+            cur: Vec::with_capacity(n),
+            last: Vec::with_capacity(n),
             next_switch: Vec::with_capacity(n),
+            seen: Vec::with_capacity(n),
             remaining: Vec::with_capacity(n),
             port: Vec::with_capacity(n),
         }
@@ -60,9 +72,10 @@ impl Users {
         self.net.push(net);
         self.flags.push(if ipv6 { IPV6 } else { 0 });
         self.home.push(home);
-        self.cell.push(0);
-        self.last_cell.push(0);
+        self.cur.push(0);
+        self.last.push(Packed::default());
         self.next_switch.push(next_switch);
+        self.seen.push(Stamp(0));
         self.remaining.push(0);
         self.port.push(0);
         id
@@ -76,20 +89,24 @@ impl Users {
         self.flags[u as usize] & ON_CELL != 0
     }
 
-    pub fn last_on_cell(&self, u: u32) -> bool {
-        self.flags[u as usize] & LAST_ON_CELL != 0
-    }
-
     pub fn set_on_cell(&mut self, u: u32, on: bool) {
         set(&mut self.flags[u as usize], ON_CELL, on);
     }
 
-    /// Records the attachment the latest request went out on.
-    pub fn remember_attachment(&mut self, u: u32) {
-        let i = u as usize;
-        let on = self.flags[i] & ON_CELL != 0;
-        set(&mut self.flags[i], LAST_ON_CELL, on);
-        self.last_cell[i] = self.cell[i];
+    pub fn conn_v4(&self, u: u32) -> bool {
+        self.flags[u as usize] & CONN_V4 != 0
+    }
+
+    pub fn set_conn_v4(&mut self, u: u32, on: bool) {
+        set(&mut self.flags[u as usize], CONN_V4, on);
+    }
+
+    pub fn started(&self, u: u32) -> bool {
+        self.flags[u as usize] & STARTED != 0
+    }
+
+    pub fn set_started(&mut self, u: u32) {
+        set(&mut self.flags[u as usize], STARTED, true);
     }
 }
 
