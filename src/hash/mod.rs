@@ -4,6 +4,8 @@
 //! seedless hash whose output is fixed by its specification, so a client maps to
 //! the same server on every machine and in every release.
 
+pub mod maglev;
+
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 

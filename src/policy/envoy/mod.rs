@@ -1,5 +1,187 @@
-//! Envoy's consistent-hash load balancers, as configured in a cluster's `lb_policy`.
+//! Envoy's consistent-hash load balancers, as configured in a cluster's `lb_policy`:
+//! `RING_HASH` (ketama) and `MAGLEV`, each optionally with bounded loads.
+//!
+//! What the two share, and what this folder models:
+//! - The request hash is XXH64 (seed 0) of text: a `source_ip` hash policy hashes
+//!   the client address as text ("192.168.1.10"); header and cookie policies hash
+//!   the value, which lbsim models as the session key. Any `key` can be hashed.
+//! - A host's own key is its address text "ip:port" (or the hostname with
+//!   `use_hostname_for_hashing`); in lbsim, the server name as given.
+//! - Tables are built over the healthy hosts only, with weights normalized to sum
+//!   to 1; any change of membership or health rebuilds them.
+//! - Left out: panic mode (below 50 % healthy, Envoy builds over all hosts,
+//!   unhealthy included) cannot be expressed, since a pick must return a server
+//!   that is up; priorities, localities and retries (the hash is mutated per
+//!   attempt) are single-valued in lbsim; with no hash policy at all Envoy picks
+//!   at random, which the `random` policy covers.
 
-use super::PolicyInfo;
+mod bounded_load;
+mod maglev;
+mod mt19937;
+mod ring_hash;
 
-pub const POLICIES: &[PolicyInfo] = &[];
+use xxhash_rust::xxh64::xxh64;
+
+use super::{Args, Client, Key, KeyText, Param, PolicyInfo, SpecError};
+use crate::pool::{Pool, ServerId};
+use bounded_load::BoundedLoad;
+
+pub const POLICIES: &[PolicyInfo] = &[ring_hash::INFO, maglev::INFO];
+
+const KEY: Param = Param {
+    name: "key",
+    default: "source",
+    help: "what the hash policy hashes, as text: source (connection_properties source_ip), \
+           prefix (/24 or /64), source_port (ip:port), session (a header or cookie value)",
+};
+
+const HASH_BALANCE_FACTOR: Param = Param {
+    name: "hash_balance_factor",
+    default: "0",
+    help: "bounded load: cap each host at this percent of the average load (100 or more; 0 = off)",
+};
+
+/// The largest `hash_balance_factor` accepted; Envoy has none, but a cap of 10⁶ %
+/// is already no cap at all.
+const MAX_BALANCE_FACTOR: u64 = 1_000_000;
+
+/// Reads `hash_balance_factor`: 0 (off) or 100 and above, as Envoy's validation
+/// requires; `None` when off.
+fn balance_factor(args: &mut Args) -> Result<Option<BoundedLoad>, SpecError> {
+    let f = args.int(HASH_BALANCE_FACTOR.name, 0, MAX_BALANCE_FACTOR)?;
+    match f {
+        0 => Ok(None),
+        100.. => Ok(Some(BoundedLoad::new(f as u32))),
+        _ => Err(invalid(
+            args,
+            HASH_BALANCE_FACTOR.name,
+            format!("hash_balance_factor={f}: expected 0 (off) or a whole number from 100 to {MAX_BALANCE_FACTOR}"),
+        )),
+    }
+}
+
+/// An error at the written value of `name`, for checks `Args` has no method for.
+fn invalid(args: &mut Args, name: &str, message: String) -> SpecError {
+    // An empty range always fails, and the failure carries the value's offset.
+    let at = args.int(name, 1, 0).map_or_else(|e| e.offset, |_| 0);
+    SpecError::at(at, message)
+}
+
+/// The request hash: XXH64 of the key as text, seed 0 (`HashUtil::xxHash64`).
+fn request_hash(key: Key, client: &Client) -> u64 {
+    let mut buf = [0u8; 21];
+    if let Some(text) = v4_text(key, client, &mut buf) {
+        return xxh64(text, 0);
+    }
+    let mut text = KeyText::default();
+    xxh64(key.text(client, &mut text), 0)
+}
+
+/// The text `Key::text` gives an IPv4 key ("192.168.1.10", "192.168.1.0",
+/// "192.168.1.10:40000"), written digit by digit: through the formatting machinery
+/// it costs over 100 ns a request, several times the rest of a pick. `None` for
+/// other keys.
+fn v4_text<'b>(key: Key, client: &Client, buf: &'b mut [u8; 21]) -> Option<&'b [u8]> {
+    if !client.addr.is_v4() || key == Key::Session {
+        return None;
+    }
+    let mut len = 0;
+    for (i, &octet) in key.addr(client).octets()[12..].iter().enumerate() {
+        if i > 0 {
+            buf[len] = b'.';
+            len += 1;
+        }
+        len = decimal(octet as u32, buf, len);
+    }
+    if key == Key::SourcePort {
+        buf[len] = b':';
+        len = decimal(client.port as u32, buf, len + 1);
+    }
+    Some(&buf[..len])
+}
+
+/// Writes `n` (below 100000) in decimal at `buf[at..]`; returns the end.
+fn decimal(mut n: u32, buf: &mut [u8], at: usize) -> usize {
+    let digits = [10, 100, 1000, 10_000].iter().take_while(|&&p| n >= p).count() + 1;
+    for i in (at..at + digits).rev() {
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+    }
+    at + digits
+}
+
+/// The healthy hosts in host-set order with weights normalized to sum to 1
+/// (`normalizeHostWeights`), and the smallest and largest normalized weight.
+fn normalized_weights(pool: &Pool) -> (Vec<(ServerId, f64)>, f64, f64) {
+    let sum = pool.total_up_weight() as f64;
+    let hosts: Vec<(ServerId, f64)> = pool.up().iter().map(|&s| (s, pool.weight(s) as f64 / sum)).collect();
+    let min = hosts.iter().map(|h| h.1).fold(1.0, f64::min);
+    let max = hosts.iter().map(|h| h.1).fold(0.0, f64::max);
+    (hosts, min, max)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::testing::built;
+    use crate::policy::{BuildContext, build, spec};
+    use crate::pool::Server;
+
+    #[test]
+    fn source_ip_hash_is_xxh64_of_the_address_text() {
+        let c = Client {
+            user: 0,
+            addr: "192.168.1.10".parse().unwrap(),
+            port: 40_000,
+        };
+        assert_eq!(request_hash(Key::Source, &c), 12_224_816_532_541_719_634);
+    }
+
+    proptest::proptest! {
+        /// The fast IPv4 text is exactly `Key::text`.
+        #[test]
+        fn v4_text_is_key_text(a in proptest::prelude::any::<u32>(), port in proptest::prelude::any::<u16>()) {
+            let c = Client { user: 9, addr: crate::policy::Addr::v4(a), port };
+            for key in Key::ALL {
+                let mut quad = [0u8; 21];
+                let mut text = KeyText::default();
+                match v4_text(key, &c, &mut quad) {
+                    Some(fast) => proptest::prop_assert_eq!(fast, key.text(&c, &mut text)),
+                    None => proptest::prop_assert_eq!(key, Key::Session),
+                }
+            }
+        }
+    }
+
+    /// Servers named as `lbsim route --servers` names them, all up, weight 1.
+    pub(super) fn named(names: &[&str]) -> Pool {
+        Pool::new(
+            names
+                .iter()
+                .map(|n| Server {
+                    name: n.to_string(),
+                    weight: 1,
+                    presence: crate::pool::Presence::Up,
+                })
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn balance_factor_must_be_off_or_at_least_100() {
+        let pool = named(&["a:1", "b:1"]);
+        for name in ["envoy.ring_hash", "envoy.maglev"] {
+            let text = format!("{name}(hash_balance_factor=50)");
+            let spec = spec::parse(&text, 0).unwrap();
+            let ctx = BuildContext {
+                pool: &pool,
+                expected_users: 1,
+            };
+            let err = build(&spec, &ctx).err().expect("50 is rejected");
+            assert_eq!(err.offset, text.find("50").unwrap());
+            assert!(err.message.contains("hash_balance_factor=50") && err.message.contains("from 100"));
+            assert!(built(&format!("{name}(hash_balance_factor=100)"), &pool).wants_load());
+            assert!(!built(name, &pool).wants_load());
+        }
+    }
+}
