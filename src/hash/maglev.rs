@@ -79,7 +79,7 @@ mod tests {
     /// Backend `id`'s permutation in the paper's form, offset and skip drawn from
     /// a hash of (id, seed).
     fn preference(id: usize, seed: u64, size: usize, j: u64) -> usize {
-        let mix = |salt: u64| crate::hash::addr_hash(crate::policy::Addr(((id as u128) << 64) | salt as u128));
+        let mix = |salt: u64| crate::hash::key_hash(((id as u128) << 64) | salt as u128);
         let (m, offset) = (size as u64, mix(seed) % size as u64);
         let skip = mix(seed ^ 1) % (m - 1) + 1;
         ((offset + j * skip) % m) as usize

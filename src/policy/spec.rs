@@ -233,6 +233,13 @@ impl<'a> Args<'a> {
             .ok_or_else(|| SpecError::at(at, format!("{name}={v}: expected one of {}", choices.join(", "))))
     }
 
+    /// An error about `name`'s value, pointing at it, for checks the typed readers
+    /// do not make (a prime table size, a factor that must exceed 100).
+    pub fn invalid(&mut self, name: &str, message: impl Into<String>) -> SpecError {
+        let (_, at) = self.raw(name);
+        SpecError::at(at, message)
+    }
+
     /// A nested policy specification.
     pub fn policy(&mut self, name: &str) -> Result<Spec, SpecError> {
         let (v, at) = self.raw(name);

@@ -27,8 +27,7 @@ pub const INFO: PolicyInfo = PolicyInfo {
     build: |args, ctx| {
         let size = args.int(TABLE_SIZE.name, 2, MAX_TABLE_SIZE)?;
         if !is_prime(size) {
-            return Err(invalid(
-                args,
+            return Err(args.invalid(
                 TABLE_SIZE.name,
                 format!("table_size={size}: expected a prime number from 2 to {MAX_TABLE_SIZE}, e.g. 65537"),
             ));

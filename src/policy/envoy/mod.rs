@@ -52,62 +52,17 @@ fn balance_factor(args: &mut Args) -> Result<Option<BoundedLoad>, SpecError> {
     match f {
         0 => Ok(None),
         100.. => Ok(Some(BoundedLoad::new(f as u32))),
-        _ => Err(invalid(
-            args,
+        _ => Err(args.invalid(
             HASH_BALANCE_FACTOR.name,
             format!("hash_balance_factor={f}: expected 0 (off) or a whole number from 100 to {MAX_BALANCE_FACTOR}"),
         )),
     }
 }
 
-/// An error at the written value of `name`, for checks `Args` has no method for.
-fn invalid(args: &mut Args, name: &str, message: String) -> SpecError {
-    // An empty range always fails, and the failure carries the value's offset.
-    let at = args.int(name, 1, 0).map_or_else(|e| e.offset, |_| 0);
-    SpecError::at(at, message)
-}
-
 /// The request hash: XXH64 of the key as text, seed 0 (`HashUtil::xxHash64`).
 fn request_hash(key: Key, client: &Client) -> u64 {
-    let mut buf = [0u8; 21];
-    if let Some(text) = v4_text(key, client, &mut buf) {
-        return xxh64(text, 0);
-    }
     let mut text = KeyText::default();
     xxh64(key.text(client, &mut text), 0)
-}
-
-/// The text `Key::text` gives an IPv4 key ("192.168.1.10", "192.168.1.0",
-/// "192.168.1.10:40000"), written digit by digit: through the formatting machinery
-/// it costs over 100 ns a request, several times the rest of a pick. `None` for
-/// other keys.
-fn v4_text<'b>(key: Key, client: &Client, buf: &'b mut [u8; 21]) -> Option<&'b [u8]> {
-    if !client.addr.is_v4() || key == Key::Session {
-        return None;
-    }
-    let mut len = 0;
-    for (i, &octet) in key.addr(client).octets()[12..].iter().enumerate() {
-        if i > 0 {
-            buf[len] = b'.';
-            len += 1;
-        }
-        len = decimal(octet as u32, buf, len);
-    }
-    if key == Key::SourcePort {
-        buf[len] = b':';
-        len = decimal(client.port as u32, buf, len + 1);
-    }
-    Some(&buf[..len])
-}
-
-/// Writes `n` (below 100000) in decimal at `buf[at..]`; returns the end.
-fn decimal(mut n: u32, buf: &mut [u8], at: usize) -> usize {
-    let digits = [10, 100, 1000, 10_000].iter().take_while(|&&p| n >= p).count() + 1;
-    for i in (at..at + digits).rev() {
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-    }
-    at + digits
 }
 
 /// The healthy hosts in host-set order with weights normalized to sum to 1
@@ -135,22 +90,6 @@ mod tests {
             port: 40_000,
         };
         assert_eq!(request_hash(Key::Source, &c), 12_224_816_532_541_719_634);
-    }
-
-    proptest::proptest! {
-        /// The fast IPv4 text is exactly `Key::text`.
-        #[test]
-        fn v4_text_is_key_text(a in proptest::prelude::any::<u32>(), port in proptest::prelude::any::<u16>()) {
-            let c = Client { user: 9, addr: crate::policy::Addr::v4(a), port };
-            for key in Key::ALL {
-                let mut quad = [0u8; 21];
-                let mut text = KeyText::default();
-                match v4_text(key, &c, &mut quad) {
-                    Some(fast) => proptest::prop_assert_eq!(fast, key.text(&c, &mut text)),
-                    None => proptest::prop_assert_eq!(key, Key::Session),
-                }
-            }
-        }
     }
 
     /// Servers named as `lbsim route --servers` names them, all up, weight 1.

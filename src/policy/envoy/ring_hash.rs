@@ -32,8 +32,7 @@ pub const INFO: PolicyInfo = PolicyInfo {
         let min = args.int(MINIMUM_RING_SIZE.name, 1, RING_SIZE_LIMIT)?;
         let max = args.int(MAXIMUM_RING_SIZE.name, 1, RING_SIZE_LIMIT)?;
         if min > max {
-            return Err(invalid(
-                args,
+            return Err(args.invalid(
                 MINIMUM_RING_SIZE.name,
                 format!("minimum_ring_size={min} is above maximum_ring_size={max}"),
             ));
