@@ -1,0 +1,396 @@
+//! nginx `hash $remote_addr`: the CRC-32 of a text key picks a server by weight
+//! from the configured list, the way Perl's Cache::Memcached places keys.
+//!
+//! The sum of bits 16 to 30 of the CRC, taken modulo the total weight, walks the
+//! list. A server marked down keeps its place; its clients hash again with the try
+//! number written before the key ("1192.168.1.10", "2192.168.1.10", ...) and the
+//! sum carries on, so only they move. Adding or removing a server changes the total
+//! weight and remaps most clients, as `ip_hash` does, but on the whole address, so
+//! one network spreads over the servers. After 21 misses, round robin.
+//!
+//! With `consistent=on` the same directive builds a ketama ring instead; see
+//! [`super::ketama`].
+
+use super::crc32::Crc32;
+use super::ketama::{Ketama, MAX_POINTS, POINTS_PER_WEIGHT};
+use super::round_robin::Smooth;
+use super::{Choice, Peers, TRIES};
+use crate::engine::{StreamRng, Time};
+use crate::policy::{Addr, Affinity, Client, Key, KeyText, Param, Pick, Policy, PolicyInfo, SpecError};
+use crate::pool::{Pool, ServerId};
+
+pub const INFO: PolicyInfo = PolicyInfo {
+    name: "nginx.hash",
+    summary: "nginx hash on a text key ($remote_addr by default): CRC-32 mod the configured weight with 21 rehashes \
+              then round robin, or a ketama ring (160 points per unit of weight) with consistent=on",
+    params: &[
+        Param {
+            help: "what is hashed, as nginx's variables print it: source ($remote_addr), prefix (/24 or /64 \
+                   network address), source_port ($remote_addr:$remote_port), session (a session id)",
+            ..Key::PARAM
+        },
+        Param {
+            name: "consistent",
+            default: "off",
+            help: "off: Cache::Memcached-style hash mod total weight; on: ketama ring (`hash $key consistent`)",
+        },
+    ],
+    build: |args, ctx| {
+        let key = Key::read(args, &Key::ALL)?;
+        let weights: u64 = ctx.pool.servers().iter().map(|s| s.weight as u64).sum();
+        let points = weights * POINTS_PER_WEIGHT as u64;
+        // Every declared server may be configured at once: its ring must fit.
+        let choices: &[&str] = if points <= MAX_POINTS { &["off", "on"] } else { &["off"] };
+        let consistent = args.choice("consistent", choices).map_err(|e| {
+            if points <= MAX_POINTS {
+                return e;
+            }
+            let message = format!(
+                "{}; consistent=on needs {POINTS_PER_WEIGHT} ring points per unit of weight, {points} for a total \
+                 weight of {weights}: at most {MAX_POINTS}",
+                e.message
+            );
+            SpecError::at(e.offset, message)
+        })? == 1;
+        Ok(if consistent {
+            Box::new(Ketama::new(ctx.pool, key))
+        } else {
+            Box::new(Hash {
+                key,
+                peers: Peers::new(ctx.pool),
+                rr: Smooth::new(ctx.pool),
+            })
+        })
+    },
+};
+
+/// A key's text as nginx's variables print it (`$remote_addr`, `$remote_addr:$remote_port`),
+/// written on the stack. Addresses are written by hand, as nginx does, which is also
+/// much faster than going through `fmt`; every form equals [`Key::text`] except one:
+/// nginx writes an IPv4-compatible IPv6 address (`::a.b.c.d`, deprecated by RFC 4291)
+/// in dotted form where Rust writes hex.
+#[derive(Default)]
+pub(super) struct KeyBytes {
+    text: KeyText,
+    /// Long enough for "::255.255.255.255:65535".
+    bytes: [u8; 32],
+    len: usize,
+}
+
+impl KeyBytes {
+    pub(super) fn of(&mut self, key: Key, client: &Client) -> &[u8] {
+        let addr = match key {
+            Key::Source | Key::SourcePort => client.addr,
+            Key::Prefix => client.addr.prefix(),
+            Key::Session => return key.text(client, &mut self.text),
+        };
+        self.len = 0;
+        let octets = addr.octets();
+        if addr.is_v4() {
+            self.dotted(&octets[12..]);
+        } else if ipv4_compatible(addr) {
+            self.push(b"::");
+            self.dotted(&octets[12..]);
+        } else {
+            // Rust prints every other IPv6 address as nginx's ngx_inet6_ntop does.
+            return key.text(client, &mut self.text);
+        }
+        if key == Key::SourcePort {
+            self.push(b":");
+            self.push(decimal(client.port as u32, &mut [0; 10]));
+        }
+        &self.bytes[..self.len]
+    }
+
+    fn push(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.bytes[self.len] = b;
+            self.len += 1;
+        }
+    }
+
+    fn dotted(&mut self, octets: &[u8]) {
+        for (i, &o) in octets.iter().enumerate() {
+            if i > 0 {
+                self.push(b".");
+            }
+            if o >= 100 {
+                self.push(&[b'0' + o / 100]);
+            }
+            if o >= 10 {
+                self.push(&[b'0' + o / 10 % 10]);
+            }
+            self.push(&[b'0' + o % 10]);
+        }
+    }
+}
+
+/// `n` in decimal, written at the end of `buf`.
+fn decimal(mut n: u32, buf: &mut [u8; 10]) -> &[u8] {
+    let mut at = buf.len();
+    loop {
+        at -= 1;
+        buf[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            return &buf[at..];
+        }
+    }
+}
+
+/// Whether nginx's `ngx_inet6_ntop` prints this IPv6 address as "::" and a dotted
+/// quad: the first 96 bits zero and the address not `::` itself, except that
+/// `::0.0.0.1` and the like (bits 96..112 zero, and the last byte 1 or the byte
+/// before it zero) stay hex.
+fn ipv4_compatible(addr: Addr) -> bool {
+    if addr.is_v4() || addr.0 >> 32 != 0 {
+        return false;
+    }
+    let b = addr.octets();
+    let word6 = u16::from_be_bytes([b[12], b[13]]);
+    let word7 = u16::from_be_bytes([b[14], b[15]]);
+    word6 != 0 || (word7 != 0 && b[14] != 0 && b[15] != 1)
+}
+
+/// The CRC of try `attempt`'s key: the key itself first, then the try number in
+/// decimal followed by the key.
+fn try_crc(attempt: u32, key: &[u8]) -> u32 {
+    let crc = match attempt {
+        0 => Crc32::new(),
+        n => Crc32::new().update(decimal(n, &mut [0; 10])),
+    };
+    crc.update(key).finish()
+}
+
+pub struct Hash {
+    key: Key,
+    peers: Peers,
+    rr: Smooth,
+}
+
+impl Hash {
+    fn choose(&self, client: &Client, pool: &Pool) -> Choice {
+        if self.peers.single() {
+            return Choice::RoundRobin;
+        }
+        let mut bytes = KeyBytes::default();
+        let key = bytes.of(self.key, client);
+        let mut sum = 0u64;
+        for attempt in 0..TRIES {
+            sum += ((try_crc(attempt, key) >> 16) & 0x7fff) as u64;
+            let s = self.peers.walk(sum % self.peers.total_weight());
+            if pool.is_up(s) {
+                return Choice::Server(s);
+            }
+        }
+        Choice::RoundRobin
+    }
+}
+
+impl Policy for Hash {
+    fn pick(&mut self, client: &Client, _: Time, pool: &Pool, _: &mut StreamRng) -> Pick {
+        Pick::stateless(match self.choose(client, pool) {
+            Choice::Server(s) => s,
+            Choice::RoundRobin => self.rr.next(pool),
+        })
+    }
+
+    fn peek(&self, client: &Client, _: Time, pool: &Pool) -> Option<ServerId> {
+        self.choose(client, pool).server()
+    }
+
+    fn pool_changed(&mut self, pool: &Pool) {
+        if self.rr.pool_changed(pool) {
+            self.peers = Peers::new(pool);
+        }
+    }
+
+    fn affinity(&self) -> Affinity {
+        self.key.affinity()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::weighted;
+    use super::*;
+    use crate::policy::testing::{built, client, moved_share, pool_with_spare};
+    use crate::policy::{BuildContext, build, spec};
+    use crate::pool::PoolChangeKind;
+    use proptest::prelude::*;
+
+    fn text(key: Key, c: &Client) -> String {
+        String::from_utf8(KeyBytes::default().of(key, c).to_vec()).unwrap()
+    }
+
+    fn at(ip: &str) -> Client {
+        Client {
+            user: 7,
+            addr: ip.parse().unwrap(),
+            port: 40_000,
+        }
+    }
+
+    #[test]
+    fn keys_print_as_nginx_prints_them() {
+        // nginx's ngx_inet6_ntop: longest run of two or more zero groups becomes "::",
+        // the first on a tie; lowercase hex; IPv4-mapped and IPv4-compatible dotted.
+        let cases = [
+            ("192.168.1.10", "192.168.1.10"),
+            ("2001:db8::1", "2001:db8::1"),
+            ("2001:db8:0:1:0:0:0:1", "2001:db8:0:1::1"),
+            ("2001:0:0:1:0:0:1:1", "2001::1:0:0:1:1"),
+            ("2001:db8:1:2:3:4:0:5", "2001:db8:1:2:3:4:0:5"),
+            ("fe80::", "fe80::"),
+            ("::", "::"),
+            ("::1", "::1"),
+            ("::2", "::2"),
+            ("::0.0.1.1", "::101"),
+            ("::0.0.2.2", "::0.0.2.2"),
+            ("::1.2.3.4", "::1.2.3.4"),
+            ("::1.2.0.0", "::1.2.0.0"),
+            ("::ffff:0:102:304", "::ffff:0:102:304"),
+            ("ABCD::EF", "abcd::ef"),
+        ];
+        for (ip, nginx) in cases {
+            assert_eq!(text(Key::Source, &at(ip)), nginx, "{ip}");
+        }
+        assert_eq!(text(Key::SourcePort, &at("::1.2.3.4")), "::1.2.3.4:40000");
+        assert_eq!(text(Key::SourcePort, &at("10.1.2.3")), "10.1.2.3:40000");
+        assert_eq!(text(Key::Prefix, &at("10.1.2.3")), "10.1.2.0");
+    }
+
+    #[test]
+    fn tries_prefix_the_try_number() {
+        assert_eq!(try_crc(0, b"10.0.0.1"), super::super::crc32::crc32(b"10.0.0.1"));
+        assert_eq!(try_crc(1, b"10.0.0.1"), super::super::crc32::crc32(b"110.0.0.1"));
+        assert_eq!(try_crc(20, b"10.0.0.1"), super::super::crc32::crc32(b"2010.0.0.1"));
+    }
+
+    #[test]
+    fn observed_from_nginx() {
+        // `hash $remote_addr` in nginx 1.22.1 with these client addresses set by the
+        // realip module: 3 servers of weight 1; weights 2,1,3; 4 servers, the second
+        // `down`. tests/real_nginx.rs checks many more against the running program.
+        let clients = [
+            "192.168.1.10",
+            "192.168.1.200",
+            "10.0.0.1",
+            "172.16.5.4",
+            "8.8.8.8",
+            "203.0.113.7",
+        ];
+        let picks = |pool: &Pool| -> Vec<ServerId> {
+            let p = built("nginx.hash", pool);
+            clients.iter().map(|ip| p.peek(&at(ip), 0, pool).unwrap()).collect()
+        };
+        assert_eq!(picks(&weighted(&[1, 1, 1], &[])), [0, 0, 1, 1, 0, 1]);
+        assert_eq!(picks(&weighted(&[2, 1, 3], &[])), [2, 2, 2, 2, 2, 2]);
+        assert_eq!(picks(&weighted(&[1, 1, 1, 1], &[1])), [3, 3, 2, 0, 3, 2]);
+    }
+
+    #[test]
+    fn session_keys_follow_the_client() {
+        let pool = weighted(&[1, 1, 1], &[]);
+        let p = built("nginx.hash(key=session)", &pool);
+        assert_eq!(p.affinity(), Affinity::Client);
+        let a = p.peek(&at("10.0.0.1"), 0, &pool);
+        assert_eq!(p.peek(&at("172.16.0.9"), 0, &pool), a, "same user, new address");
+        assert_eq!(built("nginx.hash", &pool).affinity(), Affinity::Address);
+    }
+
+    #[test]
+    fn a_ring_too_large_is_refused_with_the_reason() {
+        let pool = weighted(&[1000; 200], &[]);
+        let ctx = BuildContext {
+            pool: &pool,
+            expected_users: 1,
+        };
+        let spec = spec::parse("nginx.hash(consistent=on)", 0).unwrap();
+        let err = build(&spec, &ctx).err().unwrap();
+        assert_eq!(err.offset, "nginx.hash(consistent=".len());
+        assert!(
+            err.message.contains("32000000 for a total weight of 200000"),
+            "{}",
+            err.message
+        );
+        assert!(build(&spec::parse("nginx.hash", 0).unwrap(), &ctx).is_ok());
+        let bad = build(&spec::parse("nginx.hash(consistent=yes)", 0).unwrap(), &ctx);
+        assert!(bad.err().unwrap().message.contains("expected one of off"));
+    }
+
+    #[test]
+    fn adding_a_server_remaps_most_clients() {
+        for n in [3usize, 8] {
+            let moved = moved_share(
+                "nginx.hash",
+                pool_with_spare(n, 1),
+                20_000,
+                PoolChangeKind::Add(n as u32),
+            );
+            let want = n as f64 / (n + 1) as f64;
+            assert!((moved - want).abs() < 0.05, "n={n}: moved {moved}, mod-N theory {want}");
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(32))]
+
+        /// Apart from the IPv4-compatible form, the key bytes are `Key::text`, so every
+        /// product hashing text sees the same key.
+        #[test]
+        fn key_bytes_are_key_text(bits in any::<u128>(), zero_groups in any::<u8>(), v4 in any::<u32>(), port in any::<u16>()) {
+            // Zeroing groups at random makes runs of zeros of every length and place.
+            let mask = (0..8).filter(|g| zero_groups >> g & 1 == 1).fold(0u128, |m, g| m | 0xffff << (16 * g));
+            for addr in [Addr::v4(v4), Addr::v6(bits), Addr::v6(bits & !mask)] {
+                let c = Client { user: v4, addr, port };
+                for key in Key::ALL {
+                    let (mut text, mut bytes) = (KeyText::default(), KeyBytes::default());
+                    if !ipv4_compatible(addr) {
+                        prop_assert_eq!(bytes.of(key, &c), key.text(&c, &mut text));
+                    }
+                }
+            }
+        }
+
+        /// Marking a server down moves its clients and nobody else's.
+        #[test]
+        fn down_moves_only_that_servers_clients(
+            weights in prop::collection::vec(1u32..5, 2..8),
+            which in 0usize..8,
+        ) {
+            let which = which % weights.len();
+            let mut pool = weighted(&weights, &[]);
+            let mut p = built("nginx.hash", &pool);
+            let before: Vec<_> = (0..3000).map(|i| p.peek(&client(i), 0, &pool)).collect();
+            prop_assert!(pool.apply(&PoolChangeKind::Fail(which as ServerId)));
+            p.pool_changed(&pool);
+            for i in 0..3000 {
+                let now = p.peek(&client(i), 0, &pool);
+                if before[i as usize] != Some(which as ServerId) {
+                    prop_assert_eq!(now, before[i as usize]);
+                } else {
+                    prop_assert_ne!(now, Some(which as ServerId));
+                }
+            }
+        }
+
+        /// Each server's share of clients follows its weight.
+        #[test]
+        fn shares_follow_weights(weights in prop::collection::vec(1u32..5, 2..6)) {
+            let pool = weighted(&weights, &[]);
+            let p = built("nginx.hash", &pool);
+            let mut seen = vec![0f64; weights.len()];
+            let clients = 20_000u32;
+            for i in 0..clients {
+                seen[p.peek(&client(i), 0, &pool).unwrap() as usize] += 1.0;
+            }
+            let total: u32 = weights.iter().sum();
+            for (s, w) in weights.iter().enumerate() {
+                let want = *w as f64 / total as f64;
+                let got = seen[s] / clients as f64;
+                prop_assert!((got - want).abs() < 0.1 * want + 0.01, "server {s}: {got} of clients, weight share {want}");
+            }
+        }
+    }
+}
