@@ -85,7 +85,9 @@ pub fn free_port() -> u16 {
 /// body of the answer: the address of the backend that served it.
 pub fn request_from(from: Ipv4Addr, to: SocketAddrV4) -> String {
     let socket = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
-    socket.bind(&SocketAddrV4::new(from, 0).into()).expect("bind a 127.x.y.z source");
+    socket
+        .bind(&SocketAddrV4::new(from, 0).into())
+        .expect("bind a 127.x.y.z source");
     socket.connect(&to.into()).expect("connect to the balancer");
     let mut stream: TcpStream = socket.into();
     stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
@@ -116,7 +118,13 @@ pub fn sources(n: usize) -> Vec<Ipv4Addr> {
 }
 
 /// What `lbsim route` predicts for each source: the backend's `HOST:PORT`.
-pub fn predict(policy: &str, servers: &[String], weights: Option<&str>, down: Option<&str>, clients: &[Ipv4Addr]) -> Vec<String> {
+pub fn predict(
+    policy: &str,
+    servers: &[String],
+    weights: Option<&str>,
+    down: Option<&str>,
+    clients: &[Ipv4Addr],
+) -> Vec<String> {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_lbsim"));
     cmd.args(["route", "--policy", policy, "--servers", &servers.join(",")]);
     if let Some(w) = weights {
@@ -127,7 +135,11 @@ pub fn predict(policy: &str, servers: &[String], weights: Option<&str>, down: Op
     }
     cmd.args(clients.iter().map(|c| c.to_string()));
     let out = cmd.output().expect("run lbsim route");
-    assert!(out.status.success(), "lbsim route failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "lbsim route failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout)
         .unwrap()
         .lines()

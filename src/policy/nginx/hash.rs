@@ -65,10 +65,9 @@ pub const INFO: PolicyInfo = PolicyInfo {
 };
 
 /// A key's text as nginx's variables print it (`$remote_addr`, `$remote_addr:$remote_port`),
-/// written on the stack. Addresses are written by hand, as nginx does, which is also
-/// much faster than going through `fmt`; every form equals [`Key::text`] except one:
-/// nginx writes an IPv4-compatible IPv6 address (`::a.b.c.d`, deprecated by RFC 4291)
-/// in dotted form where Rust writes hex.
+/// written on the stack. Every form equals [`Key::text`] except one: nginx writes an
+/// IPv4-compatible IPv6 address (`::a.b.c.d`, deprecated by RFC 4291) in dotted form
+/// where Rust writes hex.
 #[derive(Default)]
 pub(super) struct KeyBytes {
     text: KeyText,
@@ -84,17 +83,13 @@ impl KeyBytes {
             Key::Prefix => client.addr.prefix(),
             Key::Session => return key.text(client, &mut self.text),
         };
-        self.len = 0;
-        let octets = addr.octets();
-        if addr.is_v4() {
-            self.dotted(&octets[12..]);
-        } else if ipv4_compatible(addr) {
-            self.push(b"::");
-            self.dotted(&octets[12..]);
-        } else {
-            // Rust prints every other IPv6 address as nginx's ngx_inet6_ntop does.
+        if !ipv4_compatible(addr) {
+            // Every other address prints as nginx's ngx_inet6_ntop prints it.
             return key.text(client, &mut self.text);
         }
+        self.len = 0;
+        self.push(b"::");
+        self.dotted(&addr.octets()[12..]);
         if key == Key::SourcePort {
             self.push(b":");
             self.push(decimal(client.port as u32, &mut [0; 10]));
