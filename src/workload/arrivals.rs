@@ -37,8 +37,34 @@ impl ArrivalProcess {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::{HOUR, Stream};
+    use crate::engine::{HOUR, MINUTE, Stream};
     use crate::scenario::Shape;
+
+    #[test]
+    fn a_flash_crowd_multiplies_the_rate_for_its_interval() {
+        let model = Arrivals {
+            rate: 2.0,
+            shape: Shape::Flat,
+            flash: vec![(HOUR, HOUR + 30 * MINUTE, 5.0)],
+        };
+        let p = ArrivalProcess::new(model);
+        let mut rng = Stream::Arrivals.rng(4, 0, 0);
+        let (mut before, mut during, mut t) = (0.0f64, 0.0f64, 0);
+        while let Some(next) = p.next(t, &mut rng) {
+            if next >= HOUR + 30 * MINUTE {
+                break;
+            }
+            if next < HOUR {
+                before += 1.0;
+            } else {
+                during += 1.0;
+            }
+            t = next;
+        }
+        // 7,200 arrivals in the hour before, 5 × 3,600 in the half hour of the crowd.
+        assert!((before / 7_200.0 - 1.0).abs() < 0.04, "{before}");
+        assert!((during / 18_000.0 - 1.0).abs() < 0.03, "{during}");
+    }
 
     #[test]
     fn shaped_rate_follows_the_curve() {
