@@ -515,3 +515,52 @@ fn stick_table_resticks_without_fail_back() {
         "no client was re-stuck away from s2, so fail-back went untested"
     );
 }
+
+#[test]
+fn maintenance_at_run_time_rebuilds_the_map_and_the_tree() {
+    let Some(exe) = product("haproxy") else { return };
+    for (config, spec) in [
+        (MAP, "haproxy.source"),
+        (CONSISTENT, "haproxy.source(hash_type=consistent)"),
+    ] {
+        let case = Case {
+            config,
+            policy: spec,
+            weights: &[1, 2, 1, 3],
+            down: &[],
+        };
+        let lb = Haproxy::start(&exe, &case);
+        let mut pool = lbsim::route::pool(&lb.names().join(","), Some("1,2,1,3"), None).unwrap();
+        let mut model = build(spec, &pool);
+        let clients = sources(REQUESTS / 3);
+        let (mut sent, mut bad) = (0, 0);
+        let phases = [
+            (None, None),
+            (Some("disable server lb/s2"), Some(PoolChangeKind::Fail(1))),
+            (Some("enable server lb/s2"), Some(PoolChangeKind::Recover(1))),
+        ];
+        for (command, change) in phases {
+            if let (Some(command), Some(change)) = (command, change) {
+                lb.admin(command);
+                assert!(pool.apply(&change));
+                model.pool_changed(&pool);
+            }
+            let served: Vec<String> = clients.iter().map(|&c| request_from(c, lb.addr())).collect();
+            let predicted: Vec<String> = clients
+                .iter()
+                .map(|&c| {
+                    let client = Client {
+                        user: 0,
+                        addr: Addr::from(std::net::IpAddr::V4(c)),
+                        port: 0,
+                    };
+                    lb.names()[model.peek(&client, 0, &pool).unwrap() as usize].clone()
+                })
+                .collect();
+            bad += mismatches(&clients, &predicted, &served);
+            sent += clients.len();
+        }
+        eprintln!("{spec} with s2 disabled and enabled at run time: {sent} requests, {bad} mismatches");
+        assert_eq!(bad, 0);
+    }
+}
