@@ -241,7 +241,9 @@ fn request_with_header(from: Ipv4Addr, to: SocketAddrV4, header: &str) -> (Strin
     let mut stream: TcpStream = socket.into();
     let port = stream.local_addr().unwrap().port();
     stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    write!(stream, "GET / HTTP/1.0\r\nHost: lbsim\r\n{header}\r\n\r\n").unwrap();
+    // One write: pieces would wait on Nagle and delayed acknowledgements.
+    let request = format!("GET / HTTP/1.0\r\nHost: lbsim\r\n{header}\r\n\r\n");
+    stream.write_all(request.as_bytes()).unwrap();
     let mut reply = String::new();
     stream.read_to_string(&mut reply).unwrap();
     let (head, body) = reply.split_once("\r\n\r\n").expect("an HTTP answer");
