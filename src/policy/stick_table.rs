@@ -17,29 +17,31 @@ use crate::hash::AddrMap;
 pub const INFO: PolicyInfo = PolicyInfo {
     name: "stick_table",
     summary: "table of source address -> server with idle expiry and a size limit; new clients via a base policy",
-    params: &[
-        Param {
-            name: "base",
-            default: "round_robin",
-            help: "policy for addresses not in the table",
-        },
-        Param {
-            name: "expire",
-            default: "30m",
-            help: "idle time after which an entry is dropped (\"none\" or 0: never)",
-        },
-        Param {
-            name: "size",
-            default: "1000000",
-            help: "entries the table holds; the oldest are evicted beyond it",
-        },
-    ],
+    params: &[BASE, EXPIRE, SIZE],
     build: |args, ctx| {
         let base = build(&args.policy("base")?, ctx)?;
         let expire = args.duration_or_none("expire")?.map(|d| d.0);
         let size = args.int("size", 1, 1 << 31)? as usize;
         Ok(Box::new(StickTable::new(base, expire, size)))
     },
+};
+
+/// The parameters of a stick table; product stick tables that model the same
+/// three settings share them.
+pub const BASE: Param = Param {
+    name: "base",
+    default: "round_robin",
+    help: "policy for addresses not in the table",
+};
+pub const EXPIRE: Param = Param {
+    name: "expire",
+    default: "30m",
+    help: "idle time after which an entry is dropped (\"none\" or 0: never)",
+};
+pub const SIZE: Param = Param {
+    name: "size",
+    default: "1000000",
+    help: "entries the table holds; the oldest are evicted beyond it",
 };
 
 #[derive(Clone, Copy)]

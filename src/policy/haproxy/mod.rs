@@ -1,5 +1,30 @@
-//! HAProxy's `balance source` (map-based and consistent) and its stick tables.
+//! HAProxy's `balance source` (map-based and consistent) and its stick tables, as
+//! HAProxy 2.6 (the Debian 12 package) implements them.
 
-use super::PolicyInfo;
+pub mod chash;
+pub mod hash;
+pub mod map;
+pub mod source;
+pub mod stick_table;
 
-pub const POLICIES: &[PolicyInfo] = &[];
+use super::{PolicyInfo, SpecError};
+use crate::pool::Pool;
+
+pub const POLICIES: &[PolicyInfo] = &[source::INFO, stick_table::INFO];
+
+/// HAProxy's largest server weight (0..=256; lbsim servers weigh at least 1).
+const MAX_WEIGHT: u32 = 256;
+
+/// Rejects pools HAProxy would refuse to load: a weight above 256.
+fn check_weights(pool: &Pool) -> Result<(), SpecError> {
+    match pool.servers().iter().find(|s| s.weight > MAX_WEIGHT) {
+        Some(s) => Err(SpecError::at(
+            0,
+            format!(
+                "server {} has weight {}: HAProxy accepts weights from 0 to {MAX_WEIGHT}",
+                s.name, s.weight
+            ),
+        )),
+        None => Ok(()),
+    }
+}
