@@ -86,6 +86,8 @@ pub struct Mh {
     dests: Dests,
     key: Key,
     size: u32,
+    /// `size` as a multiplier for [`fast_mod`].
+    divisor: u64,
     /// `IP_VS_MH_TAB_BITS`: the largest turns stay below 2^tab_bits.
     tab_bits: u32,
     /// Each server's (folded address, port), which its permutation is hashed from.
@@ -100,6 +102,7 @@ impl Mh {
             dests: Dests::new(pool, on_fail, false),
             key,
             size: PRIMES[index],
+            divisor: u64::MAX / PRIMES[index] as u64 + 1,
             tab_bits: (index as u32 + 8) / 2,
             endpoints: (0..pool.len() as ServerId).map(|s| endpoint(pool.name(s), s)).collect(),
             lookup: vec![NONE; PRIMES[index] as usize],
@@ -161,23 +164,37 @@ impl Mh {
         }
     }
 
+    /// A hash's slot, `hash mod M`.
+    fn slot(&self, hash: u32) -> u32 {
+        fast_mod(hash, self.size, self.divisor)
+    }
+
     fn select(&self, client: &Client, pool: &Pool) -> ServerId {
         let v = client_value(self.key, client);
-        let ihash = Self::hash(v, HASH1) % self.size;
+        let ihash = self.slot(Self::hash(v, HASH1));
         let s = self.lookup[ihash as usize];
-        if pool.is_up(s) {
+        // Deleted servers are not in the table, so only a quiesced one is unavailable.
+        if self.dests.on_fail() == OnFail::Remove || pool.is_up(s) {
             return s;
         }
-        // A quiesced server (a deleted one is not in the table), so the fallback is on.
+        // Quiescing requires the fallback.
         (0..self.size)
             .map(|k| {
                 let offset = (k + ihash) % self.size;
-                self.lookup[(Self::hash(offset.wrapping_add(v), HASH1) % self.size) as usize]
+                self.lookup[self.slot(Self::hash(offset.wrapping_add(v), HASH1)) as usize]
             })
             .find(|&s| pool.is_up(s))
             .or_else(|| self.dests.list().iter().copied().find(|&s| pool.is_up(s)))
             .expect("pick is only called with a server up")
     }
+}
+
+/// `x mod d` by two multiplications instead of a division (Lemire, Kaser and Kurz,
+/// "Faster remainder by direct computation", 2019), with `divisor = ⌊(2^64 − 1)/d⌋ + 1`;
+/// exact for every 32-bit `x` and `d`.
+fn fast_mod(x: u32, d: u32, divisor: u64) -> u32 {
+    let low = divisor.wrapping_mul(x as u64);
+    ((low as u128 * d as u128) >> 64) as u32
 }
 
 fn gcd(a: u32, b: u32) -> u32 {
@@ -346,6 +363,12 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn fast_mod_is_the_remainder(x: u32, index in 0usize..10) {
+            let d = PRIMES[index];
+            prop_assert_eq!(fast_mod(x, d, u64::MAX / d as u64 + 1), x % d);
+        }
+
         #[test]
         fn equal_weights_balance_within_one_slot(n in 1usize..60, index in 0usize..5) {
             let t = Mh::new(&pool_with_spare(n, 0), Key::Source, OnFail::Remove, index).lookup;

@@ -114,7 +114,9 @@ pub struct Persistence {
     timeout: Time,
     mask4: u32,
     mask6: u128,
-    time_wait: Time,
+    /// How long a template outlives its last connection, armed with the full
+    /// timeout and (after a stretch) with 60 s.
+    life: [Time; 2],
     templates: AddrMap<Template>,
     /// Every attach as (time, network), oldest first, to drop expired templates.
     by_age: VecDeque<(Time, Addr)>,
@@ -124,23 +126,22 @@ pub struct Persistence {
 
 impl Persistence {
     pub fn new(base: Box<dyn Policy>, timeout: Time, netmask: u32, netmask6: u32, time_wait: Time) -> Persistence {
-        let mut p = Persistence {
+        let life = [life(timeout, time_wait), life(REARM, time_wait)];
+        Persistence {
             base,
             timeout,
             mask4: u32::MAX.checked_shl(32 - netmask).unwrap_or(0),
             mask6: u128::MAX << (128 - netmask6),
-            time_wait,
+            life,
             templates: AddrMap::default(),
             by_age: VecDeque::new(),
-            longest: 0,
-        };
-        // Only a connection outliving the timer cuts the timeout to 60 s.
-        p.longest = if time_wait > timeout {
-            p.life(timeout).max(p.life(REARM))
-        } else {
-            timeout
-        };
-        p
+            // Only a connection outliving the timer cuts the timeout to 60 s.
+            longest: if time_wait > timeout {
+                life[0].max(life[1])
+            } else {
+                life[0]
+            },
+        }
     }
 
     /// The template key: the client address under the netmask.
@@ -152,22 +153,8 @@ impl Persistence {
         }
     }
 
-    /// How long a template armed with `timeout` outlives its last connection: its
-    /// timer fires `timeout` after it, and re-arms by 60 s while that connection
-    /// (`time_wait` long) is still in the table.
-    fn life(&self, timeout: Time) -> Time {
-        match self.time_wait.checked_sub(timeout) {
-            Some(left) if left > 0 => timeout + left.div_ceil(REARM) * REARM,
-            _ => timeout,
-        }
-    }
-
-    fn armed(&self, t: &Template) -> Time {
-        if t.short { REARM } else { self.timeout }
-    }
-
     fn alive(&self, t: &Template, now: Time) -> bool {
-        now < t.last.saturating_add(self.life(self.armed(t)))
+        now < t.last.saturating_add(self.life[t.short as usize])
     }
 
     /// The server a live template sends `addr` to, if its server is still in service.
@@ -202,16 +189,29 @@ impl Persistence {
     }
 }
 
+/// How long a template armed with `timeout` outlives its last connection: its timer
+/// fires `timeout` after it, and re-arms by 60 s while that connection (`time_wait`
+/// long) is still in the table.
+fn life(timeout: Time, time_wait: Time) -> Time {
+    match time_wait.checked_sub(timeout) {
+        Some(left) if left > 0 => timeout + left.div_ceil(REARM) * REARM,
+        _ => timeout,
+    }
+}
+
 impl Policy for Persistence {
     fn pick(&mut self, client: &Client, now: Time, pool: &Pool, rng: &mut StreamRng) -> Pick {
         self.purge(now);
         let net = self.network(client.addr);
-        if let Some(server) = self.live(net, now, pool) {
-            let timeout = self.timeout;
-            let t = self.templates.get_mut(&net).expect("a live template");
+        let (timeout, life) = (self.timeout, self.life);
+        if let Some(t) = self.templates.get_mut(&net)
+            && now < t.last.saturating_add(life[t.short as usize])
+            && pool.is_up(t.server)
+        {
             // Past its first expiry the timer fired with connections left: 60 s now.
             t.short |= now >= t.last.saturating_add(if t.short { REARM } else { timeout });
             t.last = now;
+            let server = t.server;
             self.remember(net, now);
             return Pick {
                 server,

@@ -23,7 +23,7 @@ use crate::pool::{Pool, ServerId};
 
 pub const INFO: PolicyInfo = PolicyInfo {
     name: "ipvs.sh",
-    summary: "Linux IPVS source hashing: 256-bucket table filled round the server list; any change refills it (mod-N remap)",
+    summary: "Linux IPVS source hashing: 256 buckets dealt out cycling through the server list; any change refills them (mod-N remap)",
     params: &[
         PORT_KEY,
         Param {

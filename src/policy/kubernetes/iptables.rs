@@ -25,6 +25,12 @@
 //!
 //! When an endpoint goes away its rules go, and its list with them (`xt_recent`
 //! frees a list when no rule names it); if it comes back its list starts empty.
+//!
+//! A rule whose list does not hold the address neither matches nor reaps, so lbsim
+//! indexes which lists hold each address and runs only their rules: usually one,
+//! since an address only joins a list through the random split, when no list
+//! holds it fresh. The split itself evaluates the rules one by one, as the kernel
+//! does, so a new client costs up to n random numbers.
 
 use std::collections::VecDeque;
 
@@ -43,6 +49,16 @@ pub struct Iptables {
     thresholds: Vec<u32>,
     /// Each server's `recent` list.
     lists: Vec<Recent>,
+    /// Which lists hold each address, so that a request visits only those instead of
+    /// every endpoint's rule.
+    holders: AddrMap<Holders>,
+}
+
+/// The lists an address is in: how many, and one of them.
+#[derive(Clone, Copy)]
+struct Holders {
+    count: u32,
+    one: ServerId,
 }
 
 impl Iptables {
@@ -53,6 +69,7 @@ impl Iptables {
             endpoints: Vec::new(),
             thresholds: Vec::new(),
             lists: (0..pool.len()).map(|_| Recent::default()).collect(),
+            holders: AddrMap::default(),
         };
         p.pool_changed(pool);
         p
@@ -64,6 +81,61 @@ impl Iptables {
             .iter()
             .position(|&t| rng.next_u32() & 0x7fff_ffff < t)
             .unwrap_or(self.endpoints.len() - 1)
+    }
+
+    /// The endpoint rule `--rcheck --seconds T --reap` on `ep`'s list: whether `addr`
+    /// matches, reaping one stale entry when the address is in the list.
+    fn rcheck(&mut self, ep: ServerId, addr: Addr, now: Time) -> bool {
+        let list = &mut self.lists[ep as usize];
+        let Some(stamp) = list.stamp(addr) else {
+            return false;
+        };
+        let matched = fresh(stamp, now, self.timeout);
+        if let Some(gone) = list.reap(now, self.timeout) {
+            self.unlisted(ep, gone);
+        }
+        matched
+    }
+
+    /// `--set` on `ep`'s list.
+    fn set(&mut self, ep: ServerId, addr: Addr, now: Time) {
+        let (added, evicted) = self.lists[ep as usize].set(addr, now, self.list_size);
+        if let Some(gone) = evicted {
+            self.unlisted(ep, gone);
+        }
+        if added {
+            self.holders
+                .entry(addr)
+                .and_modify(|h| h.count += 1)
+                .or_insert(Holders { count: 1, one: ep });
+        }
+    }
+
+    /// Records that `ep`'s list no longer holds `addr`.
+    fn unlisted(&mut self, ep: ServerId, addr: Addr) {
+        let h = self.holders.get_mut(&addr).expect("a listed address has holders");
+        h.count -= 1;
+        if h.count == 0 {
+            self.holders.remove(&addr);
+        } else if h.one == ep {
+            let lists = &self.lists;
+            h.one = (0..lists.len() as ServerId)
+                .find(|&s| lists[s as usize].stamp(addr).is_some())
+                .expect("another list holds the address");
+        }
+    }
+
+    /// The lists holding `addr`, in rule order: usually one, found without a scan.
+    fn holding(&self, addr: Addr) -> impl Iterator<Item = ServerId> + '_ {
+        let h = self.holders.get(&addr).copied();
+        let single = h.filter(|h| h.count == 1).map(|h| h.one);
+        let scan = h.is_some_and(|h| h.count > 1);
+        single.into_iter().chain(
+            self.endpoints
+                .iter()
+                .copied()
+                .filter(move |&ep| scan && self.lists[ep as usize].stamp(addr).is_some()),
+        )
     }
 }
 
@@ -78,31 +150,27 @@ pub fn threshold(k: usize) -> u32 {
 
 impl Policy for Iptables {
     fn pick(&mut self, client: &Client, now: Time, _: &Pool, rng: &mut StreamRng) -> Pick {
-        let (timeout, addr) = (self.timeout, client.addr);
-        for &ep in &self.endpoints {
-            let list = &mut self.lists[ep as usize];
-            if let Some(stamp) = list.stamp(addr) {
-                let matched = fresh(stamp, now, timeout);
-                list.reap(now, timeout);
-                if matched {
-                    list.set(addr, now, self.list_size);
-                    return Pick {
-                        server: ep,
-                        memory: Memory::Hit,
-                    };
-                }
-            }
-        }
-        let server = self.endpoints[self.split(rng)];
-        self.lists[server as usize].set(addr, now, self.list_size);
-        Pick {
-            server,
-            memory: Memory::Miss,
-        }
+        let addr = client.addr;
+        // Only the rules of lists holding the address can match or reap, and the
+        // first match wins. Mostly one list holds it; otherwise every rule runs.
+        let matched = match self.holders.get(&addr).copied() {
+            None => None,
+            Some(h) if h.count == 1 => self.rcheck(h.one, addr, now).then_some(h.one),
+            Some(_) => (0..self.endpoints.len()).find_map(|i| {
+                let ep = self.endpoints[i];
+                self.rcheck(ep, addr, now).then_some(ep)
+            }),
+        };
+        let (server, memory) = match matched {
+            Some(ep) => (ep, Memory::Hit),
+            None => (self.endpoints[self.split(rng)], Memory::Miss),
+        };
+        self.set(server, addr, now);
+        Pick { server, memory }
     }
 
     fn peek(&self, client: &Client, now: Time, _: &Pool) -> Option<ServerId> {
-        self.endpoints.iter().copied().find(|&ep| {
+        self.holding(client.addr).find(|&ep| {
             self.lists[ep as usize]
                 .stamp(client.addr)
                 .is_some_and(|s| fresh(s, now, self.timeout))
@@ -111,9 +179,11 @@ impl Policy for Iptables {
 
     fn pool_changed(&mut self, pool: &Pool) {
         endpoints(pool, &mut self.endpoints);
-        for (s, list) in self.lists.iter_mut().enumerate() {
-            if !pool.is_up(s as ServerId) {
-                list.clear();
+        for s in 0..self.lists.len() as ServerId {
+            if !pool.is_up(s) {
+                for addr in self.lists[s as usize].clear() {
+                    self.unlisted(s, addr);
+                }
             }
         }
         let n = self.endpoints.len();
@@ -146,11 +216,18 @@ impl Recent {
         self.entries.get(&addr).map(|e| e.0)
     }
 
-    /// `--set`: refreshes the address, or adds it, evicting the least recent if full.
-    fn set(&mut self, addr: Addr, now: Time, capacity: usize) {
-        if !self.entries.contains_key(&addr) && self.entries.len() >= capacity {
-            self.evict_oldest();
-        }
+    /// `--set`: refreshes the address, or adds it, evicting the least recent if the
+    /// list is full. Returns whether it was added, and the address evicted.
+    fn set(&mut self, addr: Addr, now: Time, capacity: usize) -> (bool, Option<Addr>) {
+        let added = !self.entries.contains_key(&addr);
+        let evicted = if added && self.entries.len() >= capacity {
+            self.oldest().map(|(a, _)| {
+                self.entries.remove(&a);
+                a
+            })
+        } else {
+            None
+        };
         self.sets += 1;
         self.entries.insert(addr, (now, self.sets));
         self.order.push_back((self.sets, addr));
@@ -158,6 +235,7 @@ impl Recent {
             let entries = &self.entries;
             self.order.retain(|(n, a)| entries.get(a).is_some_and(|e| e.1 == *n));
         }
+        (added, evicted)
     }
 
     /// The least recently set entry, as (address, time).
@@ -173,24 +251,20 @@ impl Recent {
         None
     }
 
-    fn evict_oldest(&mut self) {
-        if let Some((a, _)) = self.oldest() {
-            self.entries.remove(&a);
+    /// `--reap`: deletes the least recently set entry if it is stale; returns it.
+    fn reap(&mut self, now: Time, timeout: Time) -> Option<Addr> {
+        let (a, t) = self.oldest()?;
+        if fresh(t, now, timeout) {
+            return None;
         }
+        self.entries.remove(&a);
+        Some(a)
     }
 
-    /// `--reap`: deletes the least recently set entry if it is stale.
-    fn reap(&mut self, now: Time, timeout: Time) {
-        if let Some((a, t)) = self.oldest()
-            && !fresh(t, now, timeout)
-        {
-            self.entries.remove(&a);
-        }
-    }
-
-    fn clear(&mut self) {
-        self.entries.clear();
+    /// Empties the list, returning the addresses it held.
+    fn clear(&mut self) -> Vec<Addr> {
         self.order.clear();
+        self.entries.drain().map(|(a, _)| a).collect()
     }
 }
 
@@ -201,6 +275,7 @@ mod tests {
     use crate::policy::testing::{built, client, pool_with_spare};
     use crate::pool::PoolChangeKind;
     use proptest::prelude::*;
+    use rand::Rng;
 
     fn new(n: usize, list_size: usize) -> (Pool, Iptables) {
         let p = pool_with_spare(n, 0);
@@ -333,6 +408,62 @@ mod tests {
         assert_eq!(policy.peek(&client(1), 2, &p), Some(other));
     }
 
+    /// xt_recent and the rules as plainly as possible: every endpoint's rule runs in
+    /// order against a list kept least recent first.
+    struct Plain {
+        timeout: Time,
+        capacity: usize,
+        endpoints: Vec<ServerId>,
+        lists: Vec<Vec<(Addr, Time)>>,
+    }
+
+    impl Plain {
+        fn set(&mut self, ep: ServerId, addr: Addr, now: Time) {
+            let list = &mut self.lists[ep as usize];
+            match list.iter().position(|e| e.0 == addr) {
+                Some(i) => {
+                    list.remove(i);
+                }
+                None if list.len() >= self.capacity => {
+                    list.remove(0);
+                }
+                None => {}
+            }
+            list.push((addr, now));
+        }
+
+        fn pick(&mut self, addr: Addr, now: Time, rng: &mut StreamRng) -> Pick {
+            for i in 0..self.endpoints.len() {
+                let (ep, t) = (self.endpoints[i], self.timeout);
+                let list = &mut self.lists[ep as usize];
+                let Some(e) = list.iter().find(|e| e.0 == addr) else {
+                    continue;
+                };
+                let matched = now - e.1 <= t;
+                if now - list[0].1 > t {
+                    list.remove(0);
+                }
+                if matched {
+                    self.set(ep, addr, now);
+                    return Pick {
+                        server: ep,
+                        memory: Memory::Hit,
+                    };
+                }
+            }
+            let n = self.endpoints.len();
+            let j = (0..n - 1)
+                .find(|&i| rng.next_u32() & 0x7fff_ffff < threshold(n - i))
+                .unwrap_or(n - 1);
+            let server = self.endpoints[j];
+            self.set(server, addr, now);
+            Pick {
+                server,
+                memory: Memory::Miss,
+            }
+        }
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(32))]
 
@@ -358,6 +489,55 @@ mod tests {
             }
             prop_assert_eq!(lost, clients - on.iter().map(|c| c.len().min(100)).sum::<usize>());
             prop_assert!(lost >= extra);
+        }
+
+        #[test]
+        fn indexed_lists_pick_as_the_plain_rules_do(
+            n in 1usize..5,
+            capacity in 1usize..6,
+            steps in prop::collection::vec((0u32..12, 0u64..40, 0usize..12), 1..300),
+        ) {
+            let mut p = pool_with_spare(n, 0);
+            let timeout = 30;
+            let mut fast = Iptables::new(&p, timeout, capacity);
+            let mut plain = Plain {
+                timeout,
+                capacity,
+                endpoints: fast.endpoints.clone(),
+                lists: vec![Vec::new(); n],
+            };
+            let (mut r1, mut r2) = (Stream::Policy.rng(2, 0, 0), Stream::Policy.rng(2, 0, 0));
+            let mut now = 0;
+            for (c, dt, event) in steps {
+                now += dt;
+                // Now and then a server fails (taking its list with it) or recovers.
+                if event < n {
+                    let s = event as ServerId;
+                    let change = if !p.is_up(s) {
+                        Some(PoolChangeKind::Recover(s))
+                    } else {
+                        (p.up().len() > 1).then_some(PoolChangeKind::Fail(s))
+                    };
+                    if let Some(change) = change {
+                        p.apply(&change);
+                        fast.pool_changed(&p);
+                        endpoints(&p, &mut plain.endpoints);
+                        plain.lists[s as usize].clear();
+                    }
+                }
+                let a = client(c).addr;
+                let want = plain.pick(a, now, &mut r2);
+                prop_assert_eq!(fast.pick(&client(c), now, &p, &mut r1), want);
+                for (s, list) in plain.lists.iter().enumerate() {
+                    prop_assert_eq!(fast.lists[s].entries.len(), list.len());
+                }
+            }
+            for c in 0..12 {
+                let want = plain.endpoints.iter().copied().find(|&ep| {
+                    plain.lists[ep as usize].iter().any(|e| e.0 == client(c).addr && now - e.1 <= timeout)
+                });
+                prop_assert_eq!(fast.peek(&client(c), now, &p), want);
+            }
         }
 
         #[test]

@@ -10,6 +10,11 @@
 //! every client for the whole timeout. A client in no set goes to
 //! `numgen random mod n`: endpoint `⌊r·n / 2^32⌋` for a random 32-bit r. Sets of
 //! endpoints that leave are deleted at the next sync.
+//!
+//! An address enters a set only through `numgen`, that is when no set holds it, so
+//! at any time it lives in at most one set: lbsim keeps one map of address →
+//! (endpoint, expiry) instead of a set per endpoint, and the first-match order of
+//! the rules never has two candidates.
 
 use std::collections::VecDeque;
 
@@ -23,11 +28,10 @@ use crate::pool::{Pool, ServerId};
 pub struct Nftables {
     timeout: Time,
     endpoints: Vec<ServerId>,
-    /// Each server's set: address → expiry.
-    sets: Vec<AddrMap<Time>>,
-    elements: usize,
-    /// Every update as (expiry, server, address), soonest first, to drop expired ones.
-    by_expiry: VecDeque<(Time, ServerId, Addr)>,
+    /// Every live element: address → (endpoint whose set holds it, expiry).
+    elements: AddrMap<(ServerId, Time)>,
+    /// Every update as (expiry, address), soonest first, to drop expired elements.
+    by_expiry: VecDeque<(Time, Addr)>,
 }
 
 impl Nftables {
@@ -35,36 +39,34 @@ impl Nftables {
         let mut p = Nftables {
             timeout,
             endpoints: Vec::new(),
-            sets: (0..pool.len()).map(|_| AddrMap::default()).collect(),
-            elements: 0,
+            elements: AddrMap::default(),
             by_expiry: VecDeque::new(),
         };
         p.pool_changed(pool);
         p
     }
 
-    fn update(&mut self, s: ServerId, addr: Addr, now: Time) {
+    /// `update @affinity-X { ip saddr }`.
+    fn update(&mut self, ep: ServerId, addr: Addr, now: Time) {
         let expiry = now.saturating_add(self.timeout);
-        if self.sets[s as usize].insert(addr, expiry).is_none() {
-            self.elements += 1;
-        }
-        self.by_expiry.push_back((expiry, s, addr));
-        if self.by_expiry.len() > 2 * self.elements + 1024 {
-            let sets = &self.sets;
-            self.by_expiry.retain(|(t, s, a)| sets[*s as usize].get(a) == Some(t));
+        self.elements.insert(addr, (ep, expiry));
+        self.by_expiry.push_back((expiry, addr));
+        if self.by_expiry.len() > 2 * self.elements.len() + 1024 {
+            let elements = &self.elements;
+            self.by_expiry
+                .retain(|(t, a)| elements.get(a).is_some_and(|e| e.1 == *t));
         }
     }
 
-    /// Drops the elements whose expiry has come, as the set's garbage collector does.
+    /// Drops the elements whose expiry has come, as the sets' garbage collection does.
     fn purge(&mut self, now: Time) {
-        while let Some(&(t, s, a)) = self.by_expiry.front() {
+        while let Some(&(t, a)) = self.by_expiry.front() {
             if t > now {
                 return;
             }
             self.by_expiry.pop_front();
-            if self.sets[s as usize].get(&a) == Some(&t) {
-                self.sets[s as usize].remove(&a);
-                self.elements -= 1;
+            if self.elements.get(&a).is_some_and(|e| e.1 == t) {
+                self.elements.remove(&a);
             }
         }
     }
@@ -78,33 +80,24 @@ pub fn numgen(r: u32, n: usize) -> usize {
 impl Policy for Nftables {
     fn pick(&mut self, client: &Client, now: Time, _: &Pool, rng: &mut StreamRng) -> Pick {
         self.purge(now);
-        let (addr, sets) = (client.addr, &self.sets);
-        let (server, memory) = match self.endpoints.iter().find(|&&ep| sets[ep as usize].contains_key(&addr)) {
-            Some(&ep) => (ep, Memory::Hit),
+        let (server, memory) = match self.elements.get(&client.addr) {
+            Some(&(ep, _)) => (ep, Memory::Hit),
             None => (
                 self.endpoints[numgen(rng.next_u32(), self.endpoints.len())],
                 Memory::Miss,
             ),
         };
-        self.update(server, addr, now);
+        self.update(server, client.addr, now);
         Pick { server, memory }
     }
 
     fn peek(&self, client: &Client, now: Time, _: &Pool) -> Option<ServerId> {
-        self.endpoints
-            .iter()
-            .copied()
-            .find(|&ep| self.sets[ep as usize].get(&client.addr).is_some_and(|&t| t > now))
+        self.elements.get(&client.addr).filter(|e| e.1 > now).map(|e| e.0)
     }
 
     fn pool_changed(&mut self, pool: &Pool) {
         endpoints(pool, &mut self.endpoints);
-        for (s, set) in self.sets.iter_mut().enumerate() {
-            if !pool.is_up(s as ServerId) {
-                self.elements -= set.len();
-                set.clear();
-            }
-        }
+        self.elements.retain(|_, e| pool.is_up(e.0));
     }
 
     fn affinity(&self) -> Affinity {
@@ -162,7 +155,7 @@ mod tests {
             assert!((c as f64 / 30_000.0 - 1.0 / 3.0).abs() < 0.015, "{counts:?}");
         }
         policy.pick(&client(0), 10 * SECOND, &p, &mut rng);
-        assert_eq!(policy.elements, 1);
+        assert_eq!(policy.elements.len(), 1);
     }
 
     #[test]
@@ -177,6 +170,6 @@ mod tests {
         p.apply(&PoolChangeKind::Recover(first));
         policy.pool_changed(&p);
         assert_eq!(policy.peek(&client(1), 2, &p), Some(1 - first));
-        assert_eq!(policy.elements, 1);
+        assert_eq!(policy.elements.len(), 1);
     }
 }
