@@ -1,5 +1,5 @@
-//! The population the benchmarks run: a day of users on home, CGNAT and mobile
-//! networks, 16 servers.
+//! The population the benchmarks run: a day of users on home (some dual-stack),
+//! CGNAT, enterprise and mobile networks, 16 servers.
 
 use std::path::Path;
 
@@ -16,10 +16,14 @@ pub fn population(users_per_day: f64, policies: &str, queueing: bool) -> Scenari
         return_share = 0.3
         [[networks]]
         kind = "home"
-        share = 0.6
+        share = 0.5
+        ipv6_share = 0.3
         [[networks]]
         kind = "cgnat"
         share = 0.15
+        [[networks]]
+        kind = "enterprise"
+        share = 0.1
         [[networks]]
         kind = "mobile"
         share = 0.25

@@ -64,11 +64,11 @@ pub const INFO: PolicyInfo = PolicyInfo {
             if factor != 0 {
                 let message =
                     format!("hash_balance_factor={factor}: HAProxy applies it only with hash_type=consistent");
-                return Err(reject(args, "hash_balance_factor", message));
+                return Err(args.invalid("hash_balance_factor", message));
             }
             if ids == Ids::Fixed {
                 let message = "ids=fixed: server ids place nodes only with hash_type=consistent".to_string();
-                return Err(reject(args, "ids", message));
+                return Err(args.invalid("ids", message));
             }
         }
         let key = Key::read(args, &Key::ALL)?;
@@ -96,14 +96,6 @@ fn read_factor(args: &mut Args) -> Result<u32, SpecError> {
     args.int("hash_balance_factor", 101, MAX_FACTOR)
         .map(|f| f as u32)
         .map_err(|e| SpecError::at(e.offset, e.message.replacen("expected a", "expected 0 (off) or a", 1)))
-}
-
-/// An error placed at the value of parameter `name`, for a value that is valid on
-/// its own but not with the others.
-fn reject(args: &mut Args, name: &str, message: String) -> SpecError {
-    // No choice matches an empty list: the error carries the value's offset.
-    let offset = args.choice(name, &[]).err().map_or(0, |e| e.offset);
-    SpecError::at(offset, message)
 }
 
 enum Lookup {

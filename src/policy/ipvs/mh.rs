@@ -65,10 +65,8 @@ pub const INFO: PolicyInfo = PolicyInfo {
         let on_fail = OnFail::read(args)?;
         let index = args.choice("table_size", &PRIME_NAMES)?;
         if on_fail == OnFail::Quiesce && !fallback {
-            return Err(param_error(
-                args,
-                "fallback",
-                "fallback=off with on_fail=quiesce: IPVS would drop the clients of a quiesced server, which lbsim cannot model; set fallback=on".into(),
+            return Err(args.invalid("fallback",
+                "fallback=off with on_fail=quiesce: IPVS would drop the clients of a quiesced server, which lbsim cannot model; set fallback=on",
             ));
         }
         Ok(Box::new(Mh::new(ctx.pool, key, on_fail, index)))

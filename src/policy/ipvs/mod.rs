@@ -37,15 +37,6 @@ fn read_flag(args: &mut Args, name: &str) -> Result<bool, SpecError> {
     Ok(args.choice(name, &["off", "on"])? == 1)
 }
 
-/// An error about parameter `name`, located at its value (or at the policy name when
-/// the parameter was left at its default), for checks that involve two parameters.
-fn param_error(args: &mut Args, name: &str, message: String) -> SpecError {
-    // Asking for a value among no choices always fails, and the failure knows where
-    // the value is written.
-    let at = args.choice(name, &[]).err().map_or(0, |e| e.offset);
-    SpecError::at(at, message)
-}
-
 /// The 32-bit value IPVS hashes for an address: IPv4 as a number, IPv6 as the XOR of
 /// its four 32-bit words (`addr_fold`).
 pub fn addr_fold(addr: Addr) -> u32 {

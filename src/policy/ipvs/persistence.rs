@@ -83,10 +83,8 @@ pub const INFO: PolicyInfo = PolicyInfo {
         let netmask6 = args.int("netmask6", 1, 128)? as u32;
         let time_wait = args.int("time_wait", 0, 86_400)? * SECOND;
         if !read_flag(args, "expire_quiescent")? && quiesces(&base_spec) {
-            return Err(param_error(
-                args,
-                "expire_quiescent",
-                "expire_quiescent=off with a base that quiesces failed servers: IPVS would keep sending their persistent clients to them, which lbsim cannot model; set expire_quiescent=on".into(),
+            return Err(args.invalid("expire_quiescent",
+                "expire_quiescent=off with a base that quiesces failed servers: IPVS would keep sending their persistent clients to them, which lbsim cannot model; set expire_quiescent=on",
             ));
         }
         let base = build(&base_spec, ctx)?;

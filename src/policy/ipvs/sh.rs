@@ -44,16 +44,12 @@ pub const INFO: PolicyInfo = PolicyInfo {
         let on_fail = OnFail::read(args)?;
         let bits = args.int("tab_bits", 4, 20)? as u32;
         if on_fail == OnFail::Quiesce && !fallback {
-            return Err(param_error(
-                args,
-                "fallback",
-                "fallback=off with on_fail=quiesce: IPVS would drop the clients of a quiesced server, which lbsim cannot model; set fallback=on".into(),
+            return Err(args.invalid("fallback",
+                "fallback=off with on_fail=quiesce: IPVS would drop the clients of a quiesced server, which lbsim cannot model; set fallback=on",
             ));
         }
         if on_fail == OnFail::Quiesce && ctx.pool.len() > 1 << bits {
-            return Err(param_error(
-                args,
-                "tab_bits",
+            return Err(args.invalid("tab_bits",
                 format!(
                     "tab_bits={bits}: {} servers with on_fail=quiesce need at least as many buckets, or a failed server's clients could find no bucket of an available one",
                     ctx.pool.len()
