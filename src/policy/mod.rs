@@ -214,6 +214,33 @@ pub(crate) mod testing {
         .unwrap()
     }
 
+    /// Fails `which` and checks that exactly its clients (of the first `keys`) move:
+    /// everyone else keeps their server, and nobody is still sent to it.
+    pub fn failure_moves_only_its_clients(text: &str, mut p: Pool, which: ServerId, keys: u32) -> Result<(), String> {
+        let mut policy = built(text, &p);
+        let before: Vec<_> = (0..keys).map(|i| policy.peek(&client(i), 0, &p)).collect();
+        assert!(p.apply(&crate::pool::PoolChangeKind::Fail(which)));
+        policy.pool_changed(&p);
+        for (i, was) in before.into_iter().enumerate() {
+            let now = policy.peek(&client(i as u32), 0, &p);
+            if (was != Some(which) && now != was) || now == Some(which) {
+                return Err(format!(
+                    "{text}: client {i} went from {was:?} to {now:?} when {which} failed"
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Each server's share of the first `keys` clients, by peek.
+    pub fn shares(policy: &dyn Policy, p: &Pool, keys: u32) -> Vec<f64> {
+        let mut seen = vec![0f64; p.len()];
+        for i in 0..keys {
+            seen[policy.peek(&client(i), 0, p).expect("a deterministic policy") as usize] += 1.0;
+        }
+        seen.iter().map(|c| c / keys as f64).collect()
+    }
+
     /// Share of `keys` clients whose peeked server differs after `change`.
     pub fn moved_share(text: &str, mut p: Pool, keys: u32, change: crate::pool::PoolChangeKind) -> f64 {
         let mut policy = built(text, &p);

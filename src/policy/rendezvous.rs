@@ -90,7 +90,7 @@ impl Policy for Rendezvous {
 
 #[cfg(test)]
 mod tests {
-    use super::testing::{built, client, moved_share, pool, pool_with_spare};
+    use super::testing::{built, client, moved_share, pool, pool_with_spare, shares};
     use super::*;
     use crate::pool::{PoolChangeKind, Presence, Server};
     use proptest::prelude::*;
@@ -113,16 +113,11 @@ mod tests {
             let p = Pool::new(weights.iter().enumerate().map(|(i, &w)| Server {
                 name: format!("s{i}"), weight: w, presence: Presence::Up,
             }).collect());
-            let r = built("rendezvous", &p);
-            let keys = 30_000u32;
-            let mut counts = vec![0f64; weights.len()];
-            for i in 0..keys {
-                counts[r.peek(&client(i), 0, &p).unwrap() as usize] += 1.0;
-            }
+            let seen = shares(built("rendezvous", &p).as_ref(), &p, 30_000);
             let total: u32 = weights.iter().sum();
-            for (c, &w) in counts.iter().zip(&weights) {
+            for (got, &w) in seen.iter().zip(&weights) {
                 let want = w as f64 / total as f64;
-                prop_assert!((c / keys as f64 - want).abs() < 0.02, "{counts:?} for {weights:?}");
+                prop_assert!((got - want).abs() < 0.02, "{seen:?} for {weights:?}");
             }
         }
     }

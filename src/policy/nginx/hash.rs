@@ -209,7 +209,7 @@ impl Policy for Hash {
 mod tests {
     use super::super::tests::weighted;
     use super::*;
-    use crate::policy::testing::{built, client, moved_share, pool_with_spare};
+    use crate::policy::testing::{built, failure_moves_only_its_clients, moved_share, pool_with_spare, shares};
     use crate::policy::{BuildContext, build, spec};
     use crate::pool::PoolChangeKind;
     use proptest::prelude::*;
@@ -354,36 +354,19 @@ mod tests {
             weights in prop::collection::vec(1u32..5, 2..8),
             which in 0usize..8,
         ) {
-            let which = which % weights.len();
-            let mut pool = weighted(&weights, &[]);
-            let mut p = built("nginx.hash", &pool);
-            let before: Vec<_> = (0..3000).map(|i| p.peek(&client(i), 0, &pool)).collect();
-            prop_assert!(pool.apply(&PoolChangeKind::Fail(which as ServerId)));
-            p.pool_changed(&pool);
-            for i in 0..3000 {
-                let now = p.peek(&client(i), 0, &pool);
-                if before[i as usize] != Some(which as ServerId) {
-                    prop_assert_eq!(now, before[i as usize]);
-                } else {
-                    prop_assert_ne!(now, Some(which as ServerId));
-                }
-            }
+            let which = (which % weights.len()) as ServerId;
+            let moved = failure_moves_only_its_clients("nginx.hash", weighted(&weights, &[]), which, 3000);
+            prop_assert_eq!(moved, Ok(()));
         }
 
         /// Each server's share of clients follows its weight.
         #[test]
         fn shares_follow_weights(weights in prop::collection::vec(1u32..5, 2..6)) {
             let pool = weighted(&weights, &[]);
-            let p = built("nginx.hash", &pool);
-            let mut seen = vec![0f64; weights.len()];
-            let clients = 20_000u32;
-            for i in 0..clients {
-                seen[p.peek(&client(i), 0, &pool).unwrap() as usize] += 1.0;
-            }
+            let seen = shares(built("nginx.hash", &pool).as_ref(), &pool, 20_000);
             let total: u32 = weights.iter().sum();
             for (s, w) in weights.iter().enumerate() {
-                let want = *w as f64 / total as f64;
-                let got = seen[s] / clients as f64;
+                let (want, got) = (*w as f64 / total as f64, seen[s]);
                 prop_assert!((got - want).abs() < 0.1 * want + 0.01, "server {s}: {got} of clients, weight share {want}");
             }
         }

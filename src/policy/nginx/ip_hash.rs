@@ -100,7 +100,7 @@ mod tests {
     use super::super::tests::weighted;
     use super::*;
     use crate::engine::Stream;
-    use crate::policy::testing::{built, client, moved_share, pool_with_spare};
+    use crate::policy::testing::{built, client, failure_moves_only_its_clients, moved_share, pool_with_spare};
     use crate::pool::PoolChangeKind;
     use proptest::prelude::*;
 
@@ -199,20 +199,9 @@ mod tests {
             weights in prop::collection::vec(1u32..5, 2..8),
             which in 0usize..8,
         ) {
-            let which = which % weights.len();
-            let mut pool = weighted(&weights, &[]);
-            let mut p = built("nginx.ip_hash", &pool);
-            let before: Vec<_> = (0..3000).map(|i| p.peek(&client(i), 0, &pool)).collect();
-            prop_assert!(pool.apply(&PoolChangeKind::Fail(which as ServerId)));
-            p.pool_changed(&pool);
-            for i in 0..3000 {
-                let now = p.peek(&client(i), 0, &pool);
-                if before[i as usize] != Some(which as ServerId) {
-                    prop_assert_eq!(now, before[i as usize]);
-                } else {
-                    prop_assert_ne!(now, Some(which as ServerId));
-                }
-            }
+            let which = (which % weights.len()) as ServerId;
+            let moved = failure_moves_only_its_clients("nginx.ip_hash", weighted(&weights, &[]), which, 3000);
+            prop_assert_eq!(moved, Ok(()));
         }
 
         /// Each server's share of networks follows its weight.
