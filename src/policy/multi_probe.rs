@@ -6,6 +6,7 @@
 //! clients of the server that changed, as on a ring.
 
 use super::*;
+use crate::hash::ring_index::RingIndex;
 use crate::hash::{fmix64, key_hash, point_hash};
 
 pub const INFO: PolicyInfo = PolicyInfo {
@@ -25,6 +26,7 @@ pub const INFO: PolicyInfo = PolicyInfo {
             key: Key::read(args, &Key::ALL)?,
             points: Vec::new(),
             owners: Vec::new(),
+            index: RingIndex::default(),
         };
         m.pool_changed(ctx.pool);
         Ok(Box::new(m))
@@ -37,6 +39,7 @@ pub struct MultiProbe {
     /// Sorted points, and the server owning each.
     points: Vec<u64>,
     owners: Vec<ServerId>,
+    index: RingIndex,
 }
 
 impl MultiProbe {
@@ -45,8 +48,7 @@ impl MultiProbe {
         let (mut best, mut best_gap) = (0, u64::MAX);
         for probe in 0..self.probes {
             let p = fmix64(h.wrapping_add(probe.wrapping_mul(0x9e37_79b9_7f4a_7c15)));
-            let i = self.points.partition_point(|&x| x < p);
-            let i = if i == self.points.len() { 0 } else { i };
+            let i = self.index.successor(&self.points, p);
             let gap = self.points[i].wrapping_sub(p);
             if gap < best_gap {
                 (best, best_gap) = (i, gap);
@@ -73,6 +75,7 @@ impl Policy for MultiProbe {
             .collect();
         points.sort_unstable();
         (self.points, self.owners) = points.into_iter().unzip();
+        self.index = RingIndex::new(&self.points);
     }
 
     fn affinity(&self) -> Affinity {

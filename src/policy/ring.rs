@@ -4,6 +4,7 @@
 //! the clients; removing one moves only that server's clients.
 
 use super::*;
+use crate::hash::ring_index::RingIndex;
 use crate::hash::{key_hash, point_hash};
 
 pub const INFO: PolicyInfo = PolicyInfo {
@@ -35,8 +36,10 @@ const MAX_POINTS: u64 = 1 << 24;
 pub struct Ring {
     key: Key,
     vnodes: u32,
-    /// (point, server), sorted by point.
-    points: Vec<(u64, ServerId)>,
+    /// Points in ascending order, and the server owning each.
+    points: Vec<u64>,
+    owners: Vec<ServerId>,
+    index: RingIndex,
 }
 
 impl Ring {
@@ -45,24 +48,25 @@ impl Ring {
             key,
             vnodes,
             points: Vec::new(),
+            owners: Vec::new(),
+            index: RingIndex::default(),
         };
         r.pool_changed(pool);
         r
     }
 
     fn select(&self, client: &Client) -> ServerId {
-        self.points[self.successor(self.hash(client))].1
+        self.owners[self.successor(self.hash(client))]
     }
 
     /// The index of the first point at or after `h`, wrapping around the circle.
     pub fn successor(&self, h: u64) -> usize {
-        let i = self.points.partition_point(|&(p, _)| p < h);
-        if i == self.points.len() { 0 } else { i }
+        self.index.successor(&self.points, h)
     }
 
     /// The server owning the point at `i` (taken modulo the number of points).
     pub fn owner(&self, i: usize) -> ServerId {
-        self.points[i % self.points.len()].1
+        self.owners[i % self.owners.len()]
     }
 
     pub fn points(&self) -> usize {
@@ -89,15 +93,17 @@ impl Policy for Ring {
     }
 
     fn pool_changed(&mut self, pool: &Pool) {
-        self.points.clear();
+        let mut points = Vec::new();
         for &s in pool.up() {
             let name = pool.name(s);
             for j in 0..self.vnodes * pool.weight(s) {
-                self.points.push((point_hash(name, j), s));
+                points.push((point_hash(name, j), s));
             }
         }
         // Ties between equal points (vanishingly rare) resolve by server id.
-        self.points.sort_unstable();
+        points.sort_unstable();
+        (self.points, self.owners) = points.into_iter().unzip();
+        self.index = RingIndex::new(&self.points);
     }
 
     fn affinity(&self) -> Affinity {

@@ -21,6 +21,7 @@ use xxhash_rust::xxh64::xxh64;
 
 use super::*;
 use crate::engine::{StreamRng, Time};
+use crate::hash::ring_index::RingIndex;
 use crate::policy::{Affinity, Pick, Policy};
 
 pub const INFO: PolicyInfo = PolicyInfo {
@@ -39,17 +40,7 @@ pub const INFO: PolicyInfo = PolicyInfo {
         }
         let bounded = balance_factor(args)?;
         let key = Key::read(args, &Key::ALL)?;
-        let mut ring = RingHash {
-            min: min as f64,
-            max: max as f64,
-            key,
-            points: Vec::new(),
-            hosts: Vec::new(),
-            bounded,
-            order: Vec::new(),
-        };
-        ring.pool_changed(ctx.pool);
-        Ok(Box::new(ring))
+        Ok(Box::new(RingHash::new(ctx.pool, min as f64, max as f64, key, bounded)))
     },
 };
 
@@ -75,16 +66,31 @@ pub struct RingHash {
     /// Point hashes, ascending, and the host of each point.
     points: Vec<u64>,
     hosts: Vec<ServerId>,
+    index: RingIndex,
     bounded: Option<BoundedLoad>,
     /// Scratch for the bounded-load shuffle.
     order: Vec<u32>,
 }
 
 impl RingHash {
+    fn new(pool: &Pool, min: f64, max: f64, key: Key, bounded: Option<BoundedLoad>) -> RingHash {
+        let mut ring = RingHash {
+            min,
+            max,
+            key,
+            points: Vec::new(),
+            hosts: Vec::new(),
+            index: RingIndex::default(),
+            bounded,
+            order: Vec::new(),
+        };
+        ring.pool_changed(pool);
+        ring
+    }
+
     /// ketama's lookup: the first point at or after `h`, wrapping to the first.
     fn home(&self, h: u64) -> ServerId {
-        let i = self.points.partition_point(|&p| p < h);
-        self.hosts[if i == self.points.len() { 0 } else { i }]
+        self.hosts[self.index.successor(&self.points, h)]
     }
 }
 
@@ -141,6 +147,7 @@ impl Policy for RingHash {
         let points = build(pool, &hosts, min_weight, self.min, self.max);
         self.points = points.iter().map(|p| p.0).collect();
         self.hosts = points.iter().map(|p| p.1).collect();
+        self.index = RingIndex::new(&self.points);
         if let Some(b) = &mut self.bounded {
             b.rebuild(&hosts, pool);
         }
@@ -182,17 +189,7 @@ mod tests {
     }
 
     fn ring(pool: &Pool, min: f64, max: f64) -> RingHash {
-        let mut r = RingHash {
-            min,
-            max,
-            key: Key::Source,
-            points: Vec::new(),
-            hosts: Vec::new(),
-            bounded: None,
-            order: Vec::new(),
-        };
-        r.pool_changed(pool);
-        r
+        RingHash::new(pool, min, max, Key::Source, None)
     }
 
     /// Server names of a ring, in ring order, as (port, point).

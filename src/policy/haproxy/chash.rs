@@ -14,6 +14,7 @@
 //! on clockwise to the next server with room (bounded loads, Mirrokni et al.).
 
 use super::hash::full_hash;
+use crate::hash::ring_index::RingIndex;
 use crate::pool::{Pool, ServerId};
 
 /// Node key spacing between consecutive server ids: 256 weight units × 16 nodes.
@@ -36,10 +37,7 @@ pub struct Tree {
     /// Node keys, sorted, and the server owning each.
     keys: Vec<u32>,
     owners: Vec<ServerId>,
-    /// Where each range of the top `32 - shift` key bits starts in `keys` (plus the
-    /// end), so a lookup searches a few nodes instead of the whole tree.
-    starts: Vec<u32>,
-    shift: u32,
+    index: RingIndex,
     /// The configuration at the last reload, and each server's id from it.
     configured: Vec<ServerId>,
     id: Vec<u32>,
@@ -57,8 +55,7 @@ impl Tree {
             ids,
             keys: Vec::new(),
             owners: Vec::new(),
-            starts: Vec::new(),
-            shift: 32,
+            index: RingIndex::default(),
             configured: Vec::new(),
             id: vec![0; pool.len()],
             cumulative: vec![0; pool.len()],
@@ -98,31 +95,14 @@ impl Tree {
         nodes.sort_by_key(|&(k, _)| k);
         self.keys = nodes.iter().map(|n| n.0).collect();
         self.owners = nodes.iter().map(|n| n.1).collect();
-        // One or two ranges per node.
-        let bits = (usize::BITS - self.keys.len().leading_zeros()).clamp(1, 24);
-        self.shift = 32 - bits;
-        self.starts.clear();
-        let mut i = 0;
-        for range in 0..1u64 << bits {
-            let from = range << self.shift;
-            while i < self.keys.len() && (self.keys[i] as u64) < from {
-                i += 1;
-            }
-            self.starts.push(i as u32);
-        }
-        self.starts.push(self.keys.len() as u32);
+        self.index = RingIndex::new(&self.keys);
     }
 
     /// The index of the node nearest `hash`: of the first node at or after it and
     /// the one before that (both wrapping around), the closer; the earlier on a tie.
     fn nearest(&self, hash: u32) -> usize {
         let n = self.keys.len();
-        let range = (hash >> self.shift) as usize;
-        let (from, to) = (self.starts[range] as usize, self.starts[range + 1] as usize);
-        let next = match from + self.keys[from..to].partition_point(|&k| k < hash) {
-            i if i == n => 0,
-            i => i,
-        };
+        let next = self.index.successor(&self.keys, hash);
         let prev = if next == 0 { n - 1 } else { next - 1 };
         let dp = hash.wrapping_sub(self.keys[prev]);
         let dn = self.keys[next].wrapping_sub(hash);
