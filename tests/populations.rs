@@ -301,3 +301,32 @@ happy_eyeballs = 0.1"#,
     let flips = rs.iter().filter(|r| r.change == AddressChange::AddressFamily).count();
     assert!(flips > 1_000, "{flips} family switches");
 }
+
+#[test]
+#[cfg_attr(debug_assertions, ignore = "statistical: runs under cargo test --release")]
+fn relay_egress_rotates_on_schedule_at_new_connections() {
+    let rs = requests(
+        r#"[[networks]]
+kind = "relay"
+share = 1
+users_per_address = 1000
+rotate_every = "10m""#,
+        12,
+    );
+    within(users_per_address(&rs), 1000.0, 0.05, "users per address");
+    let (mut expected, mut seen) = (0.0, 0.0);
+    let mut opened: HashMap<u32, Time> = HashMap::new();
+    for (a, b) in pairs(&rs) {
+        let since = *opened.entry(a.user).or_insert(a.time);
+        if b.time - a.time <= 75 * SECOND {
+            assert_eq!(a.addr, b.addr, "an open connection keeps its egress");
+            continue;
+        }
+        opened.insert(b.user, b.time);
+        // A new egress once the user's 10-minute period has turned since the
+        // connection before opened.
+        expected += (secs(b.time - since) / 600.0).min(1.0);
+        seen += (b.change == AddressChange::ProxyEgress) as u32 as f64;
+    }
+    within(seen, expected, 0.05, "egress rotations");
+}

@@ -187,6 +187,17 @@ pub enum Network {
         #[serde(default)]
         egress: Egress,
     },
+    /// A VPN or privacy relay (iCloud Private Relay): many users behind shared
+    /// egress addresses that rotate.
+    Relay {
+        share: Share,
+        #[serde(default = "Network::relay_users")]
+        users_per_address: Positive,
+        /// How often a user's egress changes, taking effect at its next connection
+        /// (0: a new egress for every connection).
+        #[serde(default = "Network::relay_rotation")]
+        rotate_every: Duration,
+    },
     /// Phones switching between home WiFi and cellular (behind the carrier's CGNAT);
     /// each cellular attach gets a new public address.
     Mobile {
@@ -263,6 +274,15 @@ impl Network {
         Count(4)
     }
 
+    fn relay_users() -> Positive {
+        // "Hundreds or even thousands" of users per shared address (Cloudflare, 2025).
+        Positive(1000.0)
+    }
+
+    fn relay_rotation() -> Duration {
+        Duration(10 * crate::engine::MINUTE)
+    }
+
     fn switch_rate() -> Rate {
         Rate(0.5 / 3600.0)
     }
@@ -279,6 +299,7 @@ impl Network {
             Network::Home { share, .. }
             | Network::Cgnat { share, .. }
             | Network::Enterprise { share, .. }
+            | Network::Relay { share, .. }
             | Network::Mobile { share, .. } => share.0,
         }
     }
@@ -288,6 +309,7 @@ impl Network {
             Network::Home { .. } => "home",
             Network::Cgnat { .. } => "cgnat",
             Network::Enterprise { .. } => "enterprise",
+            Network::Relay { .. } => "relay",
             Network::Mobile { .. } => "mobile",
         }
     }

@@ -460,6 +460,9 @@ impl Resolver<'_> {
             Network::Enterprise { users_per_site, .. } if users_per_site.scale() < 1.0 => {
                 Some("users_per_site: a site has at least one user; give a scale of 1 or more".into())
             }
+            Network::Relay { rotate_every, .. } if rotate_every.0 > 0 && rotate_every.0 < SECOND => {
+                Some("rotate_every: at least a second (or 0 for every connection), e.g. \"10m\"".into())
+            }
             Network::Cgnat { mapping_timeout, .. } if mapping_timeout.0 < SECOND => {
                 Some("mapping_timeout: at least a second, e.g. \"30m\"".into())
             }

@@ -12,7 +12,7 @@ use crate::scenario::units::{Duration, Positive, Share};
 use crate::scenario::{Network, Pooling, Scenario, ScriptedUser};
 
 use super::arrivals::ArrivalProcess;
-use super::network::{Net, Packed, egress_address};
+use super::network::{Net, Packed, egress_address, relay_egress};
 use super::request::{AddressChange, Request};
 use super::users::{SCRIPTED, Users};
 
@@ -216,6 +216,10 @@ impl Workload {
                 }
                 u
             }
+            Net::Relay { pool, .. } => {
+                let index = pool.draw(rng);
+                self.users.push(n as u8, index, false, Time::MAX)
+            }
             Net::Mobile { wifi, leave_wifi, .. } => {
                 let index = wifi.draw(rng);
                 let first_switch = after(now, *leave_wifi, &mut self.rng_churn);
@@ -365,6 +369,16 @@ impl Workload {
                 }
                 let addr = egress_address(pool, self.users.home[i], self.users.cur[i]);
                 (Packed::v4(addr), AddressChange::ProxyEgress)
+            }
+            Net::Relay { pool, rotate_every } => {
+                if new_conn {
+                    match *rotate_every {
+                        0 if self.users.started(u) => self.users.home[i] = pool.draw(rng),
+                        0 => {}
+                        every => self.users.home[i] = relay_egress(pool, every, u, now),
+                    }
+                }
+                (Packed::v4(pool.v4(self.users.home[i])), AddressChange::ProxyEgress)
             }
             Net::Mobile {
                 wifi,

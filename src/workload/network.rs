@@ -148,6 +148,10 @@ pub enum Net {
         per_connection: bool,
         pool: AddressPool,
     },
+    Relay {
+        pool: AddressPool,
+        rotate_every: Time,
+    },
     Mobile {
         wifi: AddressPool,
         cellular: AddressPool,
@@ -261,6 +265,14 @@ impl Net {
                     pool: AddressPool::new(count as f64, 1.0, false, rng),
                 }
             }
+            Network::Relay {
+                users_per_address,
+                rotate_every,
+                ..
+            } => Net::Relay {
+                pool: AddressPool::new(users, users_per_address.0, false, rng),
+                rotate_every: rotate_every.0,
+            },
             Network::Mobile {
                 switch_rate,
                 cellular_stay,
@@ -292,6 +304,14 @@ impl Net {
         ) as u64;
         Addr::v6((prefix as u128) << 64 | iid as u128)
     }
+}
+
+/// A relay user's egress for a connection opened at `now`: a keyed choice per
+/// rotation period, from a phase of the user's own.
+pub fn relay_egress(pool: &AddressPool, rotate_every: Time, user: u32, now: Time) -> u32 {
+    let phase = pool.hash(user as u64, 8) % rotate_every;
+    let generation = now.saturating_add(phase) / rotate_every;
+    (pool.hash((user as u64) << 32 ^ generation, 9) % pool.size) as u32
 }
 
 /// Egress address `choice` of enterprise `site`: consecutive addresses in one /24.
