@@ -45,7 +45,7 @@ pub struct Lane {
 impl Lane {
     pub fn new(sc: &Scenario, spec: &Spec, index: usize, replication: u32, followed: u32) -> Lane {
         let pool = sc.initial_pool();
-        let users = sc.expected_users().ceil() as usize;
+        let users = sc.user_capacity();
         let ctx = BuildContext {
             pool: &pool,
             expected_users: users,

@@ -144,6 +144,14 @@ impl Scenario {
                 .map_or(0.0, |a| a.rate * self.mean_multiplier() * self.duration as f64 / 1e9)
     }
 
+    /// Room for the users of a run, to size per-user arrays once: the expectation
+    /// plus eight standard deviations of the Poisson count. An array that had to
+    /// grow past it would double, and hold old and new copies at once.
+    pub fn user_capacity(&self) -> usize {
+        let expected = self.expected_users();
+        (expected + 8.0 * expected.sqrt()).ceil() as usize + 64
+    }
+
     /// Mean of the arrival-rate multiplier over the run (1 for a flat rate or whole days).
     pub fn mean_multiplier(&self) -> f64 {
         let Some(a) = &self.arrivals else { return 0.0 };

@@ -111,7 +111,7 @@ impl Workload {
             arrivals: sc.arrivals.clone().map(ArrivalProcess::new),
             nets,
             net_cdf,
-            users: Users::with_capacity(sc.expected_users().ceil() as usize + 16),
+            users: Users::with_capacity(sc.user_capacity()),
             plans: Vec::new(),
             scripts: Vec::new(),
             requests: sc.sessions.requests.get_ref().sampler(),
@@ -386,7 +386,7 @@ impl Workload {
                 leave_wifi,
                 cellular_stay,
             } => {
-                while self.users.next_switch[i] <= now {
+                while self.users.next_switch[i] <= Stamp::from(now) {
                     let to_cell = !self.users.on_cell(u);
                     self.users.set_on_cell(u, to_cell);
                     let stay = if to_cell {
@@ -395,7 +395,9 @@ impl Workload {
                     } else {
                         after(0, *leave_wifi, &mut self.rng_churn)
                     };
-                    self.users.next_switch[i] = self.users.next_switch[i].saturating_add(stay);
+                    // At least a millisecond, so that every turn of this loop moves on.
+                    let step = Stamp::from(stay).0.max(1);
+                    self.users.next_switch[i] = Stamp(self.users.next_switch[i].0.saturating_add(step));
                 }
                 let addr = if self.users.on_cell(u) {
                     cellular.v4(self.users.cur[i])

@@ -3,7 +3,7 @@
 //! Address changes are worked out lazily: a mobile user keeps only the time of its
 //! next WiFi/cellular switch, and the switches due are applied when it next sends a
 //! request; renumbering and temporary-address rotation are functions of time. No
-//! per-user timers sit in the calendar. A user costs 36 bytes here.
+//! per-user timers sit in the calendar. A user costs 32 bytes here.
 
 use crate::engine::Time;
 use crate::engine::time::Stamp;
@@ -33,8 +33,8 @@ pub struct Users {
     pub cur: Vec<u32>,
     /// The address the latest request came from.
     pub last: Vec<Packed>,
-    /// Next WiFi/cellular switch (mobile users).
-    pub next_switch: Vec<Time>,
+    /// Next WiFi/cellular switch (mobile users), to the millisecond.
+    pub next_switch: Vec<Stamp>,
     /// When the latest request was sent: its connection idles from then.
     pub seen: Vec<Stamp>,
     /// Requests left in the current visit.
@@ -74,7 +74,7 @@ impl Users {
         self.home.push(home);
         self.cur.push(0);
         self.last.push(Packed::default());
-        self.next_switch.push(next_switch);
+        self.next_switch.push(Stamp::from(next_switch));
         self.seen.push(Stamp(0));
         self.remaining.push(0);
         self.port.push(0);
