@@ -13,6 +13,7 @@ use crate::scenario::{Network, Scenario, ScriptedUser};
 use super::arrivals::ArrivalProcess;
 use super::network::Net;
 use super::request::{AddressChange, Request};
+use super::source::RequestSource;
 use super::users::{SCRIPTED, Users};
 
 #[derive(Clone, Copy)]
@@ -26,7 +27,7 @@ enum Event {
 }
 
 /// Ephemeral ports a client picks from (the Linux default range).
-const PORTS: std::ops::Range<u16> = 32_768..61_000;
+pub const PORTS: std::ops::Range<u16> = 32_768..61_000;
 
 /// A `[[users]]` entry, resolved for the generator; shared by its members.
 struct Plan {
@@ -64,6 +65,7 @@ pub struct Workload {
     rng_service: StreamRng,
     events: u64,
     visits: u64,
+    expected_users: usize,
 }
 
 impl Workload {
@@ -94,6 +96,7 @@ impl Workload {
             })
             .collect();
 
+        let expected_users = sc.expected_users().ceil() as usize;
         let mut w = Workload {
             end: sc.duration,
             // One-second buckets over about four minutes hold nearly all think
@@ -102,7 +105,8 @@ impl Workload {
             arrivals: sc.arrivals.clone().map(ArrivalProcess::new),
             nets,
             net_cdf,
-            users: Users::with_capacity(sc.expected_users().ceil() as usize + 16),
+            users: Users::with_capacity(expected_users + 16),
+            expected_users,
             plans: Vec::new(),
             scripts: Vec::new(),
             requests: sc.sessions.requests.get_ref().sampler(),
@@ -144,36 +148,6 @@ impl Workload {
             w.calendar.schedule(first, Event::Arrival);
         }
         w
-    }
-
-    /// Appends up to `max` requests with time before `until` (and before the end of
-    /// the run), in time order.
-    pub fn fill(&mut self, out: &mut Vec<Request>, until: Time, max: usize) {
-        let stop = until.min(self.end);
-        let target = out.len() + max;
-        while out.len() < target {
-            match self.calendar.peek_time() {
-                Some(t) if t < stop => {}
-                _ => return,
-            }
-            let (now, event) = self.calendar.pop().expect("peeked");
-            self.events += 1;
-            match event {
-                Event::Arrival => {
-                    let u = self.new_user(now);
-                    self.start_visit(u, now, out);
-                    if let Some(next) = self.arrivals.as_ref().and_then(|a| a.next(now, &mut self.rng_arrivals)) {
-                        self.calendar.schedule(next, Event::Arrival);
-                    }
-                }
-                // A visit due while the user is still in one waits for it to end.
-                Event::Visit(u) if self.users.remaining[u as usize] > 0 => self
-                    .calendar
-                    .schedule(now.saturating_add(time::SECOND), Event::Visit(u)),
-                Event::Visit(u) => self.start_visit(u, now, out),
-                Event::Next(u) => self.emit(u, now, false, out),
-            }
-        }
     }
 
     fn new_user(&mut self, now: Time) -> u32 {
@@ -296,9 +270,38 @@ impl Workload {
     fn plan_of(&self, u: u32) -> &Plan {
         &self.plans[self.scripts[self.users.home[u as usize] as usize].plan]
     }
+}
 
-    /// The address the user's latest request came from.
-    pub fn last_address(&self, u: u32) -> Addr {
+impl RequestSource for Workload {
+    fn fill(&mut self, out: &mut Vec<Request>, until: Time, max: usize) {
+        let stop = until.min(self.end);
+        let target = out.len() + max;
+        while out.len() < target {
+            match self.calendar.peek_time() {
+                Some(t) if t < stop => {}
+                _ => return,
+            }
+            let (now, event) = self.calendar.pop().expect("peeked");
+            self.events += 1;
+            match event {
+                Event::Arrival => {
+                    let u = self.new_user(now);
+                    self.start_visit(u, now, out);
+                    if let Some(next) = self.arrivals.as_ref().and_then(|a| a.next(now, &mut self.rng_arrivals)) {
+                        self.calendar.schedule(next, Event::Arrival);
+                    }
+                }
+                // A visit due while the user is still in one waits for it to end.
+                Event::Visit(u) if self.users.remaining[u as usize] > 0 => self
+                    .calendar
+                    .schedule(now.saturating_add(time::SECOND), Event::Visit(u)),
+                Event::Visit(u) => self.start_visit(u, now, out),
+                Event::Next(u) => self.emit(u, now, false, out),
+            }
+        }
+    }
+
+    fn last_address(&self, u: u32) -> Addr {
         let i = u as usize;
         let home = self.users.home[i];
         match (self.users.net[i], self.nets.get(self.users.net[i] as usize)) {
@@ -313,24 +316,24 @@ impl Workload {
         }
     }
 
-    /// The source port of the user's current (or latest) visit.
-    pub fn port(&self, u: u32) -> u16 {
+    fn port(&self, u: u32) -> u16 {
         self.users.port[u as usize]
     }
 
-    /// Users created so far.
-    pub fn users(&self) -> u32 {
+    fn users(&self) -> u32 {
         self.users.len() as u32
     }
 
-    /// Workload events processed so far (arrivals, visit starts, requests).
-    pub fn events(&self) -> u64 {
+    fn events(&self) -> u64 {
         self.events
     }
 
-    /// Visits started so far.
-    pub fn visits(&self) -> u64 {
+    fn visits(&self) -> u64 {
         self.visits
+    }
+
+    fn expected_users(&self) -> usize {
+        self.expected_users
     }
 }
 
