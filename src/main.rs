@@ -9,7 +9,7 @@ use clap::{Args, Parser, Subcommand};
 
 use lbsim::engine::Time;
 use lbsim::policy::registry;
-use lbsim::scenario::Scenario;
+use lbsim::scenario::{Network, Scenario};
 use lbsim::trace::{Format, Trace};
 use lbsim::{experiment, output, route};
 
@@ -63,6 +63,11 @@ enum Command {
         /// its previous one.
         #[arg(long, value_name = "DURATION", default_value = "30m", value_parser = lbsim::scenario::units::parse_duration)]
         idle: Time,
+        /// Lay the scenario's mobile network over the log's clients: each is, with that
+        /// network's share, a phone whose logged address is its WiFi and which switches
+        /// to carrier addresses and back at the network's switch_rate and cellular_stay.
+        #[arg(long)]
+        churn: bool,
         #[command(flatten)]
         flags: RunFlags,
     },
@@ -129,8 +134,9 @@ fn main() -> ExitCode {
             scenario,
             format,
             idle,
+            churn,
             flags,
-        } => replay(&log, format, idle, &scenario, &flags),
+        } => replay(&log, format, idle, churn, &scenario, &flags),
         Command::Validate { scenario } => validate(scenario),
         Command::Route {
             policy,
@@ -188,10 +194,27 @@ fn run(path: &Path, flags: &RunFlags) -> ExitCode {
     finish(&sc, &result, &dir, flags, None)
 }
 
-fn replay(log: &Path, format: Format, idle: Time, path: &Path, flags: &RunFlags) -> ExitCode {
+/// Replays `log`, read as `format`, cut at gaps over `idle`, with `churn` or not,
+/// through the scenario at `path`.
+fn replay(log: &Path, format: Format, idle: Time, churn: bool, path: &Path, flags: &RunFlags) -> ExitCode {
     let mut sc = match scenario(path, flags, true) {
         Ok(sc) => sc,
         Err(code) => return code,
+    };
+    let mobile = sc
+        .networks
+        .iter()
+        .find(|n| matches!(n, Network::Mobile { .. }))
+        .cloned();
+    let churn = match (churn, mobile) {
+        (false, _) => None,
+        (true, Some(n)) => Some(n),
+        (true, None) => {
+            return usage_error(format!(
+                "--churn: {} has no [[networks]] entry with kind = \"mobile\" to take the switching from",
+                path.display()
+            ));
+        }
     };
     // Rows of a replay's CSV files say it is one, as does its default folder.
     sc.name = format!("{}-replay", sc.name);
@@ -208,7 +231,13 @@ fn replay(log: &Path, format: Format, idle: Time, path: &Path, flags: &RunFlags)
     }
     if !flags.quiet {
         let stats = &trace.stats;
-        say(&format!("replaying {}\n", stats.describe()));
+        let churned = churn.as_ref().map_or(String::new(), |n| {
+            format!(
+                "  churn      {} % of clients are phones, switching as the scenario's mobile network\n",
+                output::num(n.share() * 100.0)
+            )
+        });
+        say(&format!("replaying {}{churned}\n", stats.describe()));
         for m in &stats.first_malformed {
             eprintln!("warning: {}", m.show(log, format));
         }
@@ -224,8 +253,10 @@ fn replay(log: &Path, format: Format, idle: Time, path: &Path, flags: &RunFlags)
             );
         }
     }
-    let result = experiment::run_with(&sc, |r| trace.replay(&sc, r));
-    finish(&sc, &result, &dir, flags, Some(&trace.stats.to_json()))
+    let result = experiment::run_with(&sc, |r| trace.replay(&sc, r, churn.as_ref()));
+    let mut json = trace.stats.to_json();
+    json["churn_phone_share"] = churn.as_ref().map(Network::share).into();
+    finish(&sc, &result, &dir, flags, Some(&json))
 }
 
 /// Writes a run's files and prints its table.

@@ -23,7 +23,8 @@ const NASA: &str = concat!(
 );
 
 /// A replay scenario: no arrivals and no duration (the log brings both), a
-/// failure and an addition inside the logs' span, and an event after it.
+/// failure and an addition inside the logs' span, and an event after it; a
+/// mobile network for `--churn` (unused without it).
 const SCENARIO: &str = r#"
 name = "replay-test"
 seed = 11
@@ -42,6 +43,15 @@ policies = [
 
 [sessions]
 state_ttl = "20m"
+
+[[networks]]
+kind = "home"
+share = 0.6
+
+[[networks]]
+kind = "mobile"
+share = 0.4
+switch_rate = "3/h"
 
 [servers]
 count = 3
@@ -329,34 +339,51 @@ fn nasa_trace_gives_the_reference_figures() {
     assert_private(&clients, &out, &run);
 }
 
+/// Replays `log` on one thread and on two; every output byte must agree (run.json
+/// apart from timings and the thread count).
+fn assert_same_on_one_or_two_threads(log: &Path, scenario: &Path, dir: &Path, extra: &[&str]) {
+    let runs: Vec<BTreeMap<String, Vec<u8>>> = ["1", "2"]
+        .iter()
+        .map(|n| {
+            let out = dir.join(format!("out-{}-{n}", extra.len()));
+            let mut args = vec!["--quiet"];
+            args.extend_from_slice(extra);
+            replay(log, scenario, &out, &args, Some(n));
+            let files = outputs(&out);
+            fs::remove_dir_all(&out).unwrap();
+            files
+        })
+        .collect();
+    assert_eq!(runs[0].len(), FILES.len());
+    for (name, bytes) in &runs[0] {
+        if name == "run.json" {
+            assert_eq!(steady_run_json(bytes), steady_run_json(&runs[1][name]));
+        } else {
+            assert!(
+                bytes == &runs[1][name],
+                "{}: {name} differs between 1 and 2 threads",
+                log.display()
+            );
+        }
+    }
+}
+
 #[test]
 fn replay_is_identical_on_one_or_two_threads() {
     let dir = tempfile::tempdir().unwrap();
     let scenario = write(&dir, "replay.toml", SCENARIO.as_bytes());
     let made = write(&dir, "access.log.gz", &gzip(&Log::new().common()));
-    let logs: Vec<PathBuf> = std::iter::once(made).chain(nasa()).collect();
-    for (k, log) in logs.iter().enumerate() {
-        let runs: Vec<BTreeMap<String, Vec<u8>>> = ["1", "2"]
-            .iter()
-            .map(|n| {
-                let out = dir.path().join(format!("out-{k}-{n}"));
-                replay(log, &scenario, &out, &["--quiet"], Some(n));
-                outputs(&out)
-            })
-            .collect();
-        assert_eq!(runs[0].len(), FILES.len());
-        for (name, bytes) in &runs[0] {
-            if name == "run.json" {
-                assert_eq!(steady_run_json(bytes), steady_run_json(&runs[1][name]));
-            } else {
-                assert!(
-                    bytes == &runs[1][name],
-                    "{}: {name} differs between 1 and 2 threads",
-                    log.display()
-                );
-            }
-        }
+    for log in std::iter::once(made).chain(nasa()) {
+        assert_same_on_one_or_two_threads(&log, &scenario, dir.path(), &[]);
     }
+}
+
+#[test]
+fn churned_replay_is_identical_on_one_or_two_threads() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = write(&dir, "replay.toml", SCENARIO.as_bytes());
+    let log = write(&dir, "access.log", &Log::new().common());
+    assert_same_on_one_or_two_threads(&log, &scenario, dir.path(), &["--churn"]);
 }
 
 #[test]
@@ -576,4 +603,46 @@ fn an_existing_output_folder_needs_force() {
     let err = refused(&["replay", s(&log), "--scenario", s(&scenario), "--out", s(&out)]);
     assert!(err.contains("already exists: pass --force"), "{err}");
     replay(&log, &scenario, &out, &["--quiet", "--force"], None);
+}
+
+#[test]
+fn churn_moves_phones_off_their_logged_address() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = write(&dir, "replay.toml", SCENARIO.as_bytes());
+    let log = write(&dir, "access.log", &Log::new().common());
+    // Losses to address changes, per policy.
+    let mobility = |extra: &[&str]| -> BTreeMap<String, u64> {
+        let out = dir.path().join(format!("out-{}", extra.len()));
+        let mut args = vec!["--quiet"];
+        args.extend_from_slice(extra);
+        replay(&log, &scenario, &out, &args, None);
+        let mut r = csv::Reader::from_path(out.join("losses.csv")).unwrap();
+        let mut by_policy = BTreeMap::new();
+        for row in r.records() {
+            let row = row.unwrap();
+            if &row[4] == "address_changed" && &row[5] == "mobility" {
+                *by_policy.entry(row[1].to_string()).or_default() += row[6].parse::<u64>().unwrap();
+            }
+        }
+        by_policy
+    };
+    let steady = mobility(&[]);
+    assert!(steady.values().all(|&n| n == 0), "{steady:?}");
+    let churned = mobility(&["--churn"]);
+    assert!(churned["ip_hash"] > 0, "{churned:?}");
+    // A cookie travels with the client, whatever its address.
+    assert_eq!(churned["cookie(base=random)"], 0, "{churned:?}");
+
+    let without = write(
+        &dir,
+        "no-mobile.toml",
+        SCENARIO
+            .replace(
+                "kind = \"mobile\"\nshare = 0.4\nswitch_rate = \"3/h\"",
+                "kind = \"cgnat\"\nshare = 0.4",
+            )
+            .as_bytes(),
+    );
+    let err = refused(&["replay", s(&log), "--churn", "--scenario", s(&without)]);
+    assert!(err.contains("--churn: ") && err.contains("kind = \"mobile\""), "{err}");
 }

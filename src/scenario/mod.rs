@@ -144,7 +144,8 @@ impl Scenario {
     /// Turns the scenario into the setting of a replayed trace that lasts `duration`:
     /// the trace's clients replace the synthetic and scripted users, and its length
     /// replaces the scenario's (a window the file did not give follows it). Servers,
-    /// pool events (those before the trace ends), serving and state_ttl stay.
+    /// pool events (those before the trace ends), serving and state_ttl stay, and
+    /// so do the networks, whose mobile switching a replay may lay over its clients.
     pub fn for_replay(&mut self, duration: Time) -> Result<(), String> {
         if duration == 0 || duration > time::STAMP_RANGE {
             return Err(format!(
@@ -164,7 +165,6 @@ impl Scenario {
         }
         self.duration = duration;
         self.arrivals = None;
-        self.networks.clear();
         self.users.clear();
         Ok(())
     }

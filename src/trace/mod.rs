@@ -52,7 +52,7 @@ use serde_json::{Value, json};
 
 use crate::engine::time::{self, SECOND, Time};
 use crate::policy::key::Addr;
-use crate::scenario::Scenario;
+use crate::scenario::{Network, Scenario};
 
 pub use log::Format;
 pub use source::Replay;
@@ -250,8 +250,9 @@ impl Trace {
         self.stats.span + SECOND
     }
 
-    /// One replication's pass over the trace, in the setting of `sc`.
-    pub fn replay<'a>(&'a self, sc: &Scenario, replication: u32) -> Replay<'a> {
-        Replay::new(self, sc, replication)
+    /// One replication's pass over the trace, in the setting of `sc`, with the
+    /// mobile network `churn` laid over its clients when given.
+    pub fn replay<'a>(&'a self, sc: &Scenario, replication: u32, churn: Option<&Network>) -> Replay<'a> {
+        Replay::new(self, sc, replication, churn)
     }
 }

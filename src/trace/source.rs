@@ -5,18 +5,93 @@
 //! is drawn from the scenario's `[servers] service` distribution on the seeded
 //! service stream, and each session's source port (which only `source_port` keys
 //! look at) from the sessions stream, so a replay is as deterministic as a run.
-//! Clients keep their address for the whole trace.
+//!
+//! Clients keep their logged address for the whole trace, unless churn is laid
+//! over them (`--churn`): then each client is, with the share of the scenario's
+//! mobile network, a phone whose logged address is its WiFi, and which moves to
+//! the carrier's network and back at that network's switch rate and cellular
+//! stay, exactly as a generated mobile user does. A log shows what happened
+//! under the address mix of its own day; churn asks what the same visits would
+//! lose if more of them came from phones.
 
 use rand::RngExt;
 
 use crate::engine::{Stream, StreamRng, Time, time};
 use crate::policy::key::Addr;
-use crate::scenario::Scenario;
 use crate::scenario::distribution::Sampler;
+use crate::scenario::{Network, Scenario};
 use crate::workload::generator::PORTS;
+use crate::workload::network::{Net, after};
+use crate::workload::users::Users;
 use crate::workload::{AddressChange, Request, RequestSource};
 
 use super::Trace;
+
+/// A mobile network laid over the trace's clients.
+struct Churn {
+    net: Net,
+    /// Share of clients that are phones on it.
+    share: f64,
+    /// Rate of leaving WiFi, per second.
+    leave_wifi: f64,
+    /// Each client, numbered as in the trace: on the mobile network or not.
+    users: Users,
+    rng_networks: StreamRng,
+    rng_churn: StreamRng,
+}
+
+/// `Users::net` of a client on the mobile network, and of one that is not.
+const PHONE: u8 = 0;
+const FIXED: u8 = 1;
+
+impl Churn {
+    fn new(mobile: &Network, clients: usize, sc: &Scenario, replication: u32) -> Churn {
+        let mut rng_networks = Stream::Networks.rng(sc.seed, replication, 0);
+        let net = Net::new(mobile, clients as f64 * mobile.share(), &mut rng_networks);
+        let leave_wifi = match &net {
+            Net::Mobile { leave_wifi, .. } => *leave_wifi,
+            _ => 0.0,
+        };
+        Churn {
+            net,
+            share: mobile.share(),
+            leave_wifi,
+            users: Users::with_capacity(clients),
+            rng_networks,
+            rng_churn: Stream::Churn.rng(sc.seed, replication, 0),
+        }
+    }
+
+    /// A client's first request, at `now`: a phone starts on WiFi.
+    fn arrive(&mut self, now: Time) {
+        let phone = self.rng_networks.random::<f64>() < self.share;
+        let first_switch = if phone {
+            after(now, self.leave_wifi, &mut self.rng_churn)
+        } else {
+            Time::MAX
+        };
+        self.users
+            .push(if phone { PHONE } else { FIXED }, 0, false, first_switch);
+    }
+
+    /// The address of `u`'s request at `now`, given its logged address, and
+    /// whether it changed since the previous request.
+    fn address(&mut self, u: u32, now: Time, logged: Addr) -> (Addr, AddressChange) {
+        if self.users.net[u as usize] != PHONE {
+            return (logged, AddressChange::None);
+        }
+        let moved = self.net.roam(&mut self.users, u, now, &mut self.rng_churn);
+        let addr = self.net.cellular_address(&self.users, u).unwrap_or(logged);
+        (
+            addr,
+            if moved {
+                AddressChange::Mobility
+            } else {
+                AddressChange::None
+            },
+        )
+    }
+}
 
 /// One replication's pass over a trace.
 pub struct Replay<'a> {
@@ -31,10 +106,13 @@ pub struct Replay<'a> {
     ports: Vec<u16>,
     users: u32,
     visits: u64,
+    churn: Option<Churn>,
 }
 
 impl<'a> Replay<'a> {
-    pub fn new(trace: &'a Trace, sc: &Scenario, replication: u32) -> Replay<'a> {
+    /// A pass over `trace` in the setting of `sc`, with the switching of the mobile
+    /// network `churn` laid over its clients when given.
+    pub fn new(trace: &'a Trace, sc: &Scenario, replication: u32, churn: Option<&Network>) -> Replay<'a> {
         let rng = |s: Stream| s.rng(sc.seed, replication, 0);
         Replay {
             trace,
@@ -46,6 +124,7 @@ impl<'a> Replay<'a> {
             ports: vec![0; trace.addrs.len()],
             users: 0,
             visits: 0,
+            churn: churn.map(|n| Churn::new(n, trace.addrs.len(), sc, replication)),
         }
     }
 }
@@ -64,23 +143,34 @@ impl RequestSource for Replay<'_> {
                 self.visits += 1;
                 self.ports[u] = self.rng_sessions.random_range(PORTS);
             }
-            // Users are numbered by their first request.
+            let logged = self.trace.addrs[u];
+            let (addr, change) = match &mut self.churn {
+                Some(c) => {
+                    // Users are numbered by their first request.
+                    if hit.user == self.users {
+                        c.arrive(hit.time);
+                    }
+                    c.address(hit.user, hit.time, logged)
+                }
+                None => (logged, AddressChange::None),
+            };
             self.users = self.users.max(hit.user + 1);
             out.push(Request {
                 time: hit.time,
                 service: time::from_secs(self.service.sample(&mut self.rng_service)),
-                addr: self.trace.addrs[u],
+                addr,
                 user: hit.user,
                 port: self.ports[u],
                 opens_visit: hit.opens,
                 closes_visit: hit.closes,
-                change: AddressChange::None,
+                change,
             });
         }
     }
 
     fn last_address(&self, u: u32) -> Addr {
-        self.trace.addrs[u as usize]
+        let cellular = self.churn.as_ref().and_then(|c| c.net.cellular_address(&c.users, u));
+        cellular.unwrap_or(self.trace.addrs[u as usize])
     }
 
     fn port(&self, u: u32) -> u16 {

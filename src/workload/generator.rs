@@ -2,7 +2,6 @@
 //! (time, sequence) order, producing the request stream.
 
 use rand::RngExt;
-use rand_distr::{Distribution, Exp};
 
 use crate::engine::{Calendar, Stream, StreamRng, Time, time};
 use crate::policy::key::Addr;
@@ -11,7 +10,7 @@ use crate::scenario::units::{Positive, Share};
 use crate::scenario::{Network, Scenario, ScriptedUser};
 
 use super::arrivals::ArrivalProcess;
-use super::network::Net;
+use super::network::{Net, after};
 use super::request::{AddressChange, Request};
 use super::source::RequestSource;
 use super::users::{SCRIPTED, Users};
@@ -234,29 +233,7 @@ impl Workload {
                 (addr, change)
             }
             n => {
-                if let Net::Mobile {
-                    cellular,
-                    leave_wifi,
-                    cellular_stay,
-                    ..
-                } = &self.nets[n as usize]
-                {
-                    while self.users.next_switch[i] <= now {
-                        let to_cell = !self.users.on_cell(u);
-                        self.users.set_on_cell(u, to_cell);
-                        let stay = if to_cell {
-                            self.users.cell[i] = cellular.draw(&mut self.rng_churn);
-                            time::from_secs(cellular_stay.sample(&mut self.rng_churn)).max(1)
-                        } else {
-                            after(0, *leave_wifi, &mut self.rng_churn)
-                        };
-                        self.users.next_switch[i] = self.users.next_switch[i].saturating_add(stay);
-                    }
-                }
-                let changed = self.users.on_cell(u) != self.users.last_on_cell(u)
-                    || (self.users.on_cell(u) && self.users.cell[i] != self.users.last_cell[i]);
-                self.users.remember_attachment(u);
-                let change = if changed {
+                let change = if self.nets[n as usize].roam(&mut self.users, u, now, &mut self.rng_churn) {
                     AddressChange::Mobility
                 } else {
                     AddressChange::None
@@ -334,13 +311,5 @@ impl RequestSource for Workload {
 
     fn expected_users(&self) -> usize {
         self.expected_users
-    }
-}
-
-/// `now` plus an exponential gap at `rate` per second; never, for rate 0.
-fn after(now: Time, rate: f64, rng: &mut StreamRng) -> Time {
-    match Exp::new(rate) {
-        Ok(d) if rate > 0.0 => now.saturating_add(time::from_secs(d.sample(rng)).max(1)),
-        _ => Time::MAX,
     }
 }

@@ -8,12 +8,15 @@
 //! contiguous blocks, as carriers number them.
 
 use rand::RngExt;
+use rand_distr::{Distribution, Exp};
 use xxhash_rust::xxh3::xxh3_128_with_seed;
 
-use crate::engine::StreamRng;
+use crate::engine::{StreamRng, Time, time};
 use crate::policy::key::Addr;
 use crate::scenario::Network;
 use crate::scenario::distribution::Sampler;
+
+use super::users::Users;
 
 /// A pool of public addresses.
 #[derive(Clone, Debug)]
@@ -139,6 +142,54 @@ impl Net {
                 cellular_stay: cellular_stay.sampler(),
             },
         }
+    }
+
+    /// Brings user `u`'s attachment up to `now`: on a mobile network, makes the
+    /// WiFi/cellular switches due by then, drawing each cellular address and stay
+    /// from `rng`. Returns whether the request at `now` goes out on another
+    /// attachment than the user's previous request did.
+    pub fn roam(&self, users: &mut Users, u: u32, now: Time, rng: &mut StreamRng) -> bool {
+        let i = u as usize;
+        if let Net::Mobile {
+            cellular,
+            leave_wifi,
+            cellular_stay,
+            ..
+        } = self
+        {
+            while users.next_switch[i] <= now {
+                let to_cell = !users.on_cell(u);
+                users.set_on_cell(u, to_cell);
+                let stay = if to_cell {
+                    users.cell[i] = cellular.draw(rng);
+                    time::from_secs(cellular_stay.sample(rng)).max(1)
+                } else {
+                    after(0, *leave_wifi, rng)
+                };
+                users.next_switch[i] = users.next_switch[i].saturating_add(stay);
+            }
+        }
+        let changed =
+            users.on_cell(u) != users.last_on_cell(u) || (users.on_cell(u) && users.cell[i] != users.last_cell[i]);
+        users.remember_attachment(u);
+        changed
+    }
+
+    /// The carrier address user `u`'s latest request came from, if it was sent
+    /// over cellular.
+    pub fn cellular_address(&self, users: &Users, u: u32) -> Option<Addr> {
+        match self {
+            Net::Mobile { cellular, .. } if users.last_on_cell(u) => Some(cellular.v4(users.last_cell[u as usize])),
+            _ => None,
+        }
+    }
+}
+
+/// `now` plus an exponential gap at `rate` per second; never, for rate 0.
+pub fn after(now: Time, rate: f64, rng: &mut StreamRng) -> Time {
+    match Exp::new(rate) {
+        Ok(d) if rate > 0.0 => now.saturating_add(time::from_secs(d.sample(rng)).max(1)),
+        _ => Time::MAX,
     }
 }
 
