@@ -230,33 +230,39 @@ fn replay(log: &Path, format: Format, idle: Time, churn: bool, path: &Path, flag
         return usage_error(format!("{}: {e}", log.display()));
     }
     if !flags.quiet {
-        let stats = &trace.stats;
-        let churned = churn.as_ref().map_or(String::new(), |n| {
-            format!(
-                "  churn      {} % of clients are phones, switching as the scenario's mobile network\n",
-                output::num(n.share() * 100.0)
-            )
-        });
-        say(&format!("replaying {}{churned}\n", stats.describe()));
-        for m in &stats.first_malformed {
-            eprintln!("warning: {}", m.show(log, format));
-        }
-        let unreported = stats.malformed - stats.first_malformed.len() as u64;
-        if unreported > 0 {
-            eprintln!("warning: {unreported} more malformed lines skipped");
-        }
-        let unreached = sc.changes.iter().filter(|c| c.at >= sc.duration).count();
-        if unreached > 0 {
-            eprintln!(
-                "note: {unreached} of the scenario's pool events come after the log ends ({}) and are not applied",
-                lbsim::engine::time::clock(sc.duration)
-            );
-        }
+        announce(&trace, churn.as_ref(), &sc);
     }
     let result = experiment::run_with(&sc, |r| trace.replay(&sc, r, churn.as_ref()));
     let mut json = trace.stats.to_json();
     json["churn_phone_share"] = churn.as_ref().map(Network::share).into();
     finish(&sc, &result, &dir, flags, Some(&json))
+}
+
+/// What a replay is about to route: the log's statistics, its malformed lines,
+/// and the pool events it will not reach.
+fn announce(trace: &Trace, churn: Option<&Network>, sc: &Scenario) {
+    let stats = &trace.stats;
+    let churned = churn.map_or(String::new(), |n| {
+        format!(
+            "  churn      {} % of clients are phones, switching as the scenario's mobile network\n",
+            output::num(n.share() * 100.0)
+        )
+    });
+    say(&format!("replaying {}{churned}\n", stats.describe()));
+    for m in &stats.first_malformed {
+        eprintln!("warning: {}", m.show(&stats.file, stats.format));
+    }
+    let unreported = stats.malformed - stats.first_malformed.len() as u64;
+    if unreported > 0 {
+        eprintln!("warning: {unreported} more malformed lines skipped");
+    }
+    let unreached = sc.changes.iter().filter(|c| c.at >= sc.duration).count();
+    if unreached > 0 {
+        eprintln!(
+            "note: {unreached} of the scenario's pool events come after the log ends ({}) and are not applied",
+            lbsim::engine::time::clock(sc.duration)
+        );
+    }
 }
 
 /// Writes a run's files and prints its table.
@@ -288,9 +294,13 @@ fn finish(
 }
 
 fn validate(path: PathBuf) -> ExitCode {
-    let sc = match Scenario::load(&path).map_err(usage_error) {
-        Ok(sc) => sc,
-        Err(code) => return code,
+    // A scenario without a duration or traffic of its own is still good for a replay.
+    let (sc, replay_only) = match Scenario::load(&path) {
+        Ok(sc) => (sc, false),
+        Err(e) => match Scenario::load_for_replay(&path, &[]) {
+            Ok(sc) => (sc, true),
+            Err(_) => return usage_error(e),
+        },
     };
     let initial = sc
         .servers
@@ -298,13 +308,27 @@ fn validate(path: PathBuf) -> ExitCode {
         .filter(|s| s.presence == lbsim::pool::Presence::Up)
         .count();
     let policies: Vec<&str> = sc.policies.iter().map(|p| p.text.as_str()).collect();
+    let (verdict, duration, users) = if replay_only {
+        (
+            "ok for lbsim replay (no duration or traffic of its own, so not for lbsim run)".to_string(),
+            "from the access log".to_string(),
+            "the access log's clients".to_string(),
+        )
+    } else {
+        (
+            "ok".to_string(),
+            format!(
+                "{} s, windows of {} s",
+                output::num(sc.duration as f64 / 1e9),
+                output::num(sc.window as f64 / 1e9)
+            ),
+            format!("about {:.0} expected", sc.expected_users()),
+        )
+    };
     say(&format!(
-        "{}: ok\n  name          {}\n  duration      {} s, windows of {} s\n  users         about {:.0} expected\n  servers       {initial} at start, {} pool events\n  policies      {}\n",
+        "{}: {verdict}\n  name          {}\n  duration      {duration}\n  users         {users}\n  servers       {initial} at start, {} pool events\n  policies      {}\n",
         path.display(),
         sc.name,
-        output::num(sc.duration as f64 / 1e9),
-        output::num(sc.window as f64 / 1e9),
-        sc.expected_users(),
         sc.changes.len(),
         policies.join(", ")
     ));

@@ -646,3 +646,72 @@ fn churn_moves_phones_off_their_logged_address() {
     let err = refused(&["replay", s(&log), "--churn", "--scenario", s(&without)]);
     assert!(err.contains("--churn: ") && err.contains("kind = \"mobile\""), "{err}");
 }
+
+#[test]
+fn bundled_nasa_scenario_shows_what_its_comments_say() {
+    let Some(log) = nasa() else { return };
+    let scenario = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/nasa-replay.toml");
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    replay(&log, &scenario, &out, &["--quiet"], None);
+    let rows = summary(&out);
+    let value = |p: &str, column: &str| -> f64 {
+        let row = rows.iter().find(|r| r["policy"] == p).expect("policy row");
+        row[column].parse().unwrap()
+    };
+    for p in ["round_robin", "least_conn"] {
+        assert!(value(p, "sessions_lost_pct") > 80.0, "{p}");
+    }
+    let moved = |p: &str| value(p, "remap_moved_pct");
+    assert!(moved("ip_hash") > 60.0, "ip_hash moved {}", moved("ip_hash"));
+    assert!((15.0..35.0).contains(&moved("ring(vnodes=160)")));
+    for p in ["stick_table(base=least_conn, expire=30m)", "cookie(base=least_conn)"] {
+        assert!(moved(p) < 20.0, "{p} moved {}", moved(p));
+        assert!(value(p, "requests_max_mean") > value("round_robin", "requests_max_mean"));
+    }
+}
+
+#[test]
+fn a_log_too_long_for_the_run_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = write(&dir, "replay.toml", SCENARIO.as_bytes());
+    let log = write(
+        &dir,
+        "long.csv",
+        b"time,client\n2024-01-01T00:00:00Z,10.0.0.1\n2024-03-01T00:00:00Z,10.0.0.1\n",
+    );
+    let out = dir.path().join("out");
+    let err = refused(&[
+        "replay",
+        s(&log),
+        "--format",
+        "csv",
+        "--scenario",
+        s(&scenario),
+        "--out",
+        s(&out),
+    ]);
+    assert!(
+        err.contains("long.csv: the log spans 60.0 days: a replay lasts at most 49 days"),
+        "{err}"
+    );
+    let fine = SCENARIO.replace("window = \"15m\"", "window = \"1s\"");
+    let scenario = write(&dir, "fine.toml", fine.as_bytes());
+    let log = write(
+        &dir,
+        "week.csv",
+        b"time,client\n2024-01-01T00:00:00Z,10.0.0.1\n2024-01-08T00:00:00Z,10.0.0.1\n",
+    );
+    let err = refused(&[
+        "replay",
+        s(&log),
+        "--format",
+        "csv",
+        "--scenario",
+        s(&scenario),
+        "--out",
+        s(&out),
+    ]);
+    assert!(err.contains("more than 100000 windows; give a longer window"), "{err}");
+    assert!(!out.exists());
+}

@@ -147,18 +147,17 @@ impl Scenario {
     /// pool events (those before the trace ends), serving and state_ttl stay, and
     /// so do the networks, whose mobile switching a replay may lay over its clients.
     pub fn for_replay(&mut self, duration: Time) -> Result<(), String> {
+        let days = duration as f64 / DAY as f64;
         if duration == 0 || duration > time::STAMP_RANGE {
             return Err(format!(
-                "the trace lasts {}: a replay lasts at most 49 days (session times are kept in 32-bit milliseconds)",
-                time::clock(duration)
+                "the log spans {days:.1} days: a replay lasts at most 49 days (session times are kept in 32-bit milliseconds)"
             ));
         }
         if !self.window_given {
             self.window = (duration / 96).max(1);
         } else if duration / self.window > resolve::MAX_WINDOWS {
             return Err(format!(
-                "the trace lasts {}: the scenario's window of {} s would cut it into more than {} windows; give a longer window",
-                time::clock(duration),
+                "the log spans {days:.1} days: the scenario's window of {} s would cut it into more than {} windows; give a longer window",
                 time::as_secs(self.window),
                 resolve::MAX_WINDOWS
             ));
