@@ -96,7 +96,7 @@ impl Scenario {
     }
 
     /// Reads a scenario file to replay an access log through its servers and
-    /// policies: it may leave out `duration` and its traffic ([arrivals], [[users]]),
+    /// policies: it may leave out `duration` and its traffic (`[arrivals]`, `[[users]]`),
     /// which the log replaces (see [`Scenario::for_replay`]).
     pub fn load_for_replay(path: &Path, policies: &[String]) -> Result<Scenario, ScenarioError> {
         Scenario::read(path, policies, true)

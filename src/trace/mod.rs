@@ -24,8 +24,9 @@
 //!
 //! The scenario brings the servers and their pool events, the policies, how
 //! servers serve (workers, queues, service times) and how long they keep session
-//! state (`state_ttl`). Its synthetic population ([arrivals], [[networks]],
-//! [[users]]) is left out: the log is the population. Time 0 is the first
+//! state (`state_ttl`). Its synthetic population (`[arrivals]`, `[[users]]`) is
+//! left out: the log is the population; its `[[networks]]` serve only to lay a
+//! mobile network's churn over the log's clients when asked. Time 0 is the first
 //! request, and the run lasts until the end of the last request's second (the
 //! log's resolution), which replaces the scenario's `duration`; pool events at or
 //! after that are not reached. Service times are drawn from the scenario's
