@@ -8,7 +8,7 @@ use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_mai
 
 use lbsim::experiment::Lane;
 use lbsim::scenario::Scenario;
-use lbsim::workload::{Request, Workload};
+use lbsim::workload::{Request, RequestSource, Workload};
 
 const POLICIES: &str = r#"["round_robin", "least_conn", "ip_hash", "ring", "stick_table", "cookie"]"#;
 
@@ -36,7 +36,7 @@ fn routing(c: &mut Criterion) {
         for (i, spec) in sc.policies.iter().enumerate() {
             group.bench_function(&spec.name, |b| {
                 b.iter_batched(
-                    || Lane::new(&sc, spec, i, 0, 0),
+                    || Lane::new(&sc, spec, i, 0, 0, sc.expected_users().ceil() as usize),
                     |mut lane| {
                         lane.route_all(&requests);
                         lane

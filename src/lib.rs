@@ -5,7 +5,8 @@
 //! stream is generated per replication ([`workload`]) and fed to one lane per
 //! policy ([`experiment`]); each lane routes it ([`policy`]) to its own copy of the
 //! servers ([`pool`]) and measures session loss, imbalance and latency
-//! ([`metrics`]), which [`output`] writes as CSV and JSON.
+//! ([`metrics`]), which [`output`] writes as CSV and JSON. A real access log can
+//! stand in for the generated stream ([`trace`]).
 
 pub mod engine;
 pub mod experiment;
@@ -16,4 +17,5 @@ pub mod policy;
 pub mod pool;
 pub mod route;
 pub mod scenario;
+pub mod trace;
 pub mod workload;

@@ -5,10 +5,12 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 
+use lbsim::engine::Time;
 use lbsim::policy::registry;
-use lbsim::scenario::Scenario;
+use lbsim::scenario::{Network, Scenario};
+use lbsim::trace::{Format, Trace};
 use lbsim::{experiment, output, route};
 
 /// Discrete-event simulator of load-balancer affinity: how many sessions each
@@ -34,24 +36,40 @@ enum Command {
     Run {
         /// The scenario file (TOML).
         scenario: PathBuf,
-        /// Output folder [default: output/<scenario name>].
-        #[arg(long, value_name = "DIR")]
-        out: Option<PathBuf>,
-        /// Override the scenario's seed.
-        #[arg(long, value_name = "N")]
-        seed: Option<u64>,
-        /// Override the number of replications.
-        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
-        replications: Option<u32>,
-        /// Run these policies instead of the scenario's (repeatable), e.g. 'stick_table(expire=10m)'.
-        #[arg(long = "policy", value_name = "SPEC")]
-        policies: Vec<String>,
-        /// Replace the output folder if it exists.
+        #[command(flatten)]
+        flags: RunFlags,
+    },
+    /// Replay a real access log through a scenario's servers and policies.
+    ///
+    /// Reads LOG (plain or gzip-compressed), cuts each client's requests into
+    /// sessions at an idle gap, and routes them through the scenario's servers,
+    /// pool events and policies instead of its synthetic users. Writes the same
+    /// files as `run` (without journeys; no client address or name is written
+    /// anywhere), with the log's statistics in run.json, then prints a comparison
+    /// table.
+    #[command(after_help = "Example:\n  lbsim replay access.log.gz --scenario scenarios/shop-mixed.toml --idle 30m")]
+    Replay {
+        /// The access log, plain or gzip-compressed.
+        log: PathBuf,
+        /// The scenario whose servers, pool events, serving and policies to use (TOML).
+        #[arg(long, value_name = "FILE")]
+        scenario: PathBuf,
+        /// common: NCSA Common Log Format, fields after BYTES ignored (so combined logs
+        /// read too); combined: also requires "REFERER" "USER-AGENT"; csv: a header row
+        /// naming `time` (RFC 3339 or Unix seconds) and `client` columns, others ignored.
+        #[arg(long, value_name = "FORMAT", default_value = "common", value_parser = parse_format)]
+        format: Format,
+        /// A client's session ends when its next request comes more than this long after
+        /// its previous one.
+        #[arg(long, value_name = "DURATION", default_value = "30m", value_parser = lbsim::scenario::units::parse_duration)]
+        idle: Time,
+        /// Lay the scenario's mobile network over the log's clients: each is, with that
+        /// network's share, a phone whose logged address is its WiFi and which switches
+        /// to carrier addresses and back at the network's switch_rate and cellular_stay.
         #[arg(long)]
-        force: bool,
-        /// Print nothing but errors.
-        #[arg(long, short)]
-        quiet: bool,
+        churn: bool,
+        #[command(flatten)]
+        flags: RunFlags,
     },
     /// Check a scenario file and describe it, without running it.
     Validate { scenario: PathBuf },
@@ -84,18 +102,41 @@ enum Command {
     },
 }
 
+/// What `run` and `replay` share: where results go, and what to override.
+#[derive(Args)]
+struct RunFlags {
+    /// Output folder [default: output/<scenario name>; for a replay, output/<scenario name>-replay].
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Override the scenario's seed.
+    #[arg(long, value_name = "N")]
+    seed: Option<u64>,
+    /// Override the number of replications.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    replications: Option<u32>,
+    /// Run these policies instead of the scenario's (repeatable), e.g. 'stick_table(expire=10m)'.
+    #[arg(long = "policy", value_name = "SPEC")]
+    policies: Vec<String>,
+    /// Replace the output folder if it exists.
+    #[arg(long)]
+    force: bool,
+    /// Print nothing but errors.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Run {
+        Command::Run { scenario, flags } => run(&scenario, &flags),
+        Command::Replay {
+            log,
             scenario,
-            out,
-            seed,
-            replications,
-            policies,
-            force,
-            quiet,
-        } => run(scenario, out, seed, replications, policies, force, quiet),
+            format,
+            idle,
+            churn,
+            flags,
+        } => replay(&log, format, idle, churn, &scenario, &flags),
         Command::Validate { scenario } => validate(scenario),
         Command::Route {
             policy,
@@ -117,35 +158,126 @@ fn usage_error(message: impl std::fmt::Display) -> ExitCode {
     ExitCode::from(2)
 }
 
-fn load(path: &Path, policies: &[String]) -> Result<Scenario, ExitCode> {
-    Scenario::load_with_policies(path, policies).map_err(usage_error)
+/// The scenario at `path` with the command line's overrides.
+fn scenario(path: &Path, flags: &RunFlags, replay: bool) -> Result<Scenario, ExitCode> {
+    let loaded = if replay {
+        Scenario::load_for_replay(path, &flags.policies)
+    } else {
+        Scenario::load_with_policies(path, &flags.policies)
+    };
+    let mut sc = loaded.map_err(usage_error)?;
+    sc.seed = flags.seed.unwrap_or(sc.seed);
+    sc.replications = flags.replications.unwrap_or(sc.replications);
+    Ok(sc)
 }
 
-fn run(
-    path: PathBuf,
-    out: Option<PathBuf>,
-    seed: Option<u64>,
-    replications: Option<u32>,
-    policies: Vec<String>,
-    force: bool,
-    quiet: bool,
-) -> ExitCode {
-    let mut sc = match load(&path, &policies) {
+/// The output folder, checked before any work is done.
+fn destination(sc: &Scenario, flags: &RunFlags) -> Result<PathBuf, ExitCode> {
+    let dir = flags
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("output").join(&sc.name));
+    output::check_destination(&dir, flags.force).map_err(usage_error)?;
+    Ok(dir)
+}
+
+fn run(path: &Path, flags: &RunFlags) -> ExitCode {
+    let sc = match scenario(path, flags, false) {
         Ok(sc) => sc,
         Err(code) => return code,
     };
-    sc.seed = seed.unwrap_or(sc.seed);
-    sc.replications = replications.unwrap_or(sc.replications);
-    let dir = out.unwrap_or_else(|| PathBuf::from("output").join(&sc.name));
-    if let Err(e) = output::check_destination(&dir, force) {
-        return usage_error(e);
-    }
+    let dir = match destination(&sc, flags) {
+        Ok(dir) => dir,
+        Err(code) => return code,
+    };
     let result = experiment::run(&sc);
-    if let Err(e) = output::write_run(&dir, force, &sc, &result) {
+    finish(&sc, &result, &dir, flags, None)
+}
+
+/// Replays `log`, read as `format`, cut at gaps over `idle`, with `churn` or not,
+/// through the scenario at `path`.
+fn replay(log: &Path, format: Format, idle: Time, churn: bool, path: &Path, flags: &RunFlags) -> ExitCode {
+    let mut sc = match scenario(path, flags, true) {
+        Ok(sc) => sc,
+        Err(code) => return code,
+    };
+    let mobile = sc
+        .networks
+        .iter()
+        .find(|n| matches!(n, Network::Mobile { .. }))
+        .cloned();
+    let churn = match (churn, mobile) {
+        (false, _) => None,
+        (true, Some(n)) => Some(n),
+        (true, None) => {
+            return usage_error(format!(
+                "--churn: {} has no [[networks]] entry with kind = \"mobile\" to take the switching from",
+                path.display()
+            ));
+        }
+    };
+    // Rows of a replay's CSV files say it is one, as does its default folder.
+    sc.name = format!("{}-replay", sc.name);
+    let dir = match destination(&sc, flags) {
+        Ok(dir) => dir,
+        Err(code) => return code,
+    };
+    let trace = match Trace::read(log, format, idle) {
+        Ok(t) => t,
+        Err(e) => return usage_error(e),
+    };
+    if let Err(e) = sc.for_replay(trace.duration()) {
+        return usage_error(format!("{}: {e}", log.display()));
+    }
+    if !flags.quiet {
+        announce(&trace, churn.as_ref(), &sc);
+    }
+    let result = experiment::run_with(&sc, |r| trace.replay(&sc, r, churn.as_ref()));
+    let mut json = trace.stats.to_json();
+    json["churn_phone_share"] = churn.as_ref().map(Network::share).into();
+    finish(&sc, &result, &dir, flags, Some(&json))
+}
+
+/// What a replay is about to route: the log's statistics, its malformed lines,
+/// and the pool events it will not reach.
+fn announce(trace: &Trace, churn: Option<&Network>, sc: &Scenario) {
+    let stats = &trace.stats;
+    let churned = churn.map_or(String::new(), |n| {
+        format!(
+            "  churn      {} % of clients are phones, switching as the scenario's mobile network\n",
+            output::num(n.share() * 100.0)
+        )
+    });
+    say(&format!("replaying {}{churned}\n", stats.describe()));
+    for m in &stats.first_malformed {
+        eprintln!("warning: {}", m.show(&stats.file, stats.format));
+    }
+    let unreported = stats.malformed - stats.first_malformed.len() as u64;
+    if unreported > 0 {
+        eprintln!("warning: {unreported} more malformed lines skipped");
+    }
+    let unreached = sc.changes.iter().filter(|c| c.at >= sc.duration).count();
+    if unreached > 0 {
+        eprintln!(
+            "note: {unreached} of the scenario's pool events come after the log ends ({}) and are not applied",
+            lbsim::engine::time::clock(sc.duration)
+        );
+    }
+}
+
+/// Writes a run's files and prints its table.
+fn finish(
+    sc: &Scenario,
+    result: &experiment::RunResult,
+    dir: &Path,
+    flags: &RunFlags,
+    trace: Option<&serde_json::Value>,
+) -> ExitCode {
+    if let Err(e) = output::write_run(dir, flags.force, sc, result, trace) {
         eprintln!("error: {e}");
         return ExitCode::FAILURE;
     }
-    if !quiet {
+    if !flags.quiet {
         let routed = result.routed();
         say(&format!(
             "{}: {} replication(s), {} policies, {:.2} s wall, {:.1} M requests routed/s\n\n{}\nresults in {}\n",
@@ -154,7 +286,7 @@ fn run(
             sc.policies.len(),
             result.wall_secs,
             routed as f64 / result.wall_secs.max(1e-9) / 1e6,
-            output::table::render(&result),
+            output::table::render(result),
             dir.display()
         ));
     }
@@ -162,9 +294,13 @@ fn run(
 }
 
 fn validate(path: PathBuf) -> ExitCode {
-    let sc = match load(&path, &[]) {
-        Ok(sc) => sc,
-        Err(code) => return code,
+    // A scenario without a duration or traffic of its own is still good for a replay.
+    let (sc, replay_only) = match Scenario::load(&path) {
+        Ok(sc) => (sc, false),
+        Err(e) => match Scenario::load_for_replay(&path, &[]) {
+            Ok(sc) => (sc, true),
+            Err(_) => return usage_error(e),
+        },
     };
     let initial = sc
         .servers
@@ -172,13 +308,27 @@ fn validate(path: PathBuf) -> ExitCode {
         .filter(|s| s.presence == lbsim::pool::Presence::Up)
         .count();
     let policies: Vec<&str> = sc.policies.iter().map(|p| p.text.as_str()).collect();
+    let (verdict, duration, users) = if replay_only {
+        (
+            "ok for lbsim replay (no duration or traffic of its own, so not for lbsim run)".to_string(),
+            "from the access log".to_string(),
+            "the access log's clients".to_string(),
+        )
+    } else {
+        (
+            "ok".to_string(),
+            format!(
+                "{} s, windows of {} s",
+                output::num(sc.duration as f64 / 1e9),
+                output::num(sc.window as f64 / 1e9)
+            ),
+            format!("about {:.0} expected", sc.expected_users()),
+        )
+    };
     say(&format!(
-        "{}: ok\n  name          {}\n  duration      {} s, windows of {} s\n  users         about {:.0} expected\n  servers       {initial} at start, {} pool events\n  policies      {}\n",
+        "{}: {verdict}\n  name          {}\n  duration      {duration}\n  users         {users}\n  servers       {initial} at start, {} pool events\n  policies      {}\n",
         path.display(),
         sc.name,
-        output::num(sc.duration as f64 / 1e9),
-        output::num(sc.window as f64 / 1e9),
-        sc.expected_users(),
         sc.changes.len(),
         policies.join(", ")
     ));
@@ -221,6 +371,13 @@ fn route(policy: &str, servers: &str, weights: Option<&str>, down: Option<&str>,
     }
     say(&out);
     ExitCode::SUCCESS
+}
+
+fn parse_format(name: &str) -> Result<Format, String> {
+    Format::from_name(name).ok_or_else(|| {
+        let names: Vec<&str> = Format::ALL.iter().map(|f| f.name()).collect();
+        format!("expected one of: {}", names.join(", "))
+    })
 }
 
 /// Writes to standard output; a closed pipe (`lbsim ... | head`) is not an error.

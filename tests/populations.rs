@@ -13,7 +13,7 @@ use std::path::Path;
 use lbsim::engine::{HOUR, MINUTE, SECOND, Time};
 use lbsim::policy::Addr;
 use lbsim::scenario::Scenario;
-use lbsim::workload::{AddressChange, Request, Workload};
+use lbsim::workload::{AddressChange, Request, RequestSource, Workload};
 
 /// Every request of a scenario's one replication.
 fn requests(networks: &str, hours: u64) -> Vec<Request> {

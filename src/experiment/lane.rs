@@ -11,7 +11,7 @@ use crate::pool::state::{Prior, SessionStates};
 use crate::pool::store::SessionStore;
 use crate::pool::{Pool, PoolChange, ServerId};
 use crate::scenario::Scenario;
-use crate::workload::{Request, Workload};
+use crate::workload::{Request, RequestSource};
 
 /// One request of a followed (scripted) user, for journeys.csv.
 #[derive(Clone, Debug, PartialEq)]
@@ -43,9 +43,10 @@ pub struct Lane {
 }
 
 impl Lane {
-    pub fn new(sc: &Scenario, spec: &Spec, index: usize, replication: u32, followed: u32) -> Lane {
+    /// A lane for the policy `spec` at position `index`, with per-user memory sized
+    /// for `users`.
+    pub fn new(sc: &Scenario, spec: &Spec, index: usize, replication: u32, followed: u32, users: usize) -> Lane {
         let pool = sc.initial_pool();
-        let users = sc.user_capacity();
         let ctx = BuildContext {
             pool: &pool,
             expected_users: users,
@@ -197,7 +198,7 @@ impl Lane {
     }
 
     /// Applies a pool change and measures how many live sessions it moves.
-    pub fn apply(&mut self, change: &PoolChange, workload: &Workload) {
+    pub fn apply(&mut self, change: &PoolChange, workload: &impl RequestSource) {
         let now = change.at;
         self.tally.roll_to(now, &self.pool);
         self.tally.credit_up_time(now, &self.pool);

@@ -1,5 +1,6 @@
-//! Running a scenario: for each replication, one workload feeding one lane per
-//! policy, chunk by chunk, with pool changes applied to every lane between chunks.
+//! Running a scenario: for each replication, one request source (the generated
+//! workload, or a replayed access log) feeding one lane per policy, chunk by
+//! chunk, with pool changes applied to every lane between chunks.
 //! Replications and lanes run in parallel on rayon; results do not depend on the
 //! number of threads, because every lane and replication owns its random streams.
 
@@ -12,7 +13,7 @@ use rayon::prelude::*;
 use crate::engine::Time;
 use crate::metrics::LaneReport;
 use crate::scenario::Scenario;
-use crate::workload::{Request, Workload};
+use crate::workload::{Request, RequestSource, Workload};
 
 pub use lane::{Lane, Step};
 
@@ -33,7 +34,7 @@ pub struct LaneOutcome {
 pub struct Replication {
     pub index: u32,
     pub lanes: Vec<LaneOutcome>,
-    /// Workload events (arrivals, visit starts, requests).
+    /// Workload events (arrivals, visit starts, requests; for a replay, log lines).
     pub workload_events: u64,
     pub requests: u64,
     pub users: u32,
@@ -61,25 +62,37 @@ impl RunResult {
     }
 }
 
-/// Runs every replication of the scenario.
+/// Runs every replication of the scenario on its generated workload.
 pub fn run(sc: &Scenario) -> RunResult {
+    run_with(sc, |r| Workload::new(sc, r))
+}
+
+/// Runs every replication of the scenario on the requests `source(replication)` makes.
+pub fn run_with<S, F>(sc: &Scenario, source: F) -> RunResult
+where
+    S: RequestSource + Send + Sync,
+    F: Fn(u32) -> S + Sync,
+{
     let start = Instant::now();
-    let replications = (0..sc.replications).into_par_iter().map(|r| replicate(sc, r)).collect();
+    let replications = (0..sc.replications)
+        .into_par_iter()
+        .map(|r| replicate(sc, r, source(r)))
+        .collect();
     RunResult {
         replications,
         wall_secs: start.elapsed().as_secs_f64(),
     }
 }
 
-/// Runs one replication.
-pub fn replicate(sc: &Scenario, replication: u32) -> Replication {
+/// Runs one replication on the requests of `workload`.
+pub fn replicate<S: RequestSource + Send + Sync>(sc: &Scenario, replication: u32, mut workload: S) -> Replication {
     let followed = sc.users.iter().filter(|u| u.count == 1).count() as u32;
-    let mut workload = Workload::new(sc, replication);
+    let users = workload.expected_users();
     let mut lanes: Vec<Lane> = sc
         .policies
         .iter()
         .enumerate()
-        .map(|(i, spec)| Lane::new(sc, spec, i, replication, followed))
+        .map(|(i, spec)| Lane::new(sc, spec, i, replication, followed, users))
         .collect();
     let mut changes = sc.changes.iter().filter(|c| c.at < sc.duration);
     let mut next_change = changes.next();

@@ -65,8 +65,15 @@ pub fn check_destination(dir: &Path, force: bool) -> Result<(), OutputError> {
     }
 }
 
-/// Writes every output file of a run into `dir`, all at once.
-pub fn write_run(dir: &Path, force: bool, sc: &Scenario, result: &RunResult) -> Result<(), OutputError> {
+/// Writes every output file of a run into `dir`, all at once. A replay passes
+/// what it read from its log (`trace`), which run.json records.
+pub fn write_run(
+    dir: &Path,
+    force: bool,
+    sc: &Scenario,
+    result: &RunResult,
+    trace: Option<&serde_json::Value>,
+) -> Result<(), OutputError> {
     check_destination(dir, force)?;
     let io_err = |p: &Path| {
         let p = p.to_path_buf();
@@ -91,7 +98,7 @@ pub fn write_run(dir: &Path, force: bool, sc: &Scenario, result: &RunResult) -> 
             fs::write(&path, bytes).map_err(io_err(&path))?;
         }
         let path = scratch.join("run.json");
-        fs::write(&path, run_json::render(sc, result)).map_err(io_err(&path))?;
+        fs::write(&path, run_json::render(sc, result, trace)).map_err(io_err(&path))?;
         // The old run moves aside and is deleted only once the new one is in place.
         let old = parent.join(format!(".{name}.old-{}", std::process::id()));
         let replacing = dir.exists();

@@ -1,11 +1,12 @@
-//! run.json: what was run, with which inputs, and how fast.
+//! run.json: what was run, with which inputs, and how fast; for a replay, what
+//! the log held.
 
 use serde_json::json;
 
 use crate::experiment::RunResult;
 use crate::scenario::Scenario;
 
-pub fn render(sc: &Scenario, result: &RunResult) -> String {
+pub fn render(sc: &Scenario, result: &RunResult, trace: Option<&serde_json::Value>) -> String {
     let events = result.events();
     let routed = result.routed();
     let per_sec = |n: u64| {
@@ -15,7 +16,7 @@ pub fn render(sc: &Scenario, result: &RunResult) -> String {
             0.0
         }
     };
-    let value = json!({
+    let mut value = json!({
         "lbsim_version": env!("CARGO_PKG_VERSION"),
         "scenario": sc.name,
         "scenario_file": sc.path.display().to_string(),
@@ -34,5 +35,8 @@ pub fn render(sc: &Scenario, result: &RunResult) -> String {
         "users": result.replications.iter().map(|r| r.users as u64).sum::<u64>(),
         "sessions": result.replications.iter().map(|r| r.visits).sum::<u64>(),
     });
+    if let Some(t) = trace {
+        value["trace"] = t.clone();
+    }
     serde_json::to_string_pretty(&value).expect("JSON of plain values") + "\n"
 }

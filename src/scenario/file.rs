@@ -23,8 +23,9 @@ pub struct ScenarioFile {
     pub name: Option<Spanned<String>>,
     #[serde(default = "default_seed")]
     pub seed: u64,
-    /// Simulated time from midnight of day one.
-    pub duration: Spanned<Duration>,
+    /// Simulated time from midnight of day one. Required for `lbsim run`; a replay
+    /// takes its duration from the trace.
+    pub duration: Option<Spanned<Duration>>,
     #[serde(default = "one")]
     pub replications: Count,
     /// Width of the time-series windows.

@@ -12,7 +12,7 @@ pub mod units;
 
 use std::path::{Path, PathBuf};
 
-use crate::engine::time::{DAY, MINUTE, Time};
+use crate::engine::time::{self, DAY, MINUTE, Time};
 use crate::policy::{self, BuildContext, Spec, SpecError, key::Addr};
 use crate::pool::{Pool, PoolChange, Server};
 
@@ -71,6 +71,9 @@ pub struct Scenario {
     pub replications: u32,
     pub duration: Time,
     pub window: Time,
+    /// Whether the file gave `window`; otherwise it is a 96th of the duration, and
+    /// follows the duration when a replay replaces it.
+    pub window_given: bool,
     pub policies: Vec<Spec>,
     pub arrivals: Option<Arrivals>,
     pub sessions: Sessions,
@@ -91,19 +94,30 @@ impl Scenario {
     /// Reads a scenario file, running `policies` (command-line specifications)
     /// instead of the file's own when any are given.
     pub fn load_with_policies(path: &Path, policies: &[String]) -> Result<Scenario, ScenarioError> {
+        Scenario::read(path, policies, false)
+    }
+
+    /// Reads a scenario file to replay an access log through its servers and
+    /// policies: it may leave out `duration` and its traffic (`[arrivals]`, `[[users]]`),
+    /// which the log replaces (see [`Scenario::for_replay`]).
+    pub fn load_for_replay(path: &Path, policies: &[String]) -> Result<Scenario, ScenarioError> {
+        Scenario::read(path, policies, true)
+    }
+
+    fn read(path: &Path, policies: &[String], replay: bool) -> Result<Scenario, ScenarioError> {
         let source = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read {
             path: path.to_path_buf(),
             source,
         })?;
-        Scenario::parse_with_policies(&source, path, policies)
+        Scenario::parse_as(&source, path, policies, replay)
     }
 
     /// Reads a scenario from text; `path` is used in messages and for the default name.
     pub fn parse(source: &str, path: &Path) -> Result<Scenario, ScenarioError> {
-        Scenario::parse_with_policies(source, path, &[])
+        Scenario::parse_as(source, path, &[], false)
     }
 
-    fn parse_with_policies(source: &str, path: &Path, policies: &[String]) -> Result<Scenario, ScenarioError> {
+    fn parse_as(source: &str, path: &Path, policies: &[String], replay: bool) -> Result<Scenario, ScenarioError> {
         let file: ScenarioFile = toml::from_str(source).map_err(|e| {
             let message = e.message().trim_end().to_string();
             match e.span() {
@@ -111,7 +125,7 @@ impl Scenario {
                 None => ScenarioError::whole(path, message),
             }
         })?;
-        resolve::Resolver { path, source }.resolve(file, policies)
+        resolve::Resolver { path, source, replay }.resolve(file, policies)
     }
 
     /// Parses a policy specification and builds it against the initial pool, so
@@ -127,6 +141,33 @@ impl Scenario {
             },
         )?;
         Ok(spec)
+    }
+
+    /// Turns the scenario into the setting of a replayed trace that lasts `duration`:
+    /// the trace's clients replace the synthetic and scripted users, and its length
+    /// replaces the scenario's (a window the file did not give follows it). Servers,
+    /// pool events (those before the trace ends), serving and state_ttl stay, and
+    /// so do the networks, whose mobile switching a replay may lay over its clients.
+    pub fn for_replay(&mut self, duration: Time) -> Result<(), String> {
+        let days = duration as f64 / DAY as f64;
+        if duration == 0 || duration > time::STAMP_RANGE {
+            return Err(format!(
+                "the log spans {days:.1} days: a replay lasts at most 49 days (session times are kept in 32-bit milliseconds)"
+            ));
+        }
+        if !self.window_given {
+            self.window = (duration / 96).max(1);
+        } else if duration / self.window > resolve::MAX_WINDOWS {
+            return Err(format!(
+                "the log spans {days:.1} days: the scenario's window of {} s would cut it into more than {} windows; give a longer window",
+                time::as_secs(self.window),
+                resolve::MAX_WINDOWS
+            ));
+        }
+        self.duration = duration;
+        self.arrivals = None;
+        self.users.clear();
+        Ok(())
     }
 
     /// The pool at the start of the run.

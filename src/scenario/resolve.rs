@@ -13,7 +13,7 @@ use crate::policy::{Spec, key::Addr};
 use crate::pool::{PoolChange, PoolChangeKind, Presence, Server, ServerId};
 
 /// Bounds that keep a run's memory within reason.
-const MAX_WINDOWS: u64 = 100_000;
+pub(super) const MAX_WINDOWS: u64 = 100_000;
 const MAX_WORKERS: u64 = 10_000_000;
 const MAX_SERVERS: u32 = 100_000;
 /// Network indices are bytes, and one value marks scripted users.
@@ -23,6 +23,8 @@ const MAX_NETWORKS: usize = 254;
 pub(super) struct Resolver<'a> {
     pub(super) path: &'a Path,
     pub(super) source: &'a str,
+    /// Read for a replay: the trace brings the traffic and the duration.
+    pub(super) replay: bool,
 }
 
 impl Resolver<'_> {
@@ -71,15 +73,20 @@ impl Resolver<'_> {
     }
 
     pub(super) fn resolve(&self, f: ScenarioFile, overrides: &[String]) -> Result<Scenario, ScenarioError> {
-        let duration = f.duration.get_ref().0;
-        if duration == 0 || duration > STAMP_RANGE {
-            return self.err(
-                f.duration.span().start,
-                "duration must be longer than 0 and at most 49 days (session times are kept in 32-bit milliseconds), e.g. \"24h\"",
-            );
-        }
+        let duration = match &f.duration {
+            Some(d) if d.get_ref().0 == 0 || d.get_ref().0 > STAMP_RANGE => {
+                return self.err(
+                    d.span().start,
+                    "duration must be longer than 0 and at most 49 days (session times are kept in 32-bit milliseconds), e.g. \"24h\"",
+                );
+            }
+            Some(d) => d.get_ref().0,
+            // The trace decides; until then, events may come at any time a run can have.
+            None if self.replay => STAMP_RANGE,
+            None => return self.err(0, "missing field `duration`: how long to simulate, e.g. duration = \"24h\" (`lbsim replay` takes it from the access log)"),
+        };
         let window = match &f.window {
-            Some(w) if w.get_ref().0 == 0 || duration / w.get_ref().0 > MAX_WINDOWS => {
+            Some(w) if w.get_ref().0 == 0 || (f.duration.is_some() && duration / w.get_ref().0 > MAX_WINDOWS) => {
                 return self.err(
                     w.span().start,
                     format!(
@@ -101,7 +108,7 @@ impl Resolver<'_> {
                 ),
             );
         }
-        let changes = self.changes(&f, &servers)?;
+        let changes = self.changes(&f, &servers, duration)?;
         let servers = servers.into_iter().map(|(s, _)| s).collect::<Vec<_>>();
         let arrivals = f.arrivals.as_ref().map(|a| self.arrivals(a)).transpose()?;
         self.check_networks(&f)?;
@@ -123,10 +130,10 @@ impl Resolver<'_> {
             );
         }
         let users = f.users.iter().map(|u| self.user(u)).collect::<Result<Vec<_>, _>>()?;
-        if arrivals.is_none() && users.is_empty() {
+        if arrivals.is_none() && users.is_empty() && !self.replay {
             return Err(ScenarioError::whole(
                 self.path,
-                "no traffic: add an [arrivals] section (e.g. rate = \"2/s\") or [[users]]",
+                "no traffic: add an [arrivals] section (e.g. rate = \"2/s\") or [[users]]; `lbsim replay` takes its traffic from an access log instead",
             ));
         }
         let name = match &f.name {
@@ -158,6 +165,7 @@ impl Resolver<'_> {
             replications: f.replications.0,
             duration,
             window,
+            window_given: f.window.is_some(),
             policies: Vec::new(),
             arrivals,
             sessions: f.sessions,
@@ -273,7 +281,12 @@ impl Resolver<'_> {
         Ok(out)
     }
 
-    fn changes(&self, f: &ScenarioFile, servers: &[(Server, usize)]) -> Result<Vec<PoolChange>, ScenarioError> {
+    fn changes(
+        &self,
+        f: &ScenarioFile,
+        servers: &[(Server, usize)],
+        duration: Time,
+    ) -> Result<Vec<PoolChange>, ScenarioError> {
         let initial = servers.iter().filter(|(s, _)| s.presence == Presence::Up).count();
         let mut next_added = initial;
         // Each change with the offset of the event that made it, for messages.
@@ -281,7 +294,7 @@ impl Resolver<'_> {
         for e in &f.events {
             let at = e.at.get_ref().0;
             let at_offset = e.at.span().start;
-            if at >= f.duration.get_ref().0 {
+            if at >= duration {
                 return self.err(
                     at_offset,
                     "this event is not before the end of the run: make `at` smaller than `duration`",

@@ -2,7 +2,6 @@
 //! (time, sequence) order, producing the request stream.
 
 use rand::RngExt;
-use rand_distr::{Distribution, Exp};
 
 use crate::engine::time::Stamp;
 use crate::engine::{Calendar, Stream, StreamRng, Time, time};
@@ -12,8 +11,9 @@ use crate::scenario::units::{Duration, Positive, Share};
 use crate::scenario::{Network, Pooling, Scenario, ScriptedUser};
 
 use super::arrivals::ArrivalProcess;
-use super::network::{Net, Packed, egress_address, relay_egress};
+use super::network::{Net, Packed, after, egress_address, relay_egress};
 use super::request::{AddressChange, Request};
+use super::source::RequestSource;
 use super::users::{SCRIPTED, Users};
 
 #[derive(Clone, Copy)]
@@ -27,7 +27,7 @@ enum Event {
 }
 
 /// Ephemeral ports a client picks from (the Linux default range).
-const PORTS: std::ops::Range<u16> = 32_768..61_000;
+pub const PORTS: std::ops::Range<u16> = 32_768..61_000;
 
 /// A `[[users]]` entry, resolved for the generator; shared by its members.
 struct Plan {
@@ -67,6 +67,7 @@ pub struct Workload {
     rng_service: StreamRng,
     events: u64,
     visits: u64,
+    capacity: usize,
 }
 
 impl Workload {
@@ -112,6 +113,7 @@ impl Workload {
             nets,
             net_cdf,
             users: Users::with_capacity(sc.user_capacity()),
+            capacity: sc.user_capacity(),
             plans: Vec::new(),
             scripts: Vec::new(),
             requests: sc.sessions.requests.get_ref().sampler(),
@@ -155,36 +157,6 @@ impl Workload {
             w.calendar.schedule(first, Event::Arrival);
         }
         w
-    }
-
-    /// Appends up to `max` requests with time before `until` (and before the end of
-    /// the run), in time order.
-    pub fn fill(&mut self, out: &mut Vec<Request>, until: Time, max: usize) {
-        let stop = until.min(self.end);
-        let target = out.len() + max;
-        while out.len() < target {
-            match self.calendar.peek_time() {
-                Some(t) if t < stop => {}
-                _ => return,
-            }
-            let (now, event) = self.calendar.pop().expect("peeked");
-            self.events += 1;
-            match event {
-                Event::Arrival => {
-                    let u = self.new_user(now);
-                    self.start_visit(u, now, out);
-                    if let Some(next) = self.arrivals.as_ref().and_then(|a| a.next(now, &mut self.rng_arrivals)) {
-                        self.calendar.schedule(next, Event::Arrival);
-                    }
-                }
-                // A visit due while the user is still in one waits for it to end.
-                Event::Visit(u) if self.users.remaining[u as usize] > 0 => self
-                    .calendar
-                    .schedule(now.saturating_add(time::SECOND), Event::Visit(u)),
-                Event::Visit(u) => self.start_visit(u, now, out),
-                Event::Next(u) => self.emit(u, now, false, out),
-            }
-        }
     }
 
     fn new_user(&mut self, now: Time) -> u32 {
@@ -380,30 +352,11 @@ impl Workload {
                 }
                 (Packed::v4(pool.v4(self.users.home[i])), AddressChange::ProxyEgress)
             }
-            Net::Mobile {
-                wifi,
-                cellular,
-                leave_wifi,
-                cellular_stay,
-            } => {
-                while self.users.next_switch[i] <= Stamp::from(now) {
-                    let to_cell = !self.users.on_cell(u);
-                    self.users.set_on_cell(u, to_cell);
-                    let stay = if to_cell {
-                        self.users.cur[i] = cellular.draw(&mut self.rng_churn);
-                        time::from_secs(cellular_stay.sample(&mut self.rng_churn)).max(1)
-                    } else {
-                        after(0, *leave_wifi, &mut self.rng_churn)
-                    };
-                    // At least a millisecond, so that every turn of this loop moves on.
-                    let step = Stamp::from(stay).0.max(1);
-                    self.users.next_switch[i] = Stamp(self.users.next_switch[i].0.saturating_add(step));
-                }
-                let addr = if self.users.on_cell(u) {
-                    cellular.v4(self.users.cur[i])
-                } else {
-                    wifi.v4(self.users.home[i])
-                };
+            net @ Net::Mobile { wifi, .. } => {
+                net.roam(&mut self.users, u, now, &mut self.rng_churn);
+                let addr = net
+                    .cellular_address(&self.users, u)
+                    .unwrap_or_else(|| wifi.v4(self.users.home[i]));
                 (Packed::v4(addr), AddressChange::Mobility)
             }
         }
@@ -413,9 +366,38 @@ impl Workload {
     fn plan_of(&self, u: u32) -> &Plan {
         &self.plans[self.scripts[self.users.home[u as usize] as usize].plan]
     }
+}
 
-    /// The address the user's latest request came from.
-    pub fn last_address(&self, u: u32) -> Addr {
+impl RequestSource for Workload {
+    fn fill(&mut self, out: &mut Vec<Request>, until: Time, max: usize) {
+        let stop = until.min(self.end);
+        let target = out.len() + max;
+        while out.len() < target {
+            match self.calendar.peek_time() {
+                Some(t) if t < stop => {}
+                _ => return,
+            }
+            let (now, event) = self.calendar.pop().expect("peeked");
+            self.events += 1;
+            match event {
+                Event::Arrival => {
+                    let u = self.new_user(now);
+                    self.start_visit(u, now, out);
+                    if let Some(next) = self.arrivals.as_ref().and_then(|a| a.next(now, &mut self.rng_arrivals)) {
+                        self.calendar.schedule(next, Event::Arrival);
+                    }
+                }
+                // A visit due while the user is still in one waits for it to end.
+                Event::Visit(u) if self.users.remaining[u as usize] > 0 => self
+                    .calendar
+                    .schedule(now.saturating_add(time::SECOND), Event::Visit(u)),
+                Event::Visit(u) => self.start_visit(u, now, out),
+                Event::Next(u) => self.emit(u, now, false, out),
+            }
+        }
+    }
+
+    fn last_address(&self, u: u32) -> Addr {
         let i = u as usize;
         match self.users.net[i] {
             SCRIPTED => self.scripts[self.users.home[i] as usize].last,
@@ -423,31 +405,23 @@ impl Workload {
         }
     }
 
-    /// The source port of the user's current (or latest) connection.
-    pub fn port(&self, u: u32) -> u16 {
+    fn port(&self, u: u32) -> u16 {
         self.users.port[u as usize]
     }
 
-    /// Users created so far.
-    pub fn users(&self) -> u32 {
+    fn users(&self) -> u32 {
         self.users.len() as u32
     }
 
-    /// Workload events processed so far (arrivals, visit starts, requests).
-    pub fn events(&self) -> u64 {
+    fn events(&self) -> u64 {
         self.events
     }
 
-    /// Visits started so far.
-    pub fn visits(&self) -> u64 {
+    fn visits(&self) -> u64 {
         self.visits
     }
-}
 
-/// `now` plus an exponential gap at `rate` per second; never, for rate 0.
-fn after(now: Time, rate: f64, rng: &mut StreamRng) -> Time {
-    match Exp::new(rate) {
-        Ok(d) if rate > 0.0 => now.saturating_add(time::from_secs(d.sample(rng)).max(1)),
-        _ => Time::MAX,
+    fn expected_users(&self) -> usize {
+        self.capacity
     }
 }

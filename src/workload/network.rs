@@ -13,12 +13,16 @@
 //! behind one router sees them at the same moment, and no timer is kept.
 
 use rand::RngExt;
+use rand_distr::{Distribution, Exp};
 use xxhash_rust::xxh3::{xxh3_64_with_seed, xxh3_128_with_seed};
 
-use crate::engine::{StreamRng, Time};
+use crate::engine::time::Stamp;
+use crate::engine::{StreamRng, Time, time};
 use crate::policy::key::Addr;
 use crate::scenario::distribution::Sampler;
 use crate::scenario::{Egress, Network, Pooling};
+
+use super::users::Users;
 
 /// A pool of public addresses.
 #[derive(Clone, Debug)]
@@ -303,6 +307,52 @@ impl Net {
             home.pool.salt,
         ) as u64;
         Addr::v6((prefix as u128) << 64 | iid as u128)
+    }
+}
+
+impl Net {
+    /// Brings phone `u` up to `now` on a mobile network: makes the WiFi/cellular
+    /// switches due by then, drawing each cellular address and stay from `rng`.
+    pub fn roam(&self, users: &mut Users, u: u32, now: Time, rng: &mut StreamRng) {
+        let Net::Mobile {
+            cellular,
+            leave_wifi,
+            cellular_stay,
+            ..
+        } = self
+        else {
+            return;
+        };
+        let i = u as usize;
+        while users.next_switch[i] <= Stamp::from(now) {
+            let to_cell = !users.on_cell(u);
+            users.set_on_cell(u, to_cell);
+            let stay = if to_cell {
+                users.cur[i] = cellular.draw(rng);
+                time::from_secs(cellular_stay.sample(rng)).max(1)
+            } else {
+                after(0, *leave_wifi, rng)
+            };
+            // At least a millisecond, so that every turn of this loop moves on.
+            let step = Stamp::from(stay).0.max(1);
+            users.next_switch[i] = Stamp(users.next_switch[i].0.saturating_add(step));
+        }
+    }
+
+    /// The carrier address phone `u` is on, if it is on cellular.
+    pub fn cellular_address(&self, users: &Users, u: u32) -> Option<u32> {
+        match self {
+            Net::Mobile { cellular, .. } if users.on_cell(u) => Some(cellular.v4(users.cur[u as usize])),
+            _ => None,
+        }
+    }
+}
+
+/// `now` plus an exponential gap at `rate` per second; never, for rate 0.
+pub fn after(now: Time, rate: f64, rng: &mut StreamRng) -> Time {
+    match Exp::new(rate) {
+        Ok(d) if rate > 0.0 => now.saturating_add(time::from_secs(d.sample(rng)).max(1)),
+        _ => Time::MAX,
     }
 }
 

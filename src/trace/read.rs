@@ -1,0 +1,133 @@
+//! Reading a log file, plain or gzip-compressed, into (time, client) pairs.
+//!
+//! Real logs have bad lines: truncated writes, a crash mid-line, binary noise,
+//! another format pasted in. They are counted and skipped, and the first few are
+//! reported by line number and by what is wrong with them (never by content: a
+//! line names a client). Blank lines are not requests and are passed over. Only a
+//! file that cannot be read, or that has no good line at all, stops a replay.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+
+use flate2::read::MultiGzDecoder;
+
+use super::clients::Clients;
+use super::clock;
+use super::log::{self, Format};
+use super::{Malformed, TraceError};
+
+/// How many malformed lines are kept to be reported.
+pub const REPORTED: usize = 5;
+
+/// The first bytes of every gzip member (RFC 1952).
+const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+
+/// What reading a log found.
+#[derive(Default)]
+pub struct Parsed {
+    /// (Unix nanoseconds, client id), in file order.
+    pub requests: Vec<(i64, u32)>,
+    pub clients: Clients,
+    pub malformed: u64,
+    pub first_malformed: Vec<Malformed>,
+}
+
+impl Parsed {
+    fn bad(&mut self, line: u64, why: &'static str) {
+        self.malformed += 1;
+        if self.first_malformed.len() < REPORTED {
+            self.first_malformed.push(Malformed { line, why });
+        }
+    }
+
+    fn good(&mut self, time: i64, client: &str) {
+        let id = self.clients.id(client);
+        self.requests.push((time, id));
+    }
+}
+
+/// Reads every request line of the log at `path`.
+pub fn read(path: &Path, format: Format) -> Result<Parsed, TraceError> {
+    let input = open(path)?;
+    let mut read = Parsed::default();
+    match format {
+        Format::Common | Format::Combined => ncsa(input, format == Format::Combined, path, &mut read)?,
+        Format::Csv => csv(input, path, &mut read)?,
+    }
+    Ok(read)
+}
+
+/// The file, decompressed on the fly when it starts with gzip's magic bytes
+/// (whatever its name); several gzip members one after another read as one.
+fn open(path: &Path) -> Result<Box<dyn BufRead>, TraceError> {
+    let cannot = |e| TraceError::Open(path.to_path_buf(), e);
+    let mut plain = BufReader::with_capacity(1 << 16, File::open(path).map_err(cannot)?);
+    let gzip = plain.fill_buf().map_err(cannot)?.starts_with(&GZIP_MAGIC);
+    Ok(if gzip {
+        Box::new(BufReader::with_capacity(1 << 16, MultiGzDecoder::new(plain)))
+    } else {
+        Box::new(plain)
+    })
+}
+
+fn ncsa(mut input: Box<dyn BufRead>, combined: bool, path: &Path, read: &mut Parsed) -> Result<(), TraceError> {
+    let mut buf = Vec::with_capacity(512);
+    let mut number = 0u64;
+    loop {
+        buf.clear();
+        number += 1;
+        let n = input
+            .read_until(b'\n', &mut buf)
+            .map_err(|e| TraceError::Read(path.to_path_buf(), Some(number), e.to_string()))?;
+        if n == 0 {
+            return Ok(());
+        }
+        let line = buf.strip_suffix(b"\n").unwrap_or(&buf);
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        match log::ncsa(line, combined) {
+            Ok(l) => read.good(l.time, l.client),
+            Err(why) => read.bad(number, why),
+        }
+    }
+}
+
+fn csv(input: Box<dyn BufRead>, path: &Path, read: &mut Parsed) -> Result<(), TraceError> {
+    let failed = |e: ::csv::Error| TraceError::Read(path.to_path_buf(), e.position().map(|p| p.line()), e.to_string());
+    let mut reader = ::csv::ReaderBuilder::new().flexible(true).from_reader(input);
+    let header = reader.byte_headers().map_err(failed)?;
+    let column = |name: &str| {
+        header
+            .iter()
+            .position(|h| h.trim_ascii().eq_ignore_ascii_case(name.as_bytes()))
+    };
+    let (Some(t), Some(c)) = (column("time"), column("client")) else {
+        return Err(TraceError::Header(path.to_path_buf()));
+    };
+    let mut record = ::csv::ByteRecord::new();
+    while reader.read_byte_record(&mut record).map_err(failed)? {
+        let number = record.position().map_or(0, |p| p.line());
+        let field = |i| {
+            record
+                .get(i)
+                .map(<[u8]>::trim_ascii)
+                .and_then(|f| std::str::from_utf8(f).ok())
+        };
+        let (Some(time), Some(client)) = (field(t), field(c)) else {
+            read.bad(number, "no time or client field");
+            continue;
+        };
+        if client.is_empty() {
+            read.bad(number, "empty client");
+            continue;
+        }
+        match clock::rfc3339(time).or_else(|| clock::unix_seconds(time)) {
+            Some(time) => read.good(time, client),
+            None => read.bad(number, "time is neither RFC 3339 nor Unix seconds"),
+        }
+    }
+    Ok(())
+}
