@@ -40,61 +40,85 @@ pub const INFO: PolicyInfo = PolicyInfo {
     },
 };
 
-/// A cookie a client holds: the server (plus one; 0 = no cookie), when it was set
-/// and when it was last sent.
-#[derive(Clone, Copy, Default)]
-struct Held {
-    server: u32,
-    set_at: Stamp,
-    used_at: Stamp,
+/// The cookies of every user, by user id, as parallel arrays: the server named
+/// (plus one; 0 = no cookie), and only the times a lifetime needs: when it was set
+/// (for `max_age`) and when it was last sent (for `idle`). A cookie with no
+/// lifetime costs 4 bytes per user.
+#[derive(Default)]
+struct Jar {
+    server: Vec<u32>,
+    set_at: Vec<Stamp>,
+    used_at: Vec<Stamp>,
 }
 
 pub struct Cookie {
     base: Box<dyn Policy>,
     max_age: Option<Stamp>,
     idle: Option<Stamp>,
-    /// Each user's cookie, by user id.
-    jar: Vec<Held>,
+    jar: Jar,
 }
 
 impl Cookie {
     pub fn new(base: Box<dyn Policy>, max_age: Option<Time>, idle: Option<Time>, ctx: &BuildContext) -> Cookie {
+        let room = |needed: bool| if needed { ctx.expected_users } else { 0 };
         Cookie {
             base,
             max_age: max_age.map(Stamp::from),
             idle: idle.map(Stamp::from),
-            jar: Vec::with_capacity(ctx.expected_users),
+            jar: Jar {
+                server: Vec::with_capacity(room(true)),
+                set_at: Vec::with_capacity(room(max_age.is_some())),
+                used_at: Vec::with_capacity(room(idle.is_some())),
+            },
         }
     }
 
     fn valid(&self, client: &Client, now: Time, pool: &Pool) -> Option<ServerId> {
-        let held = self.jar.get(client.user as usize)?;
+        let u = client.user as usize;
+        let server = *self.jar.server.get(u)?;
         let now = Stamp::from(now);
-        let fresh = self.max_age.is_none_or(|age| now.since(held.set_at) < age)
-            && self.idle.is_none_or(|idle| now.since(held.used_at) < idle);
-        (held.server > 0 && fresh && pool.is_up(held.server - 1)).then(|| held.server - 1)
+        let fresh = self.max_age.is_none_or(|age| now.since(self.jar.set_at[u]) < age)
+            && self.idle.is_none_or(|idle| now.since(self.jar.used_at[u]) < idle);
+        (server > 0 && fresh && pool.is_up(server - 1)).then(|| server - 1)
+    }
+
+    /// Records that user `u`'s cookie was sent at `now`.
+    fn used(&mut self, u: usize, now: Time) {
+        if self.idle.is_some() {
+            self.jar.used_at[u] = Stamp::from(now);
+        }
+    }
+
+    /// Sets user `u`'s cookie to name `server`, at `now`.
+    fn set(&mut self, u: usize, server: ServerId, now: Time) {
+        if u >= self.jar.server.len() {
+            self.jar.server.resize(u + 1, 0);
+            if self.max_age.is_some() {
+                self.jar.set_at.resize(u + 1, Stamp(0));
+            }
+            if self.idle.is_some() {
+                self.jar.used_at.resize(u + 1, Stamp(0));
+            }
+        }
+        self.jar.server[u] = server + 1;
+        if self.max_age.is_some() {
+            self.jar.set_at[u] = Stamp::from(now);
+        }
+        self.used(u, now);
     }
 }
 
 impl Policy for Cookie {
     fn pick(&mut self, client: &Client, now: Time, pool: &Pool, rng: &mut StreamRng) -> Pick {
         if let Some(server) = self.valid(client, now, pool) {
-            self.jar[client.user as usize].used_at = Stamp::from(now);
+            self.used(client.user as usize, now);
             return Pick {
                 server,
                 memory: Memory::Hit,
             };
         }
         let server = self.base.pick(client, now, pool, rng).server;
-        let u = client.user as usize;
-        if u >= self.jar.len() {
-            self.jar.resize(u + 1, Held::default());
-        }
-        self.jar[u] = Held {
-            server: server + 1,
-            set_at: Stamp::from(now),
-            used_at: Stamp::from(now),
-        };
+        self.set(client.user as usize, server, now);
         Pick {
             server,
             memory: Memory::Miss,
