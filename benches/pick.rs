@@ -16,6 +16,14 @@ use lbsim::pool::{Pool, Presence, Server};
 
 const SIZES: [usize; 3] = [10, 100, 1000];
 
+/// Settings beyond the defaults that change the pick's algorithm.
+const VARIANTS: &[&str] = &[
+    "haproxy.source(hash_type=consistent)",
+    "nginx.hash(consistent=on)",
+    "katran.maglev(key=source)",
+    "envoy.maglev(hash_balance_factor=150)",
+];
+
 fn pool(n: usize) -> Pool {
     Pool::new(
         (0..n)
@@ -44,10 +52,11 @@ fn policies(c: &mut Criterion) {
     group.sample_size(20);
     group.warm_up_time(std::time::Duration::from_millis(300));
     group.measurement_time(std::time::Duration::from_millis(800));
-    for info in policy::registry() {
+    let specs = policy::registry().map(|info| info.name).chain(VARIANTS.iter().copied());
+    for text in specs {
         for n in SIZES {
             let pool = pool(n);
-            let spec = policy::spec::parse(info.name, 0).expect("a bare name parses");
+            let spec = policy::spec::parse(text, 0).expect("a valid specification");
             let ctx = BuildContext {
                 pool: &pool,
                 expected_users: clients.len(),
@@ -55,7 +64,7 @@ fn policies(c: &mut Criterion) {
             let mut p = policy::build(&spec, &ctx).expect("every default builds");
             let mut rng = Stream::Policy.rng(1, 0, 0);
             let mut i = 0;
-            group.bench_function(format!("{}/{n}", info.name), |b| {
+            group.bench_function(format!("{text}/{n}"), |b| {
                 b.iter(|| {
                     i = (i + 1) & 4095;
                     black_box(p.pick(&clients[i], 0, &pool, &mut rng).server)

@@ -9,6 +9,7 @@
 //! policies are named after it (`nginx.ip_hash`, `envoy.maglev`) and pick exactly
 //! what that product picks.
 
+pub mod aged;
 pub mod bounded_load;
 pub mod cookie;
 pub mod ip_hash;

@@ -9,10 +9,8 @@
 //! evicted, `size/256 + 1` at a time, as HAProxy does. If the recorded server is
 //! down, the base policy picks again and the client is re-stuck to the new server.
 
-use std::collections::VecDeque;
-
+use super::aged::AgedTable;
 use super::*;
-use crate::hash::AddrMap;
 
 pub const INFO: PolicyInfo = PolicyInfo {
     name: "stick_table",
@@ -44,21 +42,12 @@ pub const SIZE: Param = Param {
     help: "entries the table holds; the oldest are evicted beyond it",
 };
 
-#[derive(Clone, Copy)]
-struct Entry {
-    server: ServerId,
-    touched: Time,
-}
-
 pub struct StickTable {
     base: Box<dyn Policy>,
     expire: Option<Time>,
     size: usize,
-    entries: AddrMap<Entry>,
-    /// Every touch as (time, address), oldest first: requests arrive in time order,
-    /// so this queue is the table's LRU order once stale pairs (the address was
-    /// touched again later) are skipped.
-    by_age: VecDeque<(Time, Addr)>,
+    /// Address to server.
+    entries: AgedTable<ServerId>,
 }
 
 impl StickTable {
@@ -67,75 +56,28 @@ impl StickTable {
             base,
             expire,
             size,
-            entries: AddrMap::default(),
-            by_age: VecDeque::new(),
+            entries: AgedTable::default(),
         }
     }
 
     fn live(&self, addr: Addr, now: Time, pool: &Pool) -> Option<ServerId> {
         self.entries
             .get(&addr)
-            .filter(|e| !expired(self.expire, e.touched, now) && pool.is_up(e.server))
-            .map(|e| e.server)
+            .filter(|&(&s, touched)| !expired(self.expire, touched, now) && pool.is_up(s))
+            .map(|(&s, _)| s)
     }
 
-    /// Records the server of a client that had no live entry.
+    /// Records the server of a client that had no live entry; a full table first
+    /// evicts its `size/256 + 1` least recently used entries, as HAProxy does.
     fn insert(&mut self, addr: Addr, server: ServerId, now: Time) {
-        let fresh = Entry { server, touched: now };
-        match self.entries.get_mut(&addr) {
-            Some(e) => *e = fresh,
-            None => {
-                if self.entries.len() >= self.size {
-                    self.evict();
+        if self.entries.get(&addr).is_none() && self.entries.len() >= self.size {
+            for _ in 0..(self.size >> 8) + 1 {
+                if !self.entries.evict_oldest() {
+                    break;
                 }
-                self.entries.insert(addr, fresh);
             }
         }
-        self.remember(addr, now);
-    }
-
-    /// Queues a touch in age order.
-    fn remember(&mut self, addr: Addr, now: Time) {
-        self.by_age.push_back((now, addr));
-        // Stale pairs pile up with every hit; compact before they outnumber entries.
-        if self.by_age.len() > 2 * self.entries.len() + 1024 {
-            let entries = &self.entries;
-            self.by_age
-                .retain(|(t, a)| entries.get(a).is_some_and(|e| e.touched == *t));
-        }
-    }
-
-    /// Pops the oldest pair that is still current, if any.
-    fn pop_oldest(&mut self) -> Option<(Time, Addr)> {
-        while let Some((t, a)) = self.by_age.pop_front() {
-            if self.entries.get(&a).is_some_and(|e| e.touched == t) {
-                return Some((t, a));
-            }
-        }
-        None
-    }
-
-    /// Drops expired entries, as HAProxy's expiry task does.
-    fn purge(&mut self, now: Time) {
-        while let Some(&(t, a)) = self.by_age.front() {
-            if !expired(self.expire, t, now) {
-                return;
-            }
-            self.by_age.pop_front();
-            if self.entries.get(&a).is_some_and(|e| e.touched == t) {
-                self.entries.remove(&a);
-            }
-        }
-    }
-
-    /// Full table: evicts the `size/256 + 1` least recently used entries.
-    fn evict(&mut self) {
-        for _ in 0..(self.size >> 8) + 1 {
-            match self.pop_oldest() {
-                Some((_, a)) => self.entries.remove(&a),
-                None => return,
-            };
-        }
+        self.entries.insert(addr, server, now);
     }
 }
 
@@ -146,16 +88,12 @@ fn expired(expire: Option<Time>, touched: Time, now: Time) -> bool {
 
 impl Policy for StickTable {
     fn pick(&mut self, client: &Client, now: Time, pool: &Pool, rng: &mut StreamRng) -> Pick {
-        self.purge(now);
-        // A hit is refreshed in place: one hash lookup per request.
-        let expire = self.expire;
-        if let Some(e) = self.entries.get_mut(&client.addr)
-            && !expired(expire, e.touched, now)
-            && pool.is_up(e.server)
-        {
-            e.touched = now;
-            let server = e.server;
-            self.remember(client.addr, now);
+        // Drops expired entries, as HAProxy's expiry task does.
+        if let Some(oldest_alive) = self.expire.and_then(|e| now.checked_sub(e)) {
+            self.entries.drop_older(oldest_alive + 1);
+        }
+        if let Some(server) = self.live(client.addr, now, pool) {
+            self.entries.touch(client.addr, now);
             return Pick {
                 server,
                 memory: Memory::Hit,

@@ -27,11 +27,10 @@
 //! failed server, so a base scheduler with `on_fail=quiesce` needs
 //! `expire_quiescent=on`.
 
-use std::collections::VecDeque;
+use crate::policy::aged::AgedTable;
 
 use super::*;
 use crate::engine::SECOND;
-use crate::hash::AddrMap;
 use crate::policy::{Affinity, Memory, Pick, Policy, Spec, StreamRng, Time, build};
 use crate::pool::{Pool, ServerId};
 
@@ -101,8 +100,6 @@ fn quiesces(spec: &Spec) -> bool {
 #[derive(Clone, Copy)]
 struct Template {
     server: ServerId,
-    /// When the latest connection attached (and re-armed the timer).
-    last: Time,
     /// The timer has fired with connections left, so the timeout is 60 s from now on.
     short: bool,
 }
@@ -115,9 +112,8 @@ pub struct Persistence {
     /// How long a template outlives its last connection, armed with the full
     /// timeout and (after a stretch) with 60 s.
     life: [Time; 2],
-    templates: AddrMap<Template>,
-    /// Every attach as (time, network), oldest first, to drop expired templates.
-    by_age: VecDeque<(Time, Addr)>,
+    /// Templates by client network, aged by their latest connection.
+    templates: AgedTable<Template>,
     /// No template lives longer than this after its last connection.
     longest: Time,
 }
@@ -131,8 +127,7 @@ impl Persistence {
             mask4: u32::MAX.checked_shl(32 - netmask).unwrap_or(0),
             mask6: u128::MAX << (128 - netmask6),
             life,
-            templates: AddrMap::default(),
-            by_age: VecDeque::new(),
+            templates: AgedTable::default(),
             // Only a connection outliving the timer cuts the timeout to 60 s.
             longest: if time_wait > timeout {
                 life[0].max(life[1])
@@ -151,38 +146,23 @@ impl Persistence {
         }
     }
 
-    fn alive(&self, t: &Template, now: Time) -> bool {
-        now < t.last.saturating_add(self.life[t.short as usize])
+    /// Whether a template whose latest connection attached at `last` is still armed.
+    fn alive(&self, t: &Template, last: Time, now: Time) -> bool {
+        now < last.saturating_add(self.life[t.short as usize])
     }
 
     /// The server a live template sends `addr` to, if its server is still in service.
     fn live(&self, net: Addr, now: Time, pool: &Pool) -> Option<ServerId> {
         self.templates
             .get(&net)
-            .filter(|t| self.alive(t, now) && pool.is_up(t.server))
-            .map(|t| t.server)
-    }
-
-    fn remember(&mut self, net: Addr, now: Time) {
-        self.by_age.push_back((now, net));
-        // Stale pairs pile up with every reuse; compact before they outnumber templates.
-        if self.by_age.len() > 2 * self.templates.len() + 1024 {
-            let templates = &self.templates;
-            self.by_age
-                .retain(|(t, a)| templates.get(a).is_some_and(|x| x.last == *t));
-        }
+            .filter(|&(t, last)| self.alive(t, last, now) && pool.is_up(t.server))
+            .map(|(t, _)| t.server)
     }
 
     /// Drops the templates that expired, as their timers would.
     fn purge(&mut self, now: Time) {
-        while let Some(&(t, a)) = self.by_age.front() {
-            if t.saturating_add(self.longest) > now {
-                return;
-            }
-            self.by_age.pop_front();
-            if self.templates.get(&a).is_some_and(|x| x.last == t) {
-                self.templates.remove(&a);
-            }
+        if let Some(oldest_alive) = now.checked_sub(self.longest) {
+            self.templates.drop_older(oldest_alive + 1);
         }
     }
 }
@@ -202,30 +182,21 @@ impl Policy for Persistence {
         self.purge(now);
         let net = self.network(client.addr);
         let (timeout, life) = (self.timeout, self.life);
-        if let Some(t) = self.templates.get_mut(&net)
-            && now < t.last.saturating_add(life[t.short as usize])
+        if let Some((t, last)) = self.templates.get_mut(&net)
+            && now < last.saturating_add(life[t.short as usize])
             && pool.is_up(t.server)
         {
             // Past its first expiry the timer fired with connections left: 60 s now.
-            t.short |= now >= t.last.saturating_add(if t.short { REARM } else { timeout });
-            t.last = now;
+            t.short |= now >= last.saturating_add(if t.short { REARM } else { timeout });
             let server = t.server;
-            self.remember(net, now);
+            self.templates.touch(net, now);
             return Pick {
                 server,
                 memory: Memory::Hit,
             };
         }
         let server = self.base.pick(client, now, pool, rng).server;
-        self.templates.insert(
-            net,
-            Template {
-                server,
-                last: now,
-                short: false,
-            },
-        );
-        self.remember(net, now);
+        self.templates.insert(net, Template { server, short: false }, now);
         Pick {
             server,
             memory: Memory::Miss,
