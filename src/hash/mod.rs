@@ -36,6 +36,40 @@ pub fn point_hash(name: &str, index: u32) -> u64 {
     xxh3_64(format!("{name}#{index}").as_bytes())
 }
 
+/// `x mod d` for a divisor fixed when a table is built, by multiplications instead
+/// of a division (Lemire, Kaser and Kurz, "Faster remainder by direct computation",
+/// 2019): a 64-bit division costs as much as the rest of a table lookup.
+#[derive(Clone, Copy, Debug)]
+pub struct FastMod {
+    d: u64,
+    m: u128,
+}
+
+impl Default for FastMod {
+    /// Modulo 1, for a table not built yet.
+    fn default() -> FastMod {
+        FastMod::new(1)
+    }
+}
+
+impl FastMod {
+    pub fn new(d: u64) -> FastMod {
+        assert!(d > 0, "a divisor");
+        FastMod {
+            d,
+            m: (u128::MAX / d as u128).wrapping_add(1),
+        }
+    }
+
+    /// `x % d`, exact for every 64-bit `x`.
+    pub fn of(self, x: u64) -> u64 {
+        let low = self.m.wrapping_mul(x as u128);
+        let bottom = ((low as u64) as u128 * self.d as u128) >> 64;
+        let top = (low >> 64) * self.d as u128;
+        ((bottom + top) >> 64) as u64
+    }
+}
+
 /// A map keyed by client address, for policy tables. Its hasher is seedless, so
 /// iteration order (and anything derived from it) is the same on every run.
 pub type AddrMap<V> = HashMap<Addr, V, BuildHasherDefault<AddrHasher>>;
@@ -85,6 +119,22 @@ mod tests {
         let low: std::collections::HashSet<u64> = hashes.iter().map(|h| h & 4095).collect();
         assert_eq!(top.len(), 128);
         assert!(low.len() > 2500, "{} distinct low-bit buckets of 4096", low.len());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn fast_mod_is_the_remainder(x: u64, d in 1u64..) {
+            proptest::prop_assert_eq!(FastMod::new(d).of(x), x % d);
+        }
+    }
+
+    #[test]
+    fn fast_mod_at_the_edges() {
+        for d in [1, 2, 7, 65_537, u32::MAX as u64, u64::MAX] {
+            for x in [0, 1, d - 1, d, u64::MAX, u64::MAX - 1] {
+                assert_eq!(FastMod::new(d).of(x), x % d, "{x} mod {d}");
+            }
+        }
     }
 
     const PINNED_ADDR: u64 = 15_781_114_344_540_006_689;

@@ -16,6 +16,7 @@
 
 use super::*;
 use crate::engine::{StreamRng, Time};
+use crate::hash::FastMod;
 use crate::hash::maglev::{is_prime, populate};
 use crate::policy::{Affinity, Pick, Policy};
 
@@ -36,6 +37,7 @@ pub const INFO: PolicyInfo = PolicyInfo {
         let key = Key::read(args, &Key::ALL)?;
         let mut maglev = Maglev {
             size,
+            slot: FastMod::new(size),
             key,
             table: Vec::new(),
             bounded,
@@ -57,6 +59,8 @@ const MAX_TABLE_SIZE: u64 = 5_000_011;
 
 pub struct Maglev {
     size: u64,
+    /// `size` as a divisor without a division.
+    slot: FastMod,
     key: Key,
     /// The host of each slot; empty while no host is healthy.
     table: Vec<ServerId>,
@@ -98,7 +102,7 @@ fn build(pool: &Pool, hosts: &[(ServerId, f64)], max_weight: f64, size: u64) -> 
 
 impl Maglev {
     fn home(&self, h: u64) -> ServerId {
-        self.table[(h % self.size) as usize]
+        self.table[self.slot.of(h) as usize]
     }
 }
 

@@ -8,12 +8,15 @@
 //! weighted round robin in declaration order, so servers of weights (2,1,3)
 //! interleave as [0,2,0,2,1,2].
 
+use crate::hash::FastMod;
 use crate::pool::{Pool, ServerId};
 
 /// The lookup table of the servers usable now.
 #[derive(Default)]
 pub struct ServerMap {
     slots: Vec<ServerId>,
+    /// The table's length as a divisor without a division.
+    modulo: FastMod,
 }
 
 impl ServerMap {
@@ -27,11 +30,12 @@ impl ServerMap {
         let eweights: Vec<u32> = up.iter().map(|&s| pool.weight(s) / gcd).collect();
         self.slots.clear();
         self.slots.extend(deal(&eweights).into_iter().map(|i| up[i]));
+        self.modulo = FastMod::new(self.slots.len().max(1) as u64);
     }
 
-    /// The server for a hash: one division, one load.
+    /// The server for a hash: `hash mod tot`, one load.
     pub fn get(&self, hash: u32) -> ServerId {
-        self.slots[hash as usize % self.slots.len()]
+        self.slots[self.modulo.of(hash as u64) as usize]
     }
 }
 

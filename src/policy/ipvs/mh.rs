@@ -26,6 +26,7 @@
 use super::dests::endpoint;
 use super::siphash::hsiphash_u32;
 use super::*;
+use crate::hash::FastMod;
 use crate::policy::{Affinity, Pick, Policy, StreamRng, Time};
 use crate::pool::{Pool, ServerId};
 
@@ -84,8 +85,8 @@ pub struct Mh {
     dests: Dests,
     key: Key,
     size: u32,
-    /// `size` as a multiplier for [`fast_mod`].
-    divisor: u64,
+    /// `size` as a divisor without a division.
+    modulo: FastMod,
     /// `IP_VS_MH_TAB_BITS`: the largest turns stay below 2^tab_bits.
     tab_bits: u32,
     /// Each server's (folded address, port), which its permutation is hashed from.
@@ -100,7 +101,7 @@ impl Mh {
             dests: Dests::new(pool, on_fail, false),
             key,
             size: PRIMES[index],
-            divisor: u64::MAX / PRIMES[index] as u64 + 1,
+            modulo: FastMod::new(PRIMES[index] as u64),
             tab_bits: (index as u32 + 8) / 2,
             endpoints: (0..pool.len() as ServerId).map(|s| endpoint(pool.name(s), s)).collect(),
             lookup: vec![NONE; PRIMES[index] as usize],
@@ -164,7 +165,7 @@ impl Mh {
 
     /// A hash's slot, `hash mod M`.
     fn slot(&self, hash: u32) -> u32 {
-        fast_mod(hash, self.size, self.divisor)
+        self.modulo.of(hash as u64) as u32
     }
 
     fn select(&self, client: &Client, pool: &Pool) -> ServerId {
@@ -185,14 +186,6 @@ impl Mh {
             .or_else(|| self.dests.list().iter().copied().find(|&s| pool.is_up(s)))
             .expect("pick is only called with a server up")
     }
-}
-
-/// `x mod d` by two multiplications instead of a division (Lemire, Kaser and Kurz,
-/// "Faster remainder by direct computation", 2019), with `divisor = ⌊(2^64 − 1)/d⌋ + 1`;
-/// exact for every 32-bit `x` and `d`.
-fn fast_mod(x: u32, d: u32, divisor: u64) -> u32 {
-    let low = divisor.wrapping_mul(x as u64);
-    ((low as u128 * d as u128) >> 64) as u32
 }
 
 fn gcd(a: u32, b: u32) -> u32 {
@@ -361,11 +354,6 @@ mod tests {
     }
 
     proptest! {
-        #[test]
-        fn fast_mod_is_the_remainder(x: u32, index in 0usize..10) {
-            let d = PRIMES[index];
-            prop_assert_eq!(fast_mod(x, d, u64::MAX / d as u64 + 1), x % d);
-        }
 
         #[test]
         fn equal_weights_balance_within_one_slot(n in 1usize..60, index in 0usize..5) {
