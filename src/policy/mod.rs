@@ -195,6 +195,31 @@ pub(crate) mod testing {
         )
     }
 
+    /// Servers named `names`, with `weights` (all 1 when empty), up but for the
+    /// positions in `down`.
+    pub fn servers<S: AsRef<str>>(names: &[S], weights: &[u32], down: &[usize]) -> Pool {
+        Pool::new(
+            names
+                .iter()
+                .enumerate()
+                .map(|(i, n)| Server {
+                    name: n.as_ref().to_string(),
+                    weight: weights.get(i).copied().unwrap_or(1),
+                    presence: if down.contains(&i) {
+                        Presence::Down
+                    } else {
+                        Presence::Up
+                    },
+                })
+                .collect(),
+        )
+    }
+
+    /// Names from a pattern: `named(3, |i| format!("s{i}"))`.
+    pub fn named(n: usize, name: impl Fn(usize) -> String) -> Vec<String> {
+        (0..n).map(name).collect()
+    }
+
     pub fn client(i: u32) -> Client {
         Client {
             user: i,

@@ -154,6 +154,7 @@ impl Iterator for Shuffle<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::policy::testing::{named, servers};
 
     fn sequence(seed: u64, n: usize) -> Vec<usize> {
         let mut order = Vec::new();
@@ -219,21 +220,11 @@ mod tests {
     }
 
     use crate::policy::testing::{built, client};
-    use crate::pool::{Presence, Server};
+
     use proptest::prelude::*;
 
     fn weighted(weights: &[u32]) -> Pool {
-        Pool::new(
-            weights
-                .iter()
-                .enumerate()
-                .map(|(i, &weight)| Server {
-                    name: format!("10.4.0.{}:80", i + 1),
-                    weight,
-                    presence: Presence::Up,
-                })
-                .collect(),
-        )
+        servers(&named(weights.len(), |i| format!("10.4.0.{}:80", i + 1)), weights, &[])
     }
 
     proptest! {

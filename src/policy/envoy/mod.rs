@@ -79,8 +79,8 @@ fn normalized_weights(pool: &Pool) -> (Vec<(ServerId, f64)>, f64, f64) {
 mod tests {
     use super::*;
     use crate::policy::testing::built;
+    use crate::policy::testing::servers;
     use crate::policy::{BuildContext, build, spec};
-    use crate::pool::Server;
 
     #[test]
     fn source_ip_hash_is_xxh64_of_the_address_text() {
@@ -94,16 +94,7 @@ mod tests {
 
     /// Servers named as `lbsim route --servers` names them, all up, weight 1.
     pub(super) fn named(names: &[&str]) -> Pool {
-        Pool::new(
-            names
-                .iter()
-                .map(|n| Server {
-                    name: n.to_string(),
-                    weight: 1,
-                    presence: crate::pool::Presence::Up,
-                })
-                .collect(),
-        )
+        servers(names, &[], &[])
     }
 
     #[test]

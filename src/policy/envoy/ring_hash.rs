@@ -166,6 +166,7 @@ impl Policy for RingHash {
 mod tests {
     use super::super::tests::named;
     use super::*;
+    use crate::policy::testing::servers;
     use crate::policy::testing::{built, client, moved_share};
     use crate::pool::{PoolChangeKind, Presence, Server};
     use proptest::prelude::*;
@@ -175,17 +176,7 @@ mod tests {
     }
 
     fn weighted(names: &[String], weights: &[u32]) -> Pool {
-        Pool::new(
-            names
-                .iter()
-                .zip(weights)
-                .map(|(n, &weight)| Server {
-                    name: n.clone(),
-                    weight,
-                    presence: Presence::Up,
-                })
-                .collect(),
-        )
+        servers(names, weights, &[])
     }
 
     fn ring(pool: &Pool, min: f64, max: f64) -> RingHash {

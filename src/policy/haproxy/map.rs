@@ -68,20 +68,10 @@ fn gcd(a: u32, b: u32) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pool::{Presence, Server};
+    use crate::policy::testing::{named, servers};
 
     fn weighted(weights: &[u32]) -> Pool {
-        Pool::new(
-            weights
-                .iter()
-                .enumerate()
-                .map(|(i, &weight)| Server {
-                    name: format!("s{i}"),
-                    weight,
-                    presence: Presence::Up,
-                })
-                .collect(),
-        )
+        servers(&named(weights.len(), |i| format!("s{i}")), weights, &[])
     }
 
     fn map(pool: &Pool) -> Vec<ServerId> {

@@ -168,12 +168,13 @@ impl Policy for Source {
 
 #[cfg(test)]
 mod tests {
+    use crate::policy::testing::{named, servers};
     use proptest::prelude::*;
 
     use super::*;
     use crate::policy::testing::{built, client, moved_share, pool, pool_with_spare};
     use crate::policy::{BuildContext, build, spec};
-    use crate::pool::{PoolChangeKind, Presence, Server};
+    use crate::pool::PoolChangeKind;
 
     const VECTOR_CLIENTS: [&str; 7] = [
         "192.168.1.10",
@@ -194,17 +195,7 @@ mod tests {
     }
 
     fn weighted(weights: &[u32]) -> Pool {
-        Pool::new(
-            weights
-                .iter()
-                .enumerate()
-                .map(|(i, &weight)| Server {
-                    name: format!("s{i}"),
-                    weight,
-                    presence: Presence::Up,
-                })
-                .collect(),
-        )
+        servers(&named(weights.len(), |i| format!("s{i}")), weights, &[])
     }
 
     fn routes(spec: &str, p: &Pool, clients: &[&str]) -> Vec<ServerId> {

@@ -215,21 +215,12 @@ impl Policy for Mh {
 mod tests {
     use super::*;
     use crate::policy::testing::{built, client, moved_share, pool_with_spare};
-    use crate::pool::{PoolChangeKind, Presence, Server};
+    use crate::policy::testing::{named, servers};
+    use crate::pool::PoolChangeKind;
     use proptest::prelude::*;
 
-    fn servers(weights: &[u32]) -> Pool {
-        Pool::new(
-            weights
-                .iter()
-                .enumerate()
-                .map(|(i, &weight)| Server {
-                    name: format!("10.0.0.{}:80", i + 1),
-                    weight,
-                    presence: Presence::Up,
-                })
-                .collect(),
-        )
+    fn weighted(weights: &[u32]) -> Pool {
+        servers(&named(weights.len(), |i| format!("10.0.0.{}:80", i + 1)), weights, &[])
     }
 
     fn table(p: &Pool, m: u32) -> Vec<ServerId> {
@@ -252,21 +243,21 @@ mod tests {
 
     #[test]
     fn tables_match_an_independent_calculation() {
-        let t = table(&servers(&[1, 1, 1]), 251);
+        let t = table(&weighted(&[1, 1, 1]), 251);
         assert_eq!(digits(&t[..24]), "110000111000111111220000");
         assert_eq!(counts(&t, 3), [83, 84, 84]);
-        let t = table(&servers(&[1, 1, 1]), 4093);
+        let t = table(&weighted(&[1, 1, 1]), 4093);
         assert_eq!(digits(&t[..24]), "011220122001100211002122");
         assert_eq!(counts(&t, 3), [1364, 1364, 1365]);
     }
 
     #[test]
     fn weighted_tables_match_an_independent_calculation() {
-        let t = table(&servers(&[1, 2, 3]), 4093);
+        let t = table(&weighted(&[1, 2, 3]), 4093);
         assert_eq!(digits(&t[..24]), "211222122001110212202222");
         assert_eq!(counts(&t, 3), [682, 1364, 2047]);
         // 1000/500/1 on M = 251 (tab_bits 4): rshift 6 gives turns 15, 7 and 1.
-        let t = table(&servers(&[1000, 500, 1]), 251);
+        let t = table(&weighted(&[1000, 500, 1]), 251);
         assert_eq!(digits(&t[..24]), "000000111000101111000000");
         assert_eq!(counts(&t, 3), [163, 77, 11]);
     }
@@ -293,7 +284,7 @@ mod tests {
             ("ipvs.mh", 40_000, [0, 0, 0, 1, 1, 0, 0, 1]),
             ("ipvs.mh(key=source_port)", 40_000, [0, 1, 1, 2, 1, 0, 0, 0]),
         ];
-        let p = servers(&[1, 1, 1]);
+        let p = weighted(&[1, 1, 1]);
         for (spec, port, want) in cases {
             let mh = built(spec, &p);
             let got: Vec<ServerId> = clients
@@ -365,7 +356,7 @@ mod tests {
         #[test]
         fn slots_follow_turns(weights in prop::collection::vec(1u32..=60, 1..10)) {
             // On M = 4093 (tab_bits 6) these weights need no shift: turns = weight / gcd.
-            let t = table(&servers(&weights), 4093);
+            let t = table(&weighted(&weights), 4093);
             let g = weights.iter().copied().fold(0, gcd);
             let turns: Vec<u32> = weights.iter().map(|w| w / g).collect();
             let rounds = 4093 / turns.iter().sum::<u32>() as usize;

@@ -132,21 +132,12 @@ impl Policy for Sh {
 mod tests {
     use super::*;
     use crate::policy::testing::{built, client, moved_share, pool_with_spare};
-    use crate::pool::{PoolChangeKind, Presence, Server};
+    use crate::policy::testing::{named, servers};
+    use crate::pool::PoolChangeKind;
     use proptest::prelude::*;
 
-    fn servers(weights: &[u32]) -> Pool {
-        Pool::new(
-            weights
-                .iter()
-                .enumerate()
-                .map(|(i, &weight)| Server {
-                    name: format!("10.0.0.{}:80", i + 1),
-                    weight,
-                    presence: Presence::Up,
-                })
-                .collect(),
-        )
+    fn weighted(weights: &[u32]) -> Pool {
+        servers(&named(weights.len(), |i| format!("10.0.0.{}:80", i + 1)), weights, &[])
     }
 
     const CLIENTS: [&str; 8] = [
@@ -181,9 +172,9 @@ mod tests {
 
     #[test]
     fn fill_walks_the_list_newest_first() {
-        let t = table(&servers(&[1, 1, 1]));
+        let t = table(&weighted(&[1, 1, 1]));
         assert_eq!(&t[..6], &[2, 1, 0, 2, 1, 0]);
-        let t = table(&servers(&[2, 1, 3]));
+        let t = table(&weighted(&[2, 1, 3]));
         assert_eq!(&t[..12], &[2, 2, 2, 1, 0, 0, 2, 2, 2, 1, 0, 0]);
         let count = |s| t.iter().filter(|&&x| x == s).count();
         assert_eq!([count(0), count(1), count(2)], [84, 43, 129]);
@@ -193,17 +184,26 @@ mod tests {
     fn picks_match_an_independent_calculation() {
         // Buckets 248, 2, 122, 188, 57, 154, 54, 52 for these clients; expected servers
         // (0-based configuration positions) from a separate model of ip_vs_sh.c.
-        assert_eq!(picks("ipvs.sh", &servers(&[1, 1, 1]), 0), [0, 0, 0, 0, 2, 1, 2, 1]);
-        assert_eq!(picks("ipvs.sh", &servers(&[2, 1, 3]), 0), [2, 2, 2, 2, 1, 0, 2, 0]);
+        assert_eq!(picks("ipvs.sh", &weighted(&[1, 1, 1]), 0), [0, 0, 0, 0, 2, 1, 2, 1]);
+        assert_eq!(picks("ipvs.sh", &weighted(&[2, 1, 3]), 0), [2, 2, 2, 2, 1, 0, 2, 0]);
         let with_port = "ipvs.sh(key=source_port)";
-        assert_eq!(picks(with_port, &servers(&[1, 1, 1]), 40_000), [2, 1, 2, 2, 0, 0, 0, 2]);
-        assert_eq!(picks(with_port, &servers(&[2, 1, 3]), 40_000), [2, 0, 2, 2, 0, 2, 2, 2]);
-        assert_eq!(picks("ipvs.sh", &servers(&[1, 1, 1]), 40_000), [0, 0, 0, 0, 2, 1, 2, 1]);
+        assert_eq!(
+            picks(with_port, &weighted(&[1, 1, 1]), 40_000),
+            [2, 1, 2, 2, 0, 0, 0, 2]
+        );
+        assert_eq!(
+            picks(with_port, &weighted(&[2, 1, 3]), 40_000),
+            [2, 0, 2, 2, 0, 2, 2, 2]
+        );
+        assert_eq!(
+            picks("ipvs.sh", &weighted(&[1, 1, 1]), 40_000),
+            [0, 0, 0, 0, 2, 1, 2, 1]
+        );
     }
 
     #[test]
     fn a_recovered_server_comes_back_at_the_head() {
-        let mut p = servers(&[1, 1, 1]);
+        let mut p = weighted(&[1, 1, 1]);
         let mut sh = Sh::new(&p, Key::Source, OnFail::Remove, 8);
         p.apply(&PoolChangeKind::Fail(2));
         sh.pool_changed(&p);
@@ -272,7 +272,7 @@ mod tests {
     proptest! {
         #[test]
         fn buckets_follow_weights(weights in prop::collection::vec(1u32..=40, 1..12)) {
-            let t = table(&servers(&weights));
+            let t = table(&weighted(&weights));
             // The fill is a cycle over the list (newest first) of `weight` buckets each.
             let listed: Vec<u32> = weights.iter().rev().copied().collect();
             let total: u32 = listed.iter().sum();

@@ -78,21 +78,12 @@ pub fn endpoints(pool: &Pool, out: &mut Vec<ServerId>) {
 mod tests {
     use super::*;
     use crate::engine::Stream;
+    use crate::policy::testing::servers;
     use crate::policy::testing::{built, client};
     use crate::policy::{BuildContext, Memory, Pick, build, spec};
-    use crate::pool::{Presence, Server};
 
     fn named(names: &[&str]) -> Pool {
-        Pool::new(
-            names
-                .iter()
-                .map(|n| Server {
-                    name: n.to_string(),
-                    weight: 1,
-                    presence: Presence::Up,
-                })
-                .collect(),
-        )
+        servers(names, &[], &[])
     }
 
     #[test]

@@ -171,29 +171,15 @@ mod tests {
     use super::super::tests::weighted;
     use super::*;
     use crate::engine::Stream;
+    use crate::policy::testing::servers;
     use crate::policy::testing::{
         built, client, failure_moves_only_its_clients, moved_share, pool, pool_with_spare, shares,
     };
-    use crate::pool::{PoolChangeKind, Presence, Server};
+    use crate::pool::PoolChangeKind;
     use proptest::prelude::*;
 
     fn named(names: &[&str], weights: &[u32], down: &[usize]) -> Pool {
-        Pool::new(
-            names
-                .iter()
-                .zip(weights)
-                .enumerate()
-                .map(|(i, (n, &weight))| Server {
-                    name: n.to_string(),
-                    weight,
-                    presence: if down.contains(&i) {
-                        Presence::Down
-                    } else {
-                        Presence::Up
-                    },
-                })
-                .collect(),
-        )
+        servers(names, weights, down)
     }
 
     fn at(ip: &str) -> Client {

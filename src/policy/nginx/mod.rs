@@ -82,25 +82,11 @@ impl Choice {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pool::{Presence, Server};
+    use crate::policy::testing::{named, servers};
 
     /// Servers `s1`, `s2`, ... with these weights; the ones in `down` are down.
     pub(super) fn weighted(weights: &[u32], down: &[usize]) -> Pool {
-        Pool::new(
-            weights
-                .iter()
-                .enumerate()
-                .map(|(i, &weight)| Server {
-                    name: format!("s{}", i + 1),
-                    weight,
-                    presence: if down.contains(&i) {
-                        Presence::Down
-                    } else {
-                        Presence::Up
-                    },
-                })
-                .collect(),
-        )
+        servers(&named(weights.len(), |i| format!("s{}", i + 1)), weights, down)
     }
 
     #[test]
