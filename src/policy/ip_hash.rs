@@ -21,7 +21,7 @@ pub struct IpHash {
     key: Key,
 }
 
-impl IpHash {
+impl Hashing for IpHash {
     fn select(&self, client: &Client, pool: &Pool) -> ServerId {
         let up = pool.up();
         let mut w = key_hash(self.key.bits(client)) % pool.total_up_weight();
@@ -38,19 +38,11 @@ impl IpHash {
         }
         unreachable!("w < total weight of up servers")
     }
-}
 
-impl Policy for IpHash {
-    fn pick(&mut self, client: &Client, _: Time, pool: &Pool, _: &mut StreamRng) -> Pick {
-        Pick::stateless(self.select(client, pool))
-    }
+    fn rebuild(&mut self, _: &Pool) {}
 
-    fn peek(&self, client: &Client, _: Time, pool: &Pool) -> Option<ServerId> {
-        Some(self.select(client, pool))
-    }
-
-    fn affinity(&self) -> Affinity {
-        self.key.affinity()
+    fn key(&self) -> Key {
+        self.key
     }
 }
 

@@ -18,7 +18,7 @@ pub const INFO: PolicyInfo = PolicyInfo {
             key: Key::read(args, &Key::ALL)?,
             buckets: Vec::new(),
         };
-        j.pool_changed(ctx.pool);
+        j.rebuild(ctx.pool);
         Ok(Box::new(j))
     },
 };
@@ -40,30 +40,20 @@ pub struct Jump {
     buckets: Vec<ServerId>,
 }
 
-impl Jump {
-    fn select(&self, client: &Client) -> ServerId {
+impl Hashing for Jump {
+    fn select(&self, client: &Client, _: &Pool) -> ServerId {
         self.buckets[bucket(key_hash(self.key.bits(client)), self.buckets.len() as u32) as usize]
     }
-}
 
-impl Policy for Jump {
-    fn pick(&mut self, client: &Client, _: Time, _: &Pool, _: &mut StreamRng) -> Pick {
-        Pick::stateless(self.select(client))
-    }
-
-    fn peek(&self, client: &Client, _: Time, _: &Pool) -> Option<ServerId> {
-        Some(self.select(client))
-    }
-
-    fn pool_changed(&mut self, pool: &Pool) {
+    fn rebuild(&mut self, pool: &Pool) {
         self.buckets.clear();
         for &s in pool.up() {
             self.buckets.extend(std::iter::repeat_n(s, pool.weight(s) as usize));
         }
     }
 
-    fn affinity(&self) -> Affinity {
-        self.key.affinity()
+    fn key(&self) -> Key {
+        self.key
     }
 }
 

@@ -104,6 +104,36 @@ pub trait Policy: Send {
     }
 }
 
+/// A policy whose choice is a function of the client's key and the pool alone: it
+/// picks what it peeks and remembers nothing. Implementing this gives the whole
+/// [`Policy`].
+pub trait Hashing: Send {
+    fn select(&self, client: &Client, pool: &Pool) -> ServerId;
+
+    /// Rebuilds the table or ring after the pool changed.
+    fn rebuild(&mut self, pool: &Pool);
+
+    fn key(&self) -> Key;
+}
+
+impl<T: Hashing> Policy for T {
+    fn pick(&mut self, client: &Client, _: Time, pool: &Pool, _: &mut StreamRng) -> Pick {
+        Pick::stateless(self.select(client, pool))
+    }
+
+    fn peek(&self, client: &Client, _: Time, pool: &Pool) -> Option<ServerId> {
+        Some(self.select(client, pool))
+    }
+
+    fn pool_changed(&mut self, pool: &Pool) {
+        self.rebuild(pool);
+    }
+
+    fn affinity(&self) -> Affinity {
+        self.key().affinity()
+    }
+}
+
 /// What a policy needs to know when it is built.
 pub struct BuildContext<'a> {
     pub pool: &'a Pool,

@@ -28,7 +28,7 @@ pub const INFO: PolicyInfo = PolicyInfo {
             owners: Vec::new(),
             index: RingIndex::default(),
         };
-        m.pool_changed(ctx.pool);
+        m.rebuild(ctx.pool);
         Ok(Box::new(m))
     },
 };
@@ -42,8 +42,10 @@ pub struct MultiProbe {
     index: RingIndex,
 }
 
-impl MultiProbe {
-    fn select(&self, client: &Client) -> ServerId {
+impl MultiProbe {}
+
+impl Hashing for MultiProbe {
+    fn select(&self, client: &Client, _: &Pool) -> ServerId {
         let h = key_hash(self.key.bits(client));
         let (mut best, mut best_gap) = (0, u64::MAX);
         for probe in 0..self.probes {
@@ -56,18 +58,8 @@ impl MultiProbe {
         }
         self.owners[best]
     }
-}
 
-impl Policy for MultiProbe {
-    fn pick(&mut self, client: &Client, _: Time, _: &Pool, _: &mut StreamRng) -> Pick {
-        Pick::stateless(self.select(client))
-    }
-
-    fn peek(&self, client: &Client, _: Time, _: &Pool) -> Option<ServerId> {
-        Some(self.select(client))
-    }
-
-    fn pool_changed(&mut self, pool: &Pool) {
+    fn rebuild(&mut self, pool: &Pool) {
         let mut points: Vec<(u64, ServerId)> = pool
             .up()
             .iter()
@@ -78,8 +70,8 @@ impl Policy for MultiProbe {
         self.index = RingIndex::new(&self.points);
     }
 
-    fn affinity(&self) -> Affinity {
-        self.key.affinity()
+    fn key(&self) -> Key {
+        self.key
     }
 }
 

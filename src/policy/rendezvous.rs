@@ -19,7 +19,7 @@ pub const INFO: PolicyInfo = PolicyInfo {
             servers: Vec::new(),
             weighted: false,
         };
-        r.pool_changed(ctx.pool);
+        r.rebuild(ctx.pool);
         Ok(Box::new(r))
     },
 };
@@ -37,8 +37,10 @@ fn unit(h: u64) -> f64 {
     ((h >> 11) as f64 + 0.5) / (1u64 << 53) as f64
 }
 
-impl Rendezvous {
-    fn select(&self, client: &Client) -> ServerId {
+impl Rendezvous {}
+
+impl Hashing for Rendezvous {
+    fn select(&self, client: &Client, _: &Pool) -> ServerId {
         let h = key_hash(self.key.bits(client));
         let score = |&(_, seed, w): &(ServerId, u64, f64)| {
             let mixed = fmix64(h ^ seed);
@@ -57,18 +59,8 @@ impl Rendezvous {
         }
         best.0
     }
-}
 
-impl Policy for Rendezvous {
-    fn pick(&mut self, client: &Client, _: Time, _: &Pool, _: &mut StreamRng) -> Pick {
-        Pick::stateless(self.select(client))
-    }
-
-    fn peek(&self, client: &Client, _: Time, _: &Pool) -> Option<ServerId> {
-        Some(self.select(client))
-    }
-
-    fn pool_changed(&mut self, pool: &Pool) {
+    fn rebuild(&mut self, pool: &Pool) {
         self.servers = pool
             .up()
             .iter()
@@ -83,8 +75,8 @@ impl Policy for Rendezvous {
         self.weighted = self.servers.iter().any(|s| s.2 != self.servers[0].2);
     }
 
-    fn affinity(&self) -> Affinity {
-        self.key.affinity()
+    fn key(&self) -> Key {
+        self.key
     }
 }
 

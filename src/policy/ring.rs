@@ -51,12 +51,8 @@ impl Ring {
             owners: Vec::new(),
             index: RingIndex::default(),
         };
-        r.pool_changed(pool);
+        r.rebuild(pool);
         r
-    }
-
-    fn select(&self, client: &Client) -> ServerId {
-        self.owners[self.successor(self.hash(client))]
     }
 
     /// The index of the first point at or after `h`, wrapping around the circle.
@@ -73,26 +69,18 @@ impl Ring {
         self.points.len()
     }
 
-    pub fn key(&self) -> Key {
-        self.key
-    }
-
     /// The point a client's key hashes to.
     pub fn hash(&self, client: &Client) -> u64 {
         key_hash(self.key.bits(client))
     }
 }
 
-impl Policy for Ring {
-    fn pick(&mut self, client: &Client, _: Time, _: &Pool, _: &mut StreamRng) -> Pick {
-        Pick::stateless(self.select(client))
+impl Hashing for Ring {
+    fn select(&self, client: &Client, _: &Pool) -> ServerId {
+        self.owners[self.successor(self.hash(client))]
     }
 
-    fn peek(&self, client: &Client, _: Time, _: &Pool) -> Option<ServerId> {
-        Some(self.select(client))
-    }
-
-    fn pool_changed(&mut self, pool: &Pool) {
+    fn rebuild(&mut self, pool: &Pool) {
         let mut points = Vec::new();
         for &s in pool.up() {
             let name = pool.name(s);
@@ -106,8 +94,8 @@ impl Policy for Ring {
         self.index = RingIndex::new(&self.points);
     }
 
-    fn affinity(&self) -> Affinity {
-        self.key.affinity()
+    fn key(&self) -> Key {
+        self.key
     }
 }
 

@@ -27,7 +27,7 @@ use super::dests::endpoint;
 use super::siphash::hsiphash_u32;
 use super::*;
 use crate::hash::FastMod;
-use crate::policy::{Affinity, Pick, Policy, StreamRng, Time};
+use crate::policy::Hashing;
 use crate::pool::{Pool, ServerId};
 
 /// The table sizes the kernel offers, `CONFIG_IP_VS_MH_TAB_INDEX` 8 to 17.
@@ -167,7 +167,13 @@ impl Mh {
     fn slot(&self, hash: u32) -> u32 {
         self.modulo.of(hash as u64) as u32
     }
+}
 
+fn gcd(a: u32, b: u32) -> u32 {
+    if b == 0 { a } else { gcd(b, a % b) }
+}
+
+impl Hashing for Mh {
     fn select(&self, client: &Client, pool: &Pool) -> ServerId {
         let v = client_value(self.key, client);
         let ihash = self.slot(Self::hash(v, HASH1));
@@ -186,28 +192,14 @@ impl Mh {
             .or_else(|| self.dests.list().iter().copied().find(|&s| pool.is_up(s)))
             .expect("pick is only called with a server up")
     }
-}
 
-fn gcd(a: u32, b: u32) -> u32 {
-    if b == 0 { a } else { gcd(b, a % b) }
-}
-
-impl Policy for Mh {
-    fn pick(&mut self, client: &Client, _: Time, pool: &Pool, _: &mut StreamRng) -> Pick {
-        Pick::stateless(self.select(client, pool))
-    }
-
-    fn peek(&self, client: &Client, _: Time, pool: &Pool) -> Option<ServerId> {
-        Some(self.select(client, pool))
-    }
-
-    fn pool_changed(&mut self, pool: &Pool) {
+    fn rebuild(&mut self, pool: &Pool) {
         self.dests.sync(pool);
         self.populate(pool);
     }
 
-    fn affinity(&self) -> Affinity {
-        Affinity::Address
+    fn key(&self) -> Key {
+        self.key
     }
 }
 
@@ -339,7 +331,7 @@ mod tests {
         for s in holders {
             p.apply(&PoolChangeKind::Fail(s));
         }
-        mh.pool_changed(&p);
+        mh.rebuild(&p);
         let newest_up = *mh.dests.list().iter().find(|&&s| p.is_up(s)).unwrap();
         assert_eq!(mh.select(&client(1), &p), newest_up);
     }

@@ -18,7 +18,7 @@
 //! returns. lbsim cannot drop a request, so quiescing requires `fallback=on`.
 
 use super::*;
-use crate::policy::{Affinity, Pick, Policy, StreamRng, Time};
+use crate::policy::Hashing;
 use crate::pool::{Pool, ServerId};
 
 pub const INFO: PolicyInfo = PolicyInfo {
@@ -92,7 +92,9 @@ impl Sh {
             self.buckets.extend(std::iter::repeat_n(s, turns.min(room)));
         }
     }
+}
 
+impl Hashing for Sh {
     fn select(&self, client: &Client, pool: &Pool) -> ServerId {
         let size = self.buckets.len();
         let ihash = hash_32(client_value(self.key, client), self.bits) as usize;
@@ -107,24 +109,14 @@ impl Sh {
             .find(|&s| pool.is_up(s))
             .expect("with at most as many servers as buckets, an available server holds a bucket")
     }
-}
 
-impl Policy for Sh {
-    fn pick(&mut self, client: &Client, _: Time, pool: &Pool, _: &mut StreamRng) -> Pick {
-        Pick::stateless(self.select(client, pool))
-    }
-
-    fn peek(&self, client: &Client, _: Time, pool: &Pool) -> Option<ServerId> {
-        Some(self.select(client, pool))
-    }
-
-    fn pool_changed(&mut self, pool: &Pool) {
+    fn rebuild(&mut self, pool: &Pool) {
         self.dests.sync(pool);
         self.fill(pool);
     }
 
-    fn affinity(&self) -> Affinity {
-        Affinity::Address
+    fn key(&self) -> Key {
+        self.key
     }
 }
 
@@ -206,19 +198,19 @@ mod tests {
         let mut p = weighted(&[1, 1, 1]);
         let mut sh = Sh::new(&p, Key::Source, OnFail::Remove, 8);
         p.apply(&PoolChangeKind::Fail(2));
-        sh.pool_changed(&p);
+        sh.rebuild(&p);
         assert_eq!(&sh.buckets[..4], &[1, 0, 1, 0]);
         p.apply(&PoolChangeKind::Recover(2));
-        sh.pool_changed(&p);
+        sh.rebuild(&p);
         assert_eq!(
             &sh.buckets[..6],
             &[2, 1, 0, 2, 1, 0],
             "same order: 2 was the newest anyway"
         );
         p.apply(&PoolChangeKind::Fail(0));
-        sh.pool_changed(&p);
+        sh.rebuild(&p);
         p.apply(&PoolChangeKind::Recover(0));
-        sh.pool_changed(&p);
+        sh.rebuild(&p);
         assert_eq!(
             &sh.buckets[..6],
             &[0, 2, 1, 0, 2, 1],

@@ -40,9 +40,8 @@ use xxhash_rust::xxh64::xxh64;
 use super::folly::address_hash;
 use super::jhash::{jhash, jhash_2words};
 use super::murmur3::murmur3_x64_64;
-use crate::engine::{StreamRng, Time};
 use crate::hash::maglev::populate;
-use crate::policy::{Addr, Affinity, Client, Key, Param, Pick, Policy, PolicyInfo};
+use crate::policy::{Addr, Client, Hashing, Key, Param, PolicyInfo};
 use crate::pool::{Pool, ServerId};
 
 pub const INFO: PolicyInfo = PolicyInfo {
@@ -79,7 +78,7 @@ pub const INFO: PolicyInfo = PolicyInfo {
             vip_port,
             ring: Vec::new(),
         };
-        katran.pool_changed(ctx.pool);
+        katran.rebuild(ctx.pool);
         Ok(Box::new(katran))
     },
 };
@@ -186,23 +185,15 @@ fn packet_hash(addr: Addr, source_port: u16, vip_port: u16) -> u32 {
     jhash_2words(src, ports, JHASH_SEED)
 }
 
-impl Katran {
-    fn select(&self, client: &Client) -> ServerId {
+impl Katran {}
+
+impl Hashing for Katran {
+    fn select(&self, client: &Client, _: &Pool) -> ServerId {
         let port = if self.key == Key::SourcePort { client.port } else { 0 };
         self.ring[(packet_hash(client.addr, port, self.vip_port) % RING_SIZE) as usize]
     }
-}
 
-impl Policy for Katran {
-    fn pick(&mut self, client: &Client, _: Time, _: &Pool, _: &mut StreamRng) -> Pick {
-        Pick::stateless(self.select(client))
-    }
-
-    fn peek(&self, client: &Client, _: Time, _: &Pool) -> Option<ServerId> {
-        Some(self.select(client))
-    }
-
-    fn pool_changed(&mut self, pool: &Pool) {
+    fn rebuild(&mut self, pool: &Pool) {
         let mut endpoints: Vec<Endpoint> = pool
             .up()
             .iter()
@@ -217,8 +208,8 @@ impl Policy for Katran {
         self.ring = ring(&endpoints, RING_SIZE, self.weighting);
     }
 
-    fn affinity(&self) -> Affinity {
-        self.key.affinity()
+    fn key(&self) -> Key {
+        self.key
     }
 }
 
@@ -322,7 +313,7 @@ mod tests {
             vip_port: 42,
             ring: Vec::new(),
         };
-        k.pool_changed(&v4);
+        k.rebuild(&v4);
         let slot = packet_hash(Addr::v4(0), 42, 42) % RING_SIZE;
         assert_eq!(v4.name(k.ring[slot as usize]), "10.0.0.2");
     }
@@ -374,7 +365,7 @@ mod tests {
             vip_port: 80,
             ring: Vec::new(),
         };
-        k.pool_changed(pool);
+        k.rebuild(pool);
         counts(&k.ring, pool.len())
     }
 
