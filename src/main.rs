@@ -27,7 +27,8 @@ struct Cli {
 enum Command {
     /// Run a scenario and compare its policies.
     ///
-    /// Writes summary.csv, timeseries.csv, servers.csv, losses.csv, events.csv
+    /// Writes summary.csv, summary_stats.csv (mean, sd and 95% CI over the
+    /// replications), timeseries.csv, servers.csv, losses.csv, events.csv
     /// (and journeys.csv for scripted users) and run.json into the output folder,
     /// then prints a comparison table.
     #[command(

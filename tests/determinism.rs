@@ -75,8 +75,9 @@ visits = ["20m"]
 spread = "2h"
 "#;
 
-const CSV_FILES: [&str; 6] = [
+const CSV_FILES: [&str; 7] = [
     "summary.csv",
+    "summary_stats.csv",
     "timeseries.csv",
     "servers.csv",
     "losses.csv",

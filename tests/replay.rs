@@ -75,8 +75,9 @@ action = "remove"
 server = "s1"
 "#;
 
-const FILES: [&str; 6] = [
+const FILES: [&str; 7] = [
     "summary.csv",
+    "summary_stats.csv",
     "timeseries.csv",
     "servers.csv",
     "losses.csv",

@@ -5,6 +5,7 @@
 //! place in one rename, so a run's folder is complete or absent, never half-written.
 
 pub mod csv;
+pub mod replication_stats;
 pub mod run_json;
 pub mod table;
 
@@ -97,6 +98,8 @@ pub fn write_run(
             let path = scratch.join(file);
             fs::write(&path, bytes).map_err(io_err(&path))?;
         }
+        let path = scratch.join("summary_stats.csv");
+        fs::write(&path, replication_stats::render(sc, result)).map_err(io_err(&path))?;
         let path = scratch.join("run.json");
         fs::write(&path, run_json::render(sc, result, trace)).map_err(io_err(&path))?;
         // The old run moves aside and is deleted only once the new one is in place.
