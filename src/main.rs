@@ -28,7 +28,8 @@ enum Command {
     /// Run a scenario and compare its policies.
     ///
     /// Writes summary.csv, summary_stats.csv (mean, sd and 95% CI over the
-    /// replications), timeseries.csv, servers.csv, losses.csv, events.csv
+    /// replications), comparisons.csv (each policy against the first, paired by
+    /// replication), timeseries.csv, servers.csv, losses.csv, events.csv
     /// (and journeys.csv for scripted users) and run.json into the output folder,
     /// then prints a comparison table.
     #[command(
@@ -281,13 +282,17 @@ fn finish(
     if !flags.quiet {
         let routed = result.routed();
         say(&format!(
-            "{}: {} replication(s), {} policies, {:.2} s wall, {:.1} M requests routed/s\n\n{}\nresults in {}\n",
+            "{}: {} replication(s), {} policies, {:.2} s wall, {:.1} M requests routed/s\n\n{}\n{}results in {}\n",
             sc.name,
             sc.replications,
             sc.policies.len(),
             result.wall_secs,
             routed as f64 / result.wall_secs.max(1e-9) / 1e6,
             output::table::render(result),
+            match output::comparisons::text(result) {
+                t if t.is_empty() => t,
+                t => t + "\n",
+            },
             dir.display()
         ));
     }

@@ -75,7 +75,8 @@ visits = ["20m"]
 spread = "2h"
 "#;
 
-const CSV_FILES: [&str; 7] = [
+const CSV_FILES: [&str; 8] = [
+    "comparisons.csv",
     "summary.csv",
     "summary_stats.csv",
     "timeseries.csv",

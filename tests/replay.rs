@@ -75,7 +75,8 @@ action = "remove"
 server = "s1"
 "#;
 
-const FILES: [&str; 7] = [
+const FILES: [&str; 8] = [
+    "comparisons.csv",
     "summary.csv",
     "summary_stats.csv",
     "timeseries.csv",

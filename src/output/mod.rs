@@ -4,6 +4,7 @@
 //! Files are written into a scratch folder next to the destination and moved into
 //! place in one rename, so a run's folder is complete or absent, never half-written.
 
+pub mod comparisons;
 pub mod csv;
 pub mod replication_stats;
 pub mod run_json;
@@ -100,6 +101,8 @@ pub fn write_run(
         }
         let path = scratch.join("summary_stats.csv");
         fs::write(&path, replication_stats::render(sc, result)).map_err(io_err(&path))?;
+        let path = scratch.join("comparisons.csv");
+        fs::write(&path, comparisons::render(sc, result)).map_err(io_err(&path))?;
         let path = scratch.join("run.json");
         fs::write(&path, run_json::render(sc, result, trace)).map_err(io_err(&path))?;
         // The old run moves aside and is deleted only once the new one is in place.
