@@ -9,6 +9,7 @@ use clap::{Args, Parser, Subcommand};
 
 use lbsim::engine::Time;
 use lbsim::policy::registry;
+use lbsim::scenario::sweep::Sweep;
 use lbsim::scenario::{Network, Scenario};
 use lbsim::trace::{Format, Trace};
 use lbsim::{experiment, output, route};
@@ -38,6 +39,12 @@ enum Command {
     Run {
         /// The scenario file (TOML).
         scenario: PathBuf,
+        /// Vary a scenario key over values (repeatable; the full grid across keys),
+        /// e.g. servers.count=4,8,16 or networks.2.share=0.1,0.3. With any --vary or
+        /// a [sweep] section, writes sweep.csv (a row per point, policy and
+        /// replication) and run.json instead of the per-run files.
+        #[arg(long = "vary", value_name = "KEY=V1,V2,...")]
+        vary: Vec<String>,
         #[command(flatten)]
         flags: RunFlags,
     },
@@ -130,7 +137,7 @@ struct RunFlags {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Run { scenario, flags } => run(&scenario, &flags),
+        Command::Run { scenario, vary, flags } => run(&scenario, &vary, &flags),
         Command::Replay {
             log,
             scenario,
@@ -183,7 +190,12 @@ fn destination(sc: &Scenario, flags: &RunFlags) -> Result<PathBuf, ExitCode> {
     Ok(dir)
 }
 
-fn run(path: &Path, flags: &RunFlags) -> ExitCode {
+fn run(path: &Path, vary: &[String], flags: &RunFlags) -> ExitCode {
+    match Sweep::load(path, &flags.policies, vary) {
+        Err(e) => return usage_error(e),
+        Ok(Some(sweep)) => return run_sweep(sweep, flags),
+        Ok(None) => {}
+    }
     let sc = match scenario(path, flags, false) {
         Ok(sc) => sc,
         Err(code) => return code,
@@ -194,6 +206,49 @@ fn run(path: &Path, flags: &RunFlags) -> ExitCode {
     };
     let result = experiment::run(&sc);
     finish(&sc, &result, &dir, flags, None)
+}
+
+/// Runs every point of a sweep and writes sweep.csv and run.json.
+fn run_sweep(mut sweep: Sweep, flags: &RunFlags) -> ExitCode {
+    // The command line overrides every point, except where the sweep varies the key.
+    for p in &mut sweep.points {
+        if !sweep.keys.iter().any(|k| k == "seed") {
+            p.scenario.seed = flags.seed.unwrap_or(p.scenario.seed);
+        }
+        if !sweep.keys.iter().any(|k| k == "replications") {
+            p.scenario.replications = flags.replications.unwrap_or(p.scenario.replications);
+        }
+    }
+    let dir = match destination(&sweep.points[0].scenario, flags) {
+        Ok(dir) => dir,
+        Err(code) => return code,
+    };
+    let start = std::time::Instant::now();
+    let results = experiment::sweep(&sweep.points);
+    let wall = start.elapsed().as_secs_f64();
+    let files = vec![
+        ("sweep.csv".to_string(), output::sweep::render(&sweep, &results)),
+        (
+            "run.json".to_string(),
+            output::sweep::run_json(&sweep, &results, wall).into_bytes(),
+        ),
+    ];
+    if let Err(e) = output::write_folder(&dir, flags.force, files) {
+        eprintln!("error: {e}");
+        return ExitCode::FAILURE;
+    }
+    if !flags.quiet {
+        say(&format!(
+            "{}: sweep of {} points over {}, {:.2} s wall\n\n{}\nresults in {}\n",
+            sweep.points[0].scenario.name,
+            sweep.points.len(),
+            sweep.keys.join(", "),
+            wall,
+            output::sweep::text(&sweep, &results),
+            dir.join("sweep.csv").display()
+        ));
+    }
+    ExitCode::SUCCESS
 }
 
 /// Replays `log`, read as `format`, cut at gaps over `idle`, with `churn` or not,
@@ -300,6 +355,20 @@ fn finish(
 }
 
 fn validate(path: PathBuf) -> ExitCode {
+    // A sweep is checked point by point; its first point is described.
+    match Sweep::load(&path, &[], &[]) {
+        Err(e) => return usage_error(e),
+        Ok(Some(sweep)) => {
+            say(&format!(
+                "{}: ok, a sweep of {} points over {}\n",
+                path.display(),
+                sweep.points.len(),
+                sweep.keys.join(", ")
+            ));
+            return ExitCode::SUCCESS;
+        }
+        Ok(None) => {}
+    }
     // A scenario without a duration or traffic of its own is still good for a replay.
     let (sc, replay_only) = match Scenario::load(&path) {
         Ok(sc) => (sc, false),

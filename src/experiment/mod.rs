@@ -67,6 +67,12 @@ pub fn run(sc: &Scenario) -> RunResult {
     run_with(sc, |r| Workload::new(sc, r))
 }
 
+/// Runs every point of a sweep, points side by side on rayon as well as their
+/// replications and lanes; results in point order, whatever the threads.
+pub fn sweep(points: &[crate::scenario::sweep::Point]) -> Vec<RunResult> {
+    points.par_iter().map(|p| run(&p.scenario)).collect()
+}
+
 /// Runs every replication of the scenario on the requests `source(replication)` makes.
 pub fn run_with<S, F>(sc: &Scenario, source: F) -> RunResult
 where
