@@ -147,7 +147,6 @@ impl Sweep {
                 format!("the sweep has more than {MAX_POINTS} points; vary fewer keys or fewer values"),
             ));
         }
-        let owned_lines = file_lines;
         let to_flag = |e: ScenarioError| match e {
             ScenarioError::At {
                 line,
@@ -155,7 +154,7 @@ impl Sweep {
                 message,
                 text,
                 ..
-            } if line > owned_lines => ScenarioError::Flag {
+            } if line > file_lines => ScenarioError::Flag {
                 flag: "--vary",
                 text,
                 offset: column - 1,
