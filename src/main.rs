@@ -204,7 +204,10 @@ fn run(path: &Path, vary: &[String], flags: &RunFlags) -> ExitCode {
         Ok(dir) => dir,
         Err(code) => return code,
     };
-    let result = experiment::run(&sc);
+    let total = sc.duration * u64::from(sc.replications);
+    let result = output::progress::watch(total, !flags.quiet, |p| {
+        experiment::run_watched(&sc, |r| lbsim::workload::Workload::new(&sc, r), p)
+    });
     finish(&sc, &result, &dir, flags, None)
 }
 
@@ -224,7 +227,12 @@ fn run_sweep(mut sweep: Sweep, flags: &RunFlags) -> ExitCode {
         Err(code) => return code,
     };
     let start = std::time::Instant::now();
-    let results = experiment::sweep(&sweep.points);
+    let total = sweep
+        .points
+        .iter()
+        .map(|p| p.scenario.duration * u64::from(p.scenario.replications))
+        .sum();
+    let results = output::progress::watch(total, !flags.quiet, |p| experiment::sweep_watched(&sweep.points, p));
     let wall = start.elapsed().as_secs_f64();
     let files = vec![
         ("sweep.csv".to_string(), output::sweep::render(&sweep, &results)),
@@ -289,7 +297,10 @@ fn replay(log: &Path, format: Format, idle: Time, churn: bool, path: &Path, flag
     if !flags.quiet {
         announce(&trace, churn.as_ref(), &sc);
     }
-    let result = experiment::run_with(&sc, |r| trace.replay(&sc, r, churn.as_ref()));
+    let total = sc.duration * u64::from(sc.replications);
+    let result = output::progress::watch(total, !flags.quiet, |p| {
+        experiment::run_watched(&sc, |r| trace.replay(&sc, r, churn.as_ref()), p)
+    });
     let mut json = trace.stats.to_json();
     json["churn_phone_share"] = churn.as_ref().map(Network::share).into();
     finish(&sc, &result, &dir, flags, Some(&json))

@@ -6,6 +6,7 @@
 
 pub mod comparisons;
 pub mod csv;
+pub mod progress;
 pub mod replication_stats;
 pub mod run_json;
 pub mod sweep;
