@@ -177,3 +177,12 @@ fn comparisons_csv_has_a_row_per_other_policy_and_headline_metric() {
     let diff: f64 = row["diff_mean"].parse().expect("number");
     assert!((diff - (mean("ring(vnodes=40)") - mean("ip_hash"))).abs() < 1e-5);
 }
+
+#[test]
+fn progress_covers_every_replication_once() {
+    let sc = lbsim::scenario::Scenario::parse(CORRELATED, std::path::Path::new("correlated.toml")).expect("valid");
+    let progress = lbsim::experiment::Progress::default();
+    let result = lbsim::experiment::run_watched(&sc, |r| lbsim::workload::Workload::new(&sc, r), &progress);
+    assert_eq!(progress.simulated(), sc.duration * 8);
+    assert_eq!(progress.routed(), result.routed());
+}
