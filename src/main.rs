@@ -9,6 +9,7 @@ use clap::{Args, Parser, Subcommand};
 
 use lbsim::engine::Time;
 use lbsim::policy::registry;
+use lbsim::scenario::sweep::Sweep;
 use lbsim::scenario::{Network, Scenario};
 use lbsim::trace::{Format, Trace};
 use lbsim::{experiment, output, route};
@@ -27,7 +28,9 @@ struct Cli {
 enum Command {
     /// Run a scenario and compare its policies.
     ///
-    /// Writes summary.csv, timeseries.csv, servers.csv, losses.csv, events.csv
+    /// Writes summary.csv, summary_stats.csv (mean, sd and 95% CI over the
+    /// replications), comparisons.csv (each policy against the first, paired by
+    /// replication), timeseries.csv, servers.csv, losses.csv, events.csv
     /// (and journeys.csv for scripted users) and run.json into the output folder,
     /// then prints a comparison table.
     #[command(
@@ -36,6 +39,12 @@ enum Command {
     Run {
         /// The scenario file (TOML).
         scenario: PathBuf,
+        /// Vary a scenario key over values (repeatable; the full grid across keys),
+        /// e.g. servers.count=4,8,16 or networks.2.share=0.1,0.3. With any --vary or
+        /// a [sweep] section, writes sweep.csv (a row per point, policy and
+        /// replication) and run.json instead of the per-run files.
+        #[arg(long = "vary", value_name = "KEY=V1,V2,...")]
+        vary: Vec<String>,
         #[command(flatten)]
         flags: RunFlags,
     },
@@ -128,7 +137,7 @@ struct RunFlags {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Run { scenario, flags } => run(&scenario, &flags),
+        Command::Run { scenario, vary, flags } => run(&scenario, &vary, &flags),
         Command::Replay {
             log,
             scenario,
@@ -181,7 +190,12 @@ fn destination(sc: &Scenario, flags: &RunFlags) -> Result<PathBuf, ExitCode> {
     Ok(dir)
 }
 
-fn run(path: &Path, flags: &RunFlags) -> ExitCode {
+fn run(path: &Path, vary: &[String], flags: &RunFlags) -> ExitCode {
+    match Sweep::load(path, &flags.policies, vary) {
+        Err(e) => return usage_error(e),
+        Ok(Some(sweep)) => return run_sweep(sweep, flags),
+        Ok(None) => {}
+    }
     let sc = match scenario(path, flags, false) {
         Ok(sc) => sc,
         Err(code) => return code,
@@ -190,8 +204,59 @@ fn run(path: &Path, flags: &RunFlags) -> ExitCode {
         Ok(dir) => dir,
         Err(code) => return code,
     };
-    let result = experiment::run(&sc);
+    let total = sc.duration * u64::from(sc.replications);
+    let result = output::progress::watch(total, !flags.quiet, |p| {
+        experiment::run_watched(&sc, |r| lbsim::workload::Workload::new(&sc, r), p)
+    });
     finish(&sc, &result, &dir, flags, None)
+}
+
+/// Runs every point of a sweep and writes sweep.csv and run.json.
+fn run_sweep(mut sweep: Sweep, flags: &RunFlags) -> ExitCode {
+    // The command line overrides every point, except where the sweep varies the key.
+    for p in &mut sweep.points {
+        if !sweep.keys.iter().any(|k| k == "seed") {
+            p.scenario.seed = flags.seed.unwrap_or(p.scenario.seed);
+        }
+        if !sweep.keys.iter().any(|k| k == "replications") {
+            p.scenario.replications = flags.replications.unwrap_or(p.scenario.replications);
+        }
+    }
+    let dir = match destination(&sweep.points[0].scenario, flags) {
+        Ok(dir) => dir,
+        Err(code) => return code,
+    };
+    let start = std::time::Instant::now();
+    let total = sweep
+        .points
+        .iter()
+        .map(|p| p.scenario.duration * u64::from(p.scenario.replications))
+        .sum();
+    let results = output::progress::watch(total, !flags.quiet, |p| experiment::sweep_watched(&sweep.points, p));
+    let wall = start.elapsed().as_secs_f64();
+    let files = vec![
+        ("sweep.csv".to_string(), output::sweep::render(&sweep, &results)),
+        (
+            "run.json".to_string(),
+            output::sweep::run_json(&sweep, &results, wall).into_bytes(),
+        ),
+    ];
+    if let Err(e) = output::write_folder(&dir, flags.force, files) {
+        eprintln!("error: {e}");
+        return ExitCode::FAILURE;
+    }
+    if !flags.quiet {
+        say(&format!(
+            "{}: sweep of {} points over {}, {:.2} s wall\n\n{}\nresults in {}\n",
+            sweep.points[0].scenario.name,
+            sweep.points.len(),
+            sweep.keys.join(", "),
+            wall,
+            output::sweep::text(&sweep, &results),
+            dir.join("sweep.csv").display()
+        ));
+    }
+    ExitCode::SUCCESS
 }
 
 /// Replays `log`, read as `format`, cut at gaps over `idle`, with `churn` or not,
@@ -232,7 +297,10 @@ fn replay(log: &Path, format: Format, idle: Time, churn: bool, path: &Path, flag
     if !flags.quiet {
         announce(&trace, churn.as_ref(), &sc);
     }
-    let result = experiment::run_with(&sc, |r| trace.replay(&sc, r, churn.as_ref()));
+    let total = sc.duration * u64::from(sc.replications);
+    let result = output::progress::watch(total, !flags.quiet, |p| {
+        experiment::run_watched(&sc, |r| trace.replay(&sc, r, churn.as_ref()), p)
+    });
     let mut json = trace.stats.to_json();
     json["churn_phone_share"] = churn.as_ref().map(Network::share).into();
     finish(&sc, &result, &dir, flags, Some(&json))
@@ -280,13 +348,17 @@ fn finish(
     if !flags.quiet {
         let routed = result.routed();
         say(&format!(
-            "{}: {} replication(s), {} policies, {:.2} s wall, {:.1} M requests routed/s\n\n{}\nresults in {}\n",
+            "{}: {} replication(s), {} policies, {:.2} s wall, {:.1} M requests routed/s\n\n{}\n{}results in {}\n",
             sc.name,
             sc.replications,
             sc.policies.len(),
             result.wall_secs,
             routed as f64 / result.wall_secs.max(1e-9) / 1e6,
             output::table::render(result),
+            match output::comparisons::text(result) {
+                t if t.is_empty() => t,
+                t => t + "\n",
+            },
             dir.display()
         ));
     }
@@ -294,6 +366,20 @@ fn finish(
 }
 
 fn validate(path: PathBuf) -> ExitCode {
+    // A sweep is checked point by point; its first point is described.
+    match Sweep::load(&path, &[], &[]) {
+        Err(e) => return usage_error(e),
+        Ok(Some(sweep)) => {
+            say(&format!(
+                "{}: ok, a sweep of {} points over {}\n",
+                path.display(),
+                sweep.points.len(),
+                sweep.keys.join(", ")
+            ));
+            return ExitCode::SUCCESS;
+        }
+        Ok(None) => {}
+    }
     // A scenario without a duration or traffic of its own is still good for a replay.
     let (sc, replay_only) = match Scenario::load(&path) {
         Ok(sc) => (sc, false),

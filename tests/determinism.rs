@@ -75,8 +75,10 @@ visits = ["20m"]
 spread = "2h"
 "#;
 
-const CSV_FILES: [&str; 6] = [
+const CSV_FILES: [&str; 8] = [
+    "comparisons.csv",
     "summary.csv",
+    "summary_stats.csv",
     "timeseries.csv",
     "servers.csv",
     "losses.csv",

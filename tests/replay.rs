@@ -75,8 +75,10 @@ action = "remove"
 server = "s1"
 "#;
 
-const FILES: [&str; 6] = [
+const FILES: [&str; 8] = [
+    "comparisons.csv",
     "summary.csv",
+    "summary_stats.csv",
     "timeseries.csv",
     "servers.csv",
     "losses.csv",

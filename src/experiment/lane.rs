@@ -40,6 +40,11 @@ pub struct Lane {
     /// Users with ids below this are followed request by request.
     followed: u32,
     pub journeys: Vec<Step>,
+    /// Requests before this are routed, building up state, but not measured.
+    warmup: Time,
+    measuring: bool,
+    /// Each server's service time given during the warm-up, left out of utilisation.
+    warmup_busy: Vec<Time>,
 }
 
 impl Lane {
@@ -72,6 +77,22 @@ impl Lane {
             flight,
             followed,
             journeys: Vec::new(),
+            warmup: sc.warmup,
+            measuring: sc.warmup == 0,
+            warmup_busy: Vec::new(),
+        }
+    }
+
+    /// Starts measuring once the warm-up is over, before anything at `now` is counted.
+    fn measure_from(&mut self, now: Time) {
+        if self.measuring || now < self.warmup {
+            return;
+        }
+        self.measuring = true;
+        let open = self.states.start_measuring();
+        self.tally.start_measuring(self.warmup, &self.pool, open);
+        if let Some(q) = &self.queues {
+            self.warmup_busy = q.busy_by(self.warmup);
         }
     }
 
@@ -83,6 +104,7 @@ impl Lane {
 
     fn route(&mut self, r: &Request) {
         let (u, now) = (r.user, r.time);
+        self.measure_from(now);
         self.tally.roll_to(now, &self.pool);
         let new_user = self.states.first_sight(u);
         let prior = self.states.prior(u, now);
@@ -200,6 +222,7 @@ impl Lane {
     /// Applies a pool change and measures how many live sessions it moves.
     pub fn apply(&mut self, change: &PoolChange, workload: &impl RequestSource) {
         let now = change.at;
+        self.measure_from(now);
         self.tally.roll_to(now, &self.pool);
         self.tally.credit_up_time(now, &self.pool);
         let client = |u: u32| Client {
@@ -257,8 +280,15 @@ impl Lane {
         self.policy.peek(client, now, &self.pool)
     }
 
-    pub fn finish(self, end: Time) -> (String, LaneReport, Vec<Step>) {
-        let busy = self.queues.as_ref().map(|q| (q.busy_by(end), q.workers()));
+    pub fn finish(mut self, end: Time) -> (String, LaneReport, Vec<Step>) {
+        self.measure_from(end);
+        let busy = self.queues.as_ref().map(|q| {
+            let mut busy = q.busy_by(end);
+            for (b, w) in busy.iter_mut().zip(&self.warmup_busy) {
+                *b -= w;
+            }
+            (busy, q.workers())
+        });
         let mut report = self
             .tally
             .finish(&self.pool, end, busy.as_ref().map(|(b, w)| (&b[..], *w)));

@@ -5,6 +5,7 @@
 //! number of threads, because every lane and replication owns its random streams.
 
 pub mod lane;
+pub mod progress;
 
 use std::time::Instant;
 
@@ -16,6 +17,7 @@ use crate::scenario::Scenario;
 use crate::workload::{Request, RequestSource, Workload};
 
 pub use lane::{Lane, Step};
+pub use progress::Progress;
 
 /// Requests generated per chunk: large enough to amortize the hand-over to the
 /// lanes, small enough to stay in cache-friendly memory.
@@ -67,8 +69,31 @@ pub fn run(sc: &Scenario) -> RunResult {
     run_with(sc, |r| Workload::new(sc, r))
 }
 
+/// Runs every point of a sweep, points side by side on rayon as well as their
+/// replications and lanes; results in point order, whatever the threads.
+pub fn sweep(points: &[crate::scenario::sweep::Point]) -> Vec<RunResult> {
+    sweep_watched(points, &Progress::default())
+}
+
+/// [`sweep`], reporting to `progress` as it goes.
+pub fn sweep_watched(points: &[crate::scenario::sweep::Point], progress: &Progress) -> Vec<RunResult> {
+    points
+        .par_iter()
+        .map(|p| run_watched(&p.scenario, |r| Workload::new(&p.scenario, r), progress))
+        .collect()
+}
+
 /// Runs every replication of the scenario on the requests `source(replication)` makes.
 pub fn run_with<S, F>(sc: &Scenario, source: F) -> RunResult
+where
+    S: RequestSource + Send + Sync,
+    F: Fn(u32) -> S + Sync,
+{
+    run_watched(sc, source, &Progress::default())
+}
+
+/// [`run_with`], reporting to `progress` as it goes.
+pub fn run_watched<S, F>(sc: &Scenario, source: F, progress: &Progress) -> RunResult
 where
     S: RequestSource + Send + Sync,
     F: Fn(u32) -> S + Sync,
@@ -76,7 +101,7 @@ where
     let start = Instant::now();
     let replications = (0..sc.replications)
         .into_par_iter()
-        .map(|r| replicate(sc, r, source(r)))
+        .map(|r| replicate(sc, r, source(r), progress))
         .collect();
     RunResult {
         replications,
@@ -85,7 +110,12 @@ where
 }
 
 /// Runs one replication on the requests of `workload`.
-pub fn replicate<S: RequestSource + Send + Sync>(sc: &Scenario, replication: u32, mut workload: S) -> Replication {
+pub fn replicate<S: RequestSource + Send + Sync>(
+    sc: &Scenario,
+    replication: u32,
+    mut workload: S,
+    progress: &Progress,
+) -> Replication {
     let followed = sc.users.iter().filter(|u| u.count == 1).count() as u32;
     let users = workload.expected_users();
     let mut lanes: Vec<Lane> = sc
@@ -100,6 +130,8 @@ pub fn replicate<S: RequestSource + Send + Sync>(sc: &Scenario, replication: u32
     let mut chunk: Vec<Request> = Vec::with_capacity(CHUNK);
     let mut next: Vec<Request> = Vec::with_capacity(CHUNK);
     let mut requests = 0u64;
+    // Simulated time reported to `progress` so far.
+    let mut reached: Time = 0;
     workload.fill(&mut chunk, until, CHUNK);
     loop {
         // A full chunk may have more behind it: generate the next one while the
@@ -116,11 +148,17 @@ pub fn replicate<S: RequestSource + Send + Sync>(sc: &Scenario, replication: u32
             || lanes.par_iter_mut().for_each(|lane| lane.route_all(&chunk)),
         );
         requests += chunk.len() as u64;
+        let now = chunk.last().map_or(reached, |r| r.time.min(sc.duration)).max(reached);
+        progress.advance(now - reached, chunk.len() as u64 * lanes.len() as u64);
+        reached = now;
         if full {
             std::mem::swap(&mut chunk, &mut next);
             continue;
         }
-        let Some(change) = next_change else { break };
+        let Some(change) = next_change else {
+            progress.advance(sc.duration.saturating_sub(reached), 0);
+            break;
+        };
         lanes.par_iter_mut().for_each(|lane| lane.apply(change, &workload));
         next_change = changes.next();
         until = next_change.map_or(Time::MAX, |c| c.at);

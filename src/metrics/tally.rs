@@ -116,6 +116,8 @@ pub struct Tally {
     latency: Latency,
     win_latency: Latency,
     pub remaps: Vec<Remap>,
+    /// The window holding the end of the warm-up: earlier ones are not reported.
+    first_window: usize,
 }
 
 impl Tally {
@@ -141,7 +143,37 @@ impl Tally {
             latency: Latency::new(3),
             win_latency: Latency::new(2),
             remaps: Vec::new(),
+            first_window: 0,
         }
+    }
+
+    /// Ends the warm-up at `at`: everything counted so far is forgotten, while
+    /// the state the warm-up built (sessions active on each server) stays, and
+    /// `open_visits` visits already under way count as measured. Windows before
+    /// the one holding `at` are left out of the report, and that one counts from
+    /// `at` on.
+    pub fn start_measuring(&mut self, at: Time, pool: &Pool, open_visits: u64) {
+        self.roll_to(at, pool);
+        self.credit_up_time(at, pool);
+        self.totals = Totals {
+            visits: open_visits,
+            ..Totals::default()
+        };
+        self.by_cause = [0; LossCause::ALL.len()];
+        self.server_requests.fill(0);
+        self.peak_active.copy_from_slice(&self.active);
+        self.windows.fill(Totals::default());
+        self.windows[self.current].visits = open_visits;
+        self.win_requests.fill(0);
+        self.win_up.fill(0);
+        self.win_peak.fill(0);
+        let n = self.servers;
+        self.win_peak[self.current * n..(self.current + 1) * n].copy_from_slice(&self.active);
+        self.win_p99.fill(f64::NAN);
+        self.latency.reset();
+        self.win_latency.reset();
+        self.remaps.clear();
+        self.first_window = self.current;
     }
 
     fn window_of(&self, t: Time) -> usize {
@@ -292,7 +324,7 @@ impl Tally {
                 }),
             })
             .collect();
-        let windows = (0..self.windows.len())
+        let windows = (self.first_window..self.windows.len())
             .map(|w| {
                 let present = || (0..n).filter(move |&s| capacity(w, s) > 0.0);
                 Window {

@@ -50,7 +50,7 @@ fn ms(secs: f64) -> String {
 }
 
 /// The columns of summary.csv after the run's context.
-const SUMMARY: &[&str] = &[
+pub const SUMMARY: &[&str] = &[
     "requests",
     "served",
     "dropped",
@@ -82,8 +82,10 @@ const SUMMARY: &[&str] = &[
     "stream_checksum",
 ];
 
-/// The summary row of one lane, in `SUMMARY` order.
-fn summary_row(lane: &LaneOutcome) -> Vec<String> {
+/// The numeric summary metrics of one lane, in `SUMMARY` order (everything but
+/// the stream checksum). Counts are exact in an f64 (below 2^53), so they print
+/// as the integers they are; NaN marks a metric without a value.
+pub fn summary_values(lane: &LaneOutcome) -> Vec<f64> {
     let r = &lane.report;
     let t = &r.totals;
     let worst_window = r
@@ -108,37 +110,44 @@ fn summary_row(lane: &LaneOutcome) -> Vec<String> {
         utils.iter().sum::<f64>() / utils.len() as f64
     };
     let util_max = utils.iter().copied().fold(f64::NAN, f64::max);
+    let count = |n: u64| n as f64;
     vec![
-        t.requests.to_string(),
-        t.served.to_string(),
-        t.dropped.to_string(),
-        t.unroutable.to_string(),
-        t.visits.to_string(),
-        t.visits_lost.to_string(),
-        pct(t.visits_lost, t.visits),
-        t.losses.to_string(),
-        per_1k(t.losses, t.requests),
-        t.users.to_string(),
-        t.users_lost.to_string(),
-        pct(t.users_lost, t.users),
-        num(r.requests_spread.max_over_mean),
-        num(r.requests_spread.cv),
-        num(r.requests_spread.jain),
-        num(r.sessions_spread.max_over_mean),
-        num(r.sessions_spread.cv),
-        num(r.sessions_spread.jain),
-        num(worst_window),
-        pct(moved, predictable),
-        ms(r.latency.mean),
-        ms(r.latency.p50),
-        ms(r.latency.p95),
-        ms(r.latency.p99),
-        ms(r.latency.max),
-        num(util_mean),
-        num(util_max),
-        r.store_sessions_peak.map_or_else(String::new, |p| p.to_string()),
-        format!("{:016x}", r.stream_checksum),
+        count(t.requests),
+        count(t.served),
+        count(t.dropped),
+        count(t.unroutable),
+        count(t.visits),
+        count(t.visits_lost),
+        ratio(t.visits_lost, t.visits, 100.0),
+        count(t.losses),
+        ratio(t.losses, t.requests, 1000.0),
+        count(t.users),
+        count(t.users_lost),
+        ratio(t.users_lost, t.users, 100.0),
+        r.requests_spread.max_over_mean,
+        r.requests_spread.cv,
+        r.requests_spread.jain,
+        r.sessions_spread.max_over_mean,
+        r.sessions_spread.cv,
+        r.sessions_spread.jain,
+        worst_window,
+        ratio(moved, predictable, 100.0),
+        r.latency.mean * 1e3,
+        r.latency.p50 * 1e3,
+        r.latency.p95 * 1e3,
+        r.latency.p99 * 1e3,
+        r.latency.max * 1e3,
+        util_mean,
+        util_max,
+        r.store_sessions_peak.map_or(f64::NAN, |p| p as f64),
     ]
+}
+
+/// The summary row of one lane, in `SUMMARY` order.
+fn summary_row(lane: &LaneOutcome) -> Vec<String> {
+    let mut row: Vec<String> = summary_values(lane).into_iter().map(num).collect();
+    row.push(format!("{:016x}", lane.report.stream_checksum));
+    row
 }
 
 /// Every CSV file of the run, by file name.

@@ -4,8 +4,12 @@
 //! Files are written into a scratch folder next to the destination and moved into
 //! place in one rename, so a run's folder is complete or absent, never half-written.
 
+pub mod comparisons;
 pub mod csv;
+pub mod progress;
+pub mod replication_stats;
 pub mod run_json;
+pub mod sweep;
 pub mod table;
 
 use std::fs;
@@ -74,6 +78,19 @@ pub fn write_run(
     result: &RunResult,
     trace: Option<&serde_json::Value>,
 ) -> Result<(), OutputError> {
+    let mut files: Vec<(String, Vec<u8>)> = csv::files(sc, result)
+        .into_iter()
+        .map(|(f, b)| (f.to_string(), b))
+        .collect();
+    files.push(("summary_stats.csv".into(), replication_stats::render(sc, result)));
+    files.push(("comparisons.csv".into(), comparisons::render(sc, result)));
+    files.push(("run.json".into(), run_json::render(sc, result, trace).into_bytes()));
+    write_folder(dir, force, files)
+}
+
+/// Writes `files` (name, bytes) as the folder `dir`, all at once: into a
+/// scratch folder beside it, moved into place in one rename.
+pub fn write_folder(dir: &Path, force: bool, files: Vec<(String, Vec<u8>)>) -> Result<(), OutputError> {
     check_destination(dir, force)?;
     let io_err = |p: &Path| {
         let p = p.to_path_buf();
@@ -93,12 +110,10 @@ pub fn write_run(
     }
     fs::create_dir(&scratch).map_err(io_err(&scratch))?;
     let written = (|| -> Result<(), OutputError> {
-        for (file, bytes) in csv::files(sc, result) {
+        for (file, bytes) in &files {
             let path = scratch.join(file);
             fs::write(&path, bytes).map_err(io_err(&path))?;
         }
-        let path = scratch.join("run.json");
-        fs::write(&path, run_json::render(sc, result, trace)).map_err(io_err(&path))?;
         // The old run moves aside and is deleted only once the new one is in place.
         let old = parent.join(format!(".{name}.old-{}", std::process::id()));
         let replacing = dir.exists();

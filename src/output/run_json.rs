@@ -24,6 +24,7 @@ pub fn render(sc: &Scenario, result: &RunResult, trace: Option<&serde_json::Valu
         "seed": sc.seed,
         "replications": sc.replications,
         "duration_s": sc.duration as f64 / 1e9,
+        "warmup_s": sc.warmup as f64 / 1e9,
         "window_s": sc.window as f64 / 1e9,
         "policies": sc.policies.iter().map(|p| p.text.clone()).collect::<Vec<_>>(),
         "threads": rayon::current_num_threads(),

@@ -175,6 +175,18 @@ impl SessionStates {
         }
     }
 
+    /// Ends the warm-up: forgets which users were seen and which lost state, so
+    /// users, visits and losses count from here on, and returns the visits open
+    /// now, which count as measured visits since their remaining requests are.
+    pub fn start_measuring(&mut self) -> u64 {
+        let mut open = 0;
+        for h in &mut self.holder {
+            open += u64::from(*h & IN_VISIT != 0);
+            *h &= !(SEEN | EVER_LOST | VISIT_LOST);
+        }
+        open
+    }
+
     /// Users counted as active on server `s`, which are no longer (it went away).
     pub fn end_visits_on(&mut self, s: ServerId) {
         for h in &mut self.holder {

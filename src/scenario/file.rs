@@ -28,6 +28,9 @@ pub struct ScenarioFile {
     pub duration: Option<Spanned<Duration>>,
     #[serde(default = "one")]
     pub replications: Count,
+    /// Requests before this time are routed but not measured (default 0).
+    #[serde(default)]
+    pub warmup: Option<Spanned<Duration>>,
     /// Width of the time-series windows.
     #[serde(default)]
     pub window: Option<Spanned<Duration>>,

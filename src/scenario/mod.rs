@@ -8,6 +8,7 @@ pub mod distribution;
 pub mod error;
 pub mod file;
 mod resolve;
+pub mod sweep;
 pub mod units;
 
 use std::path::{Path, PathBuf};
@@ -70,6 +71,9 @@ pub struct Scenario {
     pub seed: u64,
     pub replications: u32,
     pub duration: Time,
+    /// Requests before this are routed, so state builds up, but left out of
+    /// every metric; always shorter than the duration.
+    pub warmup: Time,
     pub window: Time,
     /// Whether the file gave `window`; otherwise it is a 96th of the duration, and
     /// follows the duration when a replay replaces it.
@@ -162,6 +166,13 @@ impl Scenario {
                 "the log spans {days:.1} days: the scenario's window of {} s would cut it into more than {} windows; give a longer window",
                 time::as_secs(self.window),
                 resolve::MAX_WINDOWS
+            ));
+        }
+        if self.warmup >= duration {
+            return Err(format!(
+                "the log spans {} s: the scenario's warmup of {} s must be shorter",
+                time::as_secs(duration),
+                time::as_secs(self.warmup)
             ));
         }
         self.duration = duration;

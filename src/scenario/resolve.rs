@@ -85,6 +85,20 @@ impl Resolver<'_> {
             None if self.replay => STAMP_RANGE,
             None => return self.err(0, "missing field `duration`: how long to simulate, e.g. duration = \"24h\" (`lbsim replay` takes it from the access log)"),
         };
+        let warmup = match &f.warmup {
+            Some(w) if f.duration.is_some() && w.get_ref().0 >= duration => {
+                return self.err(
+                    w.span().start,
+                    format!(
+                        "warmup of {} s must be shorter than the duration of {} s, e.g. warmup = \"1h\" for duration = \"24h\"",
+                        crate::engine::time::as_secs(w.get_ref().0),
+                        crate::engine::time::as_secs(duration)
+                    ),
+                );
+            }
+            Some(w) => w.get_ref().0,
+            None => 0,
+        };
         let window = match &f.window {
             Some(w) if w.get_ref().0 == 0 || (f.duration.is_some() && duration / w.get_ref().0 > MAX_WINDOWS) => {
                 return self.err(
@@ -164,6 +178,7 @@ impl Resolver<'_> {
             seed: f.seed,
             replications: f.replications.0,
             duration,
+            warmup,
             window,
             window_given: f.window.is_some(),
             policies: Vec::new(),
