@@ -1,0 +1,110 @@
+//! One plain-language sentence per policy, generated from its numbers: how many
+//! sessions it loses and to what, how unevenly it loads the servers, and its tail
+//! latency when the run measured it.
+
+use super::data::RunData;
+use crate::metrics::stats::Estimate;
+
+/// What a loss cause means, in words for someone who has not read the README.
+fn cause_words(name: &str, detail: &str) -> String {
+    match (name, detail) {
+        ("address_changed", "mobility") => "mobile address changes (WiFi to cellular and back)".into(),
+        ("address_changed", "scripted_move") => "scripted address moves".into(),
+        ("address_changed", "renumbering") => "ISPs renumbering home routers".into(),
+        ("address_changed", "ipv6_privacy") => "new IPv6 temporary addresses".into(),
+        ("address_changed", "nat_pool") => "carrier NAT moving connections to another address".into(),
+        ("address_changed", "proxy_egress") => "proxies sending connections out of another address".into(),
+        ("address_changed", "happy_eyeballs") => "connections switching between IPv4 and IPv6".into(),
+        ("pool_remap", _) => "pool changes remapping clients to other servers".into(),
+        ("server_gone", _) => "servers that failed or were removed".into(),
+        ("affinity_expired", _) => "its affinity memory expiring or being evicted".into(),
+        ("not_sticky", _) => "having no affinity at all".into(),
+        ("load_spill", _) => "moving clients away for load".into(),
+        (name, "") => name.replace('_', " "),
+        (name, detail) => format!("{} ({})", name.replace('_', " "), detail.replace('_', " ")),
+    }
+}
+
+/// A percentage with a precision that suits its size.
+fn pct(x: f64) -> String {
+    if x >= 10.0 {
+        format!("{x:.1}%")
+    } else if x >= 0.1 {
+        format!("{x:.2}%")
+    } else {
+        format!("{x:.3}%")
+    }
+}
+
+/// `mean` or `mean ± half-width`, as `show` formats each.
+pub fn estimate(xs: &[f64], show: impl Fn(f64) -> String) -> String {
+    let e = Estimate::of(xs);
+    if !e.mean.is_finite() {
+        "-".into()
+    } else if e.half_width.is_finite() {
+        format!("{} ± {}", show(e.mean), show(e.half_width))
+    } else {
+        show(e.mean)
+    }
+}
+
+/// The sentence for the policy at position `p`.
+pub fn sentence(d: &RunData, p: usize) -> String {
+    let s = &d.summary[p];
+    let lost = Estimate::of(&s.sessions_lost_pct).mean;
+    let mut parts = Vec::new();
+    if lost == 0.0 {
+        parts.push("loses no sessions".to_string());
+    } else if lost.is_finite() {
+        let mut part = format!("loses {} of sessions", estimate(&s.sessions_lost_pct, pct));
+        let losses = &d.cause_losses[p];
+        let total: f64 = losses.iter().filter(|x| x.is_finite()).sum();
+        let top = (0..losses.len())
+            .filter(|&k| losses[k].is_finite())
+            .max_by(|&a, &b| losses[a].total_cmp(&losses[b]).then(b.cmp(&a)));
+        if let Some(k) = top.filter(|_| total > 0.0) {
+            let share = losses[k] / total;
+            let words = cause_words(&d.causes[k].name, &d.causes[k].detail);
+            let lead = if share >= 0.5 { "mostly to" } else { "most often to" };
+            part.push_str(&format!(", {lead} {words} ({:.0}% of losses)", share * 100.0));
+        }
+        parts.push(part);
+    }
+    let busiest = d.load_vs_fair[p]
+        .iter()
+        .copied()
+        .filter(|x| x.is_finite())
+        .fold(f64::NAN, f64::max);
+    if busiest.is_finite() {
+        parts.push(format!("busiest server at {busiest:.2}× its fair share"));
+    }
+    let p99 = Estimate::of(&s.p99_ms).mean;
+    if p99.is_finite() {
+        parts.push(format!("p99 latency {}", estimate(&s.p99_ms, |x| format!("{x:.0} ms"))));
+    }
+    if parts.is_empty() {
+        return "served no requests".into();
+    }
+    let mut text = parts.join("; ");
+    text.push('.');
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn estimates_show_the_half_width_only_with_replications() {
+        assert_eq!(estimate(&[3.0], pct), "3.00%");
+        assert_eq!(estimate(&[3.0, 3.2, 3.1], pct), "3.10% ± 0.25%");
+        assert_eq!(estimate(&[f64::NAN], pct), "-");
+    }
+
+    #[test]
+    fn every_cause_reads_as_words() {
+        for c in crate::metrics::LossCause::ALL {
+            assert!(!cause_words(c.name(), c.detail()).contains('_'), "{c:?}");
+        }
+    }
+}
