@@ -29,7 +29,7 @@ const WIDTH: u32 = 1200;
 const LINE_HEIGHT: u32 = 600;
 const FONT: &str = "sans-serif";
 /// Longest label shown in a legend or on an axis; longer ones end in "…".
-const MAX_LABEL: usize = 48;
+const MAX_LABEL: usize = 64;
 
 #[derive(Clone, Copy)]
 enum Kind {

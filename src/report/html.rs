@@ -45,6 +45,11 @@ fn parameters(d: &RunData) -> Vec<(String, String)> {
         .map(|(k, v)| {
             let text = match v {
                 serde_json::Value::String(s) => s.clone(),
+                serde_json::Value::Array(items) => items
+                    .iter()
+                    .map(|i| i.as_str().map_or_else(|| i.to_string(), str::to_string))
+                    .collect::<Vec<_>>()
+                    .join(", "),
                 other => other.to_string(),
             };
             (k.clone(), text)
@@ -57,16 +62,15 @@ fn comparison(d: &RunData) -> String {
         "<table>\n<tr><th></th><th>policy</th><th>sessions lost %</th><th>losses / 1k requests</th>\
          <th>users hit %</th><th>requests max/mean</th><th>p99 ms</th></tr>\n",
     );
-    let fixed = |decimals: usize| move |x: f64| format!("{x:.decimals$}");
     for (p, name) in d.policies.iter().enumerate() {
         let s = &d.summary[p];
         let c = super::palette::policy(p);
         let cells = [
-            verdict::estimate(&s.sessions_lost_pct, fixed(2)),
-            verdict::estimate(&s.losses_per_1k, fixed(2)),
-            verdict::estimate(&s.users_affected_pct, fixed(2)),
-            verdict::estimate(&s.requests_max_mean, fixed(3)),
-            verdict::estimate(&s.p99_ms, fixed(1)),
+            verdict::estimate(&s.sessions_lost_pct, Some(2), ""),
+            verdict::estimate(&s.losses_per_1k, Some(2), ""),
+            verdict::estimate(&s.users_affected_pct, Some(2), ""),
+            verdict::estimate(&s.requests_max_mean, Some(3), ""),
+            verdict::estimate(&s.p99_ms, Some(1), ""),
         ];
         out.push_str(&format!(
             "<tr><td class=\"swatch\" style=\"background:#{:02x}{:02x}{:02x}\"></td><td>{}</td>",

@@ -8,7 +8,7 @@ use crate::metrics::stats::Estimate;
 /// What a loss cause means, in words for someone who has not read the README.
 fn cause_words(name: &str, detail: &str) -> String {
     match (name, detail) {
-        ("address_changed", "mobility") => "mobile address changes (WiFi to cellular and back)".into(),
+        ("address_changed", "mobility") => "phones switching between WiFi and cellular".into(),
         ("address_changed", "scripted_move") => "scripted address moves".into(),
         ("address_changed", "renumbering") => "ISPs renumbering home routers".into(),
         ("address_changed", "ipv6_privacy") => "new IPv6 temporary addresses".into(),
@@ -25,26 +25,28 @@ fn cause_words(name: &str, detail: &str) -> String {
     }
 }
 
-/// A percentage with a precision that suits its size.
-fn pct(x: f64) -> String {
-    if x >= 10.0 {
-        format!("{x:.1}%")
+/// Decimals that suit a percentage of this size: 3.1%, 0.25%, 0.012%.
+fn pct_decimals(x: f64) -> usize {
+    if x >= 1.0 {
+        1
     } else if x >= 0.1 {
-        format!("{x:.2}%")
+        2
     } else {
-        format!("{x:.3}%")
+        3
     }
 }
 
-/// `mean` or `mean ± half-width`, as `show` formats each.
-pub fn estimate(xs: &[f64], show: impl Fn(f64) -> String) -> String {
+/// `mean` or `mean ± half-width`, both with `decimals` (or the mean's
+/// percentage decimals when `None`), followed by `unit`.
+pub fn estimate(xs: &[f64], decimals: Option<usize>, unit: &str) -> String {
     let e = Estimate::of(xs);
+    let d = decimals.unwrap_or_else(|| pct_decimals(e.mean));
     if !e.mean.is_finite() {
         "-".into()
     } else if e.half_width.is_finite() {
-        format!("{} ± {}", show(e.mean), show(e.half_width))
+        format!("{:.d$}{unit} ± {:.d$}{unit}", e.mean, e.half_width)
     } else {
-        show(e.mean)
+        format!("{:.d$}{unit}", e.mean)
     }
 }
 
@@ -56,7 +58,7 @@ pub fn sentence(d: &RunData, p: usize) -> String {
     if lost == 0.0 {
         parts.push("loses no sessions".to_string());
     } else if lost.is_finite() {
-        let mut part = format!("loses {} of sessions", estimate(&s.sessions_lost_pct, pct));
+        let mut part = format!("loses {} of sessions", estimate(&s.sessions_lost_pct, None, "%"));
         let losses = &d.cause_losses[p];
         let total: f64 = losses.iter().filter(|x| x.is_finite()).sum();
         let top = (0..losses.len())
@@ -65,7 +67,7 @@ pub fn sentence(d: &RunData, p: usize) -> String {
         if let Some(k) = top.filter(|_| total > 0.0) {
             let share = losses[k] / total;
             let words = cause_words(&d.causes[k].name, &d.causes[k].detail);
-            let lead = if share >= 0.5 { "mostly to" } else { "most often to" };
+            let lead = if share > 0.5 { "mostly to" } else { "most often to" };
             part.push_str(&format!(", {lead} {words} ({:.0}% of losses)", share * 100.0));
         }
         parts.push(part);
@@ -80,7 +82,7 @@ pub fn sentence(d: &RunData, p: usize) -> String {
     }
     let p99 = Estimate::of(&s.p99_ms).mean;
     if p99.is_finite() {
-        parts.push(format!("p99 latency {}", estimate(&s.p99_ms, |x| format!("{x:.0} ms"))));
+        parts.push(format!("p99 latency {}", estimate(&s.p99_ms, Some(0), " ms")));
     }
     if parts.is_empty() {
         return "served no requests".into();
@@ -96,9 +98,10 @@ mod tests {
 
     #[test]
     fn estimates_show_the_half_width_only_with_replications() {
-        assert_eq!(estimate(&[3.0], pct), "3.00%");
-        assert_eq!(estimate(&[3.0, 3.2, 3.1], pct), "3.10% ± 0.25%");
-        assert_eq!(estimate(&[f64::NAN], pct), "-");
+        assert_eq!(estimate(&[3.0], None, "%"), "3.0%");
+        assert_eq!(estimate(&[3.0, 3.2, 3.1], None, "%"), "3.1% ± 0.2%");
+        assert_eq!(estimate(&[0.5, 0.52], Some(3), ""), "0.510 ± 0.127");
+        assert_eq!(estimate(&[f64::NAN], None, "%"), "-");
     }
 
     #[test]
