@@ -27,7 +27,7 @@ struct Cli {
 enum Command {
     /// Run a scenario and compare its policies.
     ///
-    /// Writes summary.csv, timeseries.csv, servers.csv, losses.csv, events.csv
+    /// Writes summary.csv, timeseries.csv, servers.csv, server_windows.csv, losses.csv, events.csv
     /// (and journeys.csv for scripted users) and run.json into the output folder,
     /// then charts/ and report.html (unless --no-report), and prints a comparison
     /// table.

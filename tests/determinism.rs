@@ -75,10 +75,11 @@ visits = ["20m"]
 spread = "2h"
 "#;
 
-const CSV_FILES: [&str; 6] = [
+const CSV_FILES: [&str; 7] = [
     "summary.csv",
     "timeseries.csv",
     "servers.csv",
+    "server_windows.csv",
     "losses.csv",
     "events.csv",
     "journeys.csv",

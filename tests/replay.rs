@@ -75,10 +75,11 @@ action = "remove"
 server = "s1"
 "#;
 
-const FILES: [&str; 7] = [
+const FILES: [&str; 8] = [
     "summary.csv",
     "timeseries.csv",
     "servers.csv",
+    "server_windows.csv",
     "losses.csv",
     "events.csv",
     "run.json",

@@ -61,11 +61,12 @@ count = 2
 queueing = false
 "#;
 
-const ALWAYS: [&str; 4] = [
+const ALWAYS: [&str; 5] = [
     "sessions_lost_over_time",
     "losses_by_cause",
     "imbalance_over_time",
     "server_load",
+    "server_load_busiest_window",
 ];
 const WITH_LATENCY: [&str; 2] = ["latency_p99_over_time", "server_utilisation"];
 
@@ -229,6 +230,16 @@ fn no_report_writes_only_the_run() {
     let made = lbsim(&["report", out.to_str().unwrap()]);
     assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
     check_charts(&out, &ALWAYS);
+}
+
+#[test]
+fn a_run_from_before_server_windows_csv_still_gets_a_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(dir.path(), NO_QUEUEING, &["--no-report"]);
+    fs::remove_file(out.join("server_windows.csv")).unwrap();
+    let made = lbsim(&["report", out.to_str().unwrap()]);
+    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+    check_charts(&out, &ALWAYS[..4]);
 }
 
 #[test]

@@ -37,6 +37,7 @@ enum Kind {
     LossByCause,
     ImbalanceOverTime,
     ServerLoad,
+    BusiestWindowLoad,
     LatencyOverTime,
     Utilisation,
 }
@@ -48,6 +49,7 @@ impl Kind {
             Kind::LossByCause => "losses_by_cause",
             Kind::ImbalanceOverTime => "imbalance_over_time",
             Kind::ServerLoad => "server_load",
+            Kind::BusiestWindowLoad => "server_load_busiest_window",
             Kind::LatencyOverTime => "latency_p99_over_time",
             Kind::Utilisation => "server_utilisation",
         }
@@ -60,6 +62,12 @@ impl Kind {
             Kind::LossByCause => "Losses by cause: share of each policy's losses, and losses per 1,000 requests".into(),
             Kind::ImbalanceOverTime => format!("Request imbalance per {window} window (busiest server / mean)"),
             Kind::ServerLoad => "Each server's requests over its fair share, whole run".into(),
+            Kind::BusiestWindowLoad => format!(
+                "Each server's requests over its fair share in the busiest window ({window} from {})",
+                d.busiest
+                    .as_ref()
+                    .map_or("", |b| b.clock.strip_suffix(":00").unwrap_or(&b.clock))
+            ),
             Kind::LatencyOverTime => format!("p99 latency per {window} window"),
             Kind::Utilisation => "Utilisation per server (busy worker time / available)".into(),
         }
@@ -86,7 +94,8 @@ fn minutes(secs: f64) -> String {
 }
 
 /// Every chart the run's data supports, in report order; latency and
-/// utilisation only when the run measured them (queueing on).
+/// utilisation only when the run measured them (queueing on), the busiest
+/// window only for runs that wrote server_windows.csv.
 pub fn render_all(d: &RunData) -> Result<Vec<Chart>, String> {
     let mut kinds = vec![
         Kind::LossOverTime,
@@ -94,6 +103,9 @@ pub fn render_all(d: &RunData) -> Result<Vec<Chart>, String> {
         Kind::ImbalanceOverTime,
         Kind::ServerLoad,
     ];
+    if d.busiest.is_some() {
+        kinds.push(Kind::BusiestWindowLoad);
+    }
     if d.has_latency() {
         kinds.extend([Kind::LatencyOverTime, Kind::Utilisation]);
     }
@@ -166,6 +178,12 @@ where
         Kind::ServerLoad => {
             let (plot, legend_area) = beside_legend(&area, &policies())?;
             server_bars(&plot, d, &d.load_vs_fair, "requests / fair share (1 = fair)", Some(1.0))?;
+            legend(&legend_area, &policies())
+        }
+        Kind::BusiestWindowLoad => {
+            let (plot, legend_area) = beside_legend(&area, &policies())?;
+            let load = d.busiest.as_ref().map_or(&[][..], |b| &b.load_vs_fair[..]);
+            server_bars(&plot, d, load, "requests / fair share (1 = fair)", Some(1.0))?;
             legend(&legend_area, &policies())
         }
         Kind::Utilisation => {

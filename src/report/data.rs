@@ -115,7 +115,63 @@ pub struct RunData {
     /// `[policy][server]`.
     pub load_vs_fair: Vec<Vec<f64>>,
     pub utilisation: Vec<Vec<f64>>,
+    /// The window with the most requests, and in it `[policy][server]` load over
+    /// fair share; `None` for run folders written before server_windows.csv.
+    pub busiest: Option<Busiest>,
     pub events: Vec<PoolEvent>,
+}
+
+/// Each server's load over its fair share in the run's busiest window.
+pub struct Busiest {
+    pub start_s: f64,
+    pub clock: String,
+    pub load_vs_fair: Vec<Vec<f64>>,
+}
+
+/// The window with the most requests in `t` (server_windows.csv; every policy
+/// sees the same requests, so the sum over rows ranks windows the same way) and
+/// each server's mean load over fair share in it.
+fn busiest_window(
+    t: &Table,
+    servers: &[String],
+    policies: usize,
+    policy_of: impl Fn(&Table, &csv::StringRecord) -> Result<usize, ReportError>,
+) -> Result<Option<Busiest>, ReportError> {
+    let (c_start, c_clock, c_server, c_requests, c_load) = (
+        t.col("window_start_s")?,
+        t.col("clock")?,
+        t.col("server")?,
+        t.col("requests")?,
+        t.col("load_vs_fair")?,
+    );
+    let mut per_window: Vec<(f64, String, f64)> = Vec::new();
+    for row in &t.rows {
+        let start = number(row, c_start);
+        match per_window.iter_mut().find(|w| w.0 == start) {
+            Some(w) => w.2 += number(row, c_requests),
+            None => per_window.push((start, row[c_clock].to_string(), number(row, c_requests))),
+        }
+    }
+    // The earliest of equally busy windows, whatever the row order.
+    let Some((start, clock, _)) = per_window
+        .into_iter()
+        .filter(|w| w.2.is_finite())
+        .max_by(|a, b| a.2.total_cmp(&b.2).then(b.0.total_cmp(&a.0)))
+    else {
+        return Ok(None);
+    };
+    let mut load = vec![vec![Mean::default(); servers.len()]; policies];
+    for row in t.rows.iter().filter(|r| number(r, c_start) == start) {
+        let p = policy_of(t, row)?;
+        if let Some(s) = servers.iter().position(|s| s == &row[c_server]) {
+            load[p][s].add(number(row, c_load));
+        }
+    }
+    Ok(Some(Busiest {
+        start_s: start,
+        clock,
+        load_vs_fair: means(load),
+    }))
 }
 
 impl RunData {
@@ -265,6 +321,12 @@ impl RunData {
             util[p][s].add(number(row, c_util));
         }
 
+        let busiest = if dir.join("server_windows.csv").is_file() {
+            busiest_window(&Table::read(dir, "server_windows.csv")?, &servers, n, policy_of)?
+        } else {
+            None
+        };
+
         let ev = Table::read(dir, "events.csv")?;
         let (c_at, c_clock, c_action, c_srv) =
             (ev.col("at_s")?, ev.col("clock")?, ev.col("action")?, ev.col("server")?);
@@ -300,6 +362,7 @@ impl RunData {
             servers,
             load_vs_fair: means(load),
             utilisation: means(util),
+            busiest,
             events,
         })
     }
