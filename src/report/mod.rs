@@ -44,7 +44,12 @@ impl std::fmt::Display for ReportError {
                 p.display()
             ),
             ReportError::Malformed(p, why) => write!(f, "{}: {why}", p.display()),
-            ReportError::Draw(why) => write!(f, "{why}"),
+            // The usual cause is a machine without fonts: say which package gives one.
+            ReportError::Draw(why) => write!(
+                f,
+                "{why} (chart text needs a sans-serif font found through fontconfig; on Debian: \
+                 apt-get install fonts-dejavu-core)"
+            ),
             ReportError::Io(p, e) => write!(f, "{}: {e}", p.display()),
         }
     }
