@@ -91,7 +91,6 @@ pub struct PoolEvent {
 
 /// Everything a report shows, for one run folder.
 pub struct RunData {
-    pub dir: PathBuf,
     /// run.json as written.
     pub meta: serde_json::Value,
     /// Policies in the run's order, which fixes each one's colour.
@@ -123,7 +122,6 @@ pub struct RunData {
 
 /// Each server's load over its fair share in the run's busiest window.
 pub struct Busiest {
-    pub start_s: f64,
     pub clock: String,
     pub load_vs_fair: Vec<Vec<f64>>,
 }
@@ -168,7 +166,6 @@ fn busiest_window(
         }
     }
     Ok(Some(Busiest {
-        start_s: start,
         clock,
         load_vs_fair: means(load),
     }))
@@ -345,7 +342,6 @@ impl RunData {
         events.sort_by(|a, b| a.at_s.total_cmp(&b.at_s));
 
         Ok(RunData {
-            dir: dir.to_path_buf(),
             policies,
             replications: reps.len(),
             summary,
