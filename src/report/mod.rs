@@ -5,9 +5,11 @@
 //! Every file is written under a temporary name and renamed into place, so a
 //! reader never sees a half-written chart or page.
 
+mod bars;
 pub mod charts;
 pub mod data;
 pub mod html;
+mod lines;
 pub mod palette;
 pub mod verdict;
 
