@@ -72,13 +72,11 @@ pub fn sentence(d: &RunData, p: usize) -> String {
         }
         parts.push(part);
     }
-    let busiest = d.load_vs_fair[p]
-        .iter()
-        .copied()
-        .filter(|x| x.is_finite())
-        .fold(f64::NAN, f64::max);
-    if busiest.is_finite() {
-        parts.push(format!("busiest server at {busiest:.2}× its fair share"));
+    // From summary.csv: the busiest server of each replication, then the mean, so
+    // replications that load different servers do not average the peak away.
+    if Estimate::of(&s.requests_max_mean).mean.is_finite() {
+        let busiest = estimate(&s.requests_max_mean, Some(2), "×");
+        parts.push(format!("busiest server at {busiest} its fair share"));
     }
     let p99 = Estimate::of(&s.p99_ms).mean;
     if p99.is_finite() {
