@@ -6,7 +6,8 @@
 //! policy ([`experiment`]); each lane routes it ([`policy`]) to its own copy of the
 //! servers ([`pool`]) and measures session loss, imbalance and latency
 //! ([`metrics`]), which [`output`] writes as CSV and JSON. A real access log can
-//! stand in for the generated stream ([`trace`]).
+//! stand in for the generated stream ([`trace`]), and [`report`] turns a run
+//! folder into charts and one HTML page.
 
 pub mod engine;
 pub mod experiment;
@@ -15,6 +16,7 @@ pub mod metrics;
 pub mod output;
 pub mod policy;
 pub mod pool;
+pub mod report;
 pub mod route;
 pub mod scenario;
 pub mod trace;

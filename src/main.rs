@@ -12,7 +12,7 @@ use lbsim::policy::registry;
 use lbsim::scenario::sweep::Sweep;
 use lbsim::scenario::{Network, Scenario};
 use lbsim::trace::{Format, Trace};
-use lbsim::{experiment, output, route};
+use lbsim::{experiment, output, report, route};
 
 /// Discrete-event simulator of load-balancer affinity: how many sessions each
 /// policy loses and why, how unevenly it loads the servers, and what it does to
@@ -30,9 +30,10 @@ enum Command {
     ///
     /// Writes summary.csv, summary_stats.csv (mean, sd and 95% CI over the
     /// replications), comparisons.csv (each policy against the first, paired by
-    /// replication), timeseries.csv, servers.csv, losses.csv, events.csv
+    /// replication), timeseries.csv, servers.csv, server_windows.csv, losses.csv, events.csv
     /// (and journeys.csv for scripted users) and run.json into the output folder,
-    /// then prints a comparison table.
+    /// then charts/ and report.html (unless --no-report), and prints a comparison
+    /// table.
     #[command(
         after_help = "Example:\n  lbsim run scenarios/shop-mixed.toml --policy ip_hash --policy 'ring(vnodes=160)'"
     )]
@@ -79,6 +80,17 @@ enum Command {
         churn: bool,
         #[command(flatten)]
         flags: RunFlags,
+    },
+    /// Write the charts and report.html of a run folder.
+    ///
+    /// Reads DIR's run.json and CSV files (any folder `lbsim run` or `lbsim replay`
+    /// wrote) and writes DIR/charts/*.png and *.svg and DIR/report.html, one
+    /// self-contained page with the run's parameters, the comparison table, a verdict
+    /// per policy and every chart.
+    #[command(after_help = "Example:\n  lbsim report output/mobile-cgnat")]
+    Report {
+        /// The run folder.
+        dir: PathBuf,
     },
     /// Check a scenario file and describe it, without running it.
     Validate { scenario: PathBuf },
@@ -132,6 +144,9 @@ struct RunFlags {
     /// Print nothing but errors.
     #[arg(long, short)]
     quiet: bool,
+    /// Do not write charts/ and report.html (make them later with `lbsim report DIR`).
+    #[arg(long)]
+    no_report: bool,
 }
 
 fn main() -> ExitCode {
@@ -146,6 +161,7 @@ fn main() -> ExitCode {
             churn,
             flags,
         } => replay(&log, format, idle, churn, &scenario, &flags),
+        Command::Report { dir } => report(&dir),
         Command::Validate { scenario } => validate(scenario),
         Command::Route {
             policy,
@@ -345,6 +361,16 @@ fn finish(
         eprintln!("error: {e}");
         return ExitCode::FAILURE;
     }
+    // The CSV files are in place whatever happens here; a failed report says how to retry.
+    if !flags.no_report
+        && let Err(e) = report::write(dir)
+    {
+        eprintln!(
+            "error: {e} (the run's CSV files are written; retry with `lbsim report {}`)",
+            dir.display()
+        );
+        return ExitCode::FAILURE;
+    }
     if !flags.quiet {
         let routed = result.routed();
         say(&format!(
@@ -361,8 +387,30 @@ fn finish(
             },
             dir.display()
         ));
+        if !flags.no_report {
+            say(&format!("report in {}\n", dir.join("report.html").display()));
+        }
     }
     ExitCode::SUCCESS
+}
+
+fn report(dir: &Path) -> ExitCode {
+    match report::write(dir) {
+        Ok(w) => {
+            say(&format!(
+                "{} charts in {}\nreport in {}\n",
+                w.charts.len(),
+                dir.join("charts").display(),
+                w.html.display()
+            ));
+            ExitCode::SUCCESS
+        }
+        Err(e) if e.is_usage() => usage_error(e),
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 fn validate(path: PathBuf) -> ExitCode {

@@ -75,12 +75,13 @@ visits = ["20m"]
 spread = "2h"
 "#;
 
-const CSV_FILES: [&str; 8] = [
+const CSV_FILES: [&str; 9] = [
     "comparisons.csv",
     "summary.csv",
     "summary_stats.csv",
     "timeseries.csv",
     "servers.csv",
+    "server_windows.csv",
     "losses.csv",
     "events.csv",
     "journeys.csv",

@@ -48,6 +48,16 @@ pub struct Window {
     pub requests: Spread,
     pub sessions: Spread,
     pub p99: f64,
+    /// Each server's requests in this window and its fair share of them.
+    pub servers: Vec<ServerWindow>,
+}
+
+/// One server in one window.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ServerWindow {
+    pub requests: u64,
+    /// The window's requests split by weight × time up in it; 0 when it was not up.
+    pub fair_requests: f64,
 }
 
 /// One server's share of the run.
@@ -327,12 +337,24 @@ impl Tally {
         let windows = (self.first_window..self.windows.len())
             .map(|w| {
                 let present = || (0..n).filter(move |&s| capacity(w, s) > 0.0);
+                let total: f64 = (0..n).map(|s| capacity(w, s)).sum();
+                let requests: u64 = (0..n).map(|s| self.win_requests[w * n + s]).sum();
                 Window {
                     start: w as Time * self.window,
                     totals: self.windows[w],
                     requests: Spread::of(present().map(|s| self.win_requests[w * n + s] as f64 / capacity(w, s))),
                     sessions: Spread::of(present().map(|s| self.win_peak[w * n + s] as f64 / weight(s))),
                     p99: self.win_p99[w],
+                    servers: (0..n)
+                        .map(|s| ServerWindow {
+                            requests: self.win_requests[w * n + s],
+                            fair_requests: if total > 0.0 {
+                                requests as f64 * capacity(w, s) / total
+                            } else {
+                                0.0
+                            },
+                        })
+                        .collect(),
                 }
             })
             .collect();

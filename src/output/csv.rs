@@ -226,6 +226,39 @@ pub fn files(sc: &Scenario, result: &RunResult) -> Vec<(&'static str, Vec<u8>)> 
         },
     );
 
+    let server_windows = table(
+        sc,
+        result,
+        &[
+            "window_start_s",
+            "clock",
+            "server",
+            "requests",
+            "fair_requests",
+            "load_vs_fair",
+        ],
+        |_, lane, row| {
+            for w in &lane.report.windows {
+                for (s, sw) in lane.report.servers.iter().zip(&w.servers) {
+                    // A server that was not up in the window has no fair share to compare with.
+                    let load = if sw.fair_requests > 0.0 {
+                        sw.requests as f64 / sw.fair_requests
+                    } else {
+                        f64::NAN
+                    };
+                    row(vec![
+                        num(time::as_secs(w.start)),
+                        time::clock(w.start),
+                        s.name.clone(),
+                        sw.requests.to_string(),
+                        num(sw.fair_requests),
+                        num(load),
+                    ]);
+                }
+            }
+        },
+    );
+
     let losses = table(
         sc,
         result,
@@ -283,6 +316,7 @@ pub fn files(sc: &Scenario, result: &RunResult) -> Vec<(&'static str, Vec<u8>)> 
         ("summary.csv", summary),
         ("timeseries.csv", timeseries),
         ("servers.csv", servers),
+        ("server_windows.csv", server_windows),
         ("losses.csv", losses),
         ("events.csv", events),
     ];

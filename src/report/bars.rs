@@ -1,0 +1,148 @@
+//! Bar charts: servers side by side with one bar per policy, and each policy's
+//! losses split by cause.
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+
+use super::charts::{Drawn, FONT, short, tick, top};
+use super::data::RunData;
+use super::palette;
+
+/// Grouped bars: one group per server, one bar per policy in its colour, and a
+/// dashed reference line at `reference`.
+pub(super) fn server_bars<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    d: &RunData,
+    values: &[Vec<f64>],
+    y_desc: &str,
+    reference: Option<f64>,
+) -> Drawn
+where
+    DB::ErrorType: 'static,
+{
+    let m = d.servers.len();
+    let y_hi = top(values.iter().flatten().copied().chain(reference), 0.0);
+    let mut chart = ChartBuilder::on(area)
+        .margin(10)
+        .x_label_area_size(50)
+        .y_label_area_size(80)
+        .build_cartesian_2d(-0.5..m as f64 - 0.5, 0.0..y_hi)?;
+    let servers = &d.servers;
+    // Labels only at whole positions, where the groups are centred.
+    let name = |x: &f64| {
+        let i = x.round();
+        if (x - i).abs() < 1e-9 && i >= 0.0 && (i as usize) < m {
+            short(&servers[i as usize])
+        } else {
+            String::new()
+        }
+    };
+    chart
+        .configure_mesh()
+        .x_desc("server")
+        .y_desc(y_desc)
+        .x_labels(m.max(1))
+        .x_label_formatter(&name)
+        .y_label_formatter(&tick)
+        .disable_x_mesh()
+        .label_style((FONT, 14))
+        .axis_desc_style((FONT, 16))
+        .light_line_style(WHITE.mix(0.0))
+        .draw()?;
+    let n = d.policies.len().max(1) as f64;
+    let slot = 0.8 / n;
+    for (p, per_server) in values.iter().enumerate() {
+        let colour = palette::policy(p);
+        chart.draw_series(
+            per_server
+                .iter()
+                .enumerate()
+                .filter(|(_, v)| v.is_finite())
+                .map(|(s, v)| {
+                    let x0 = s as f64 - 0.4 + slot * p as f64;
+                    Rectangle::new([(x0, 0.0), (x0 + slot * 0.9, *v)], colour.filled())
+                }),
+        )?;
+    }
+    if let Some(r) = reference {
+        chart.draw_series(DashedLineSeries::new(
+            [(-0.5, r), (m as f64 - 0.5, r)],
+            8,
+            6,
+            BLACK.stroke_width(1),
+        ))?;
+    }
+    Ok(())
+}
+
+/// Horizontal bars, one per policy (first at the top), each split into its
+/// causes' shares of its losses; the policy's losses per 1,000 requests are
+/// written after its bar. Shares rather than counts, so a sticky policy's few
+/// losses show their causes as clearly as a non-sticky policy's many.
+pub(super) fn cause_bars<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, d: &RunData, shown: &[usize]) -> Drawn
+where
+    DB::ErrorType: 'static,
+{
+    let n = d.policies.len();
+    let style = TextStyle::from((FONT, 14));
+    let mut label_width = 0;
+    for p in &d.policies {
+        label_width = label_width.max(area.estimate_text_size(&short(p), &style)?.0);
+    }
+    // Bars end at 100%; the room beyond holds each bar's total.
+    let mut chart = ChartBuilder::on(area)
+        .margin(10)
+        .x_label_area_size(50)
+        .y_label_area_size(label_width + 20)
+        .build_cartesian_2d(0.0..130.0, -0.5..n as f64 - 0.5)?;
+    // Position n-1 is the top row: the run's first policy.
+    let row = |p: usize| (n - 1 - p) as f64;
+    let policies = &d.policies;
+    let name = |y: &f64| {
+        let i = y.round();
+        if (y - i).abs() < 1e-9 && i >= 0.0 && (i as usize) < n {
+            short(&policies[n - 1 - i as usize])
+        } else {
+            String::new()
+        }
+    };
+    let percent = |x: &f64| if *x <= 100.0 { tick(x) } else { String::new() };
+    chart
+        .configure_mesh()
+        .x_desc("share of the policy's losses (%)")
+        .x_labels(14)
+        .x_label_formatter(&percent)
+        .y_labels(n.max(1))
+        .y_label_formatter(&name)
+        .disable_mesh()
+        .label_style((FONT, 14))
+        .axis_desc_style((FONT, 16))
+        .light_line_style(WHITE.mix(0.0))
+        .draw()?;
+    for (p, per_cause) in d.cause_per_1k.iter().enumerate() {
+        let y = row(p);
+        let total: f64 = shown.iter().map(|&k| per_cause[k]).filter(|v| v.is_finite()).sum();
+        let text = if total > 0.0 {
+            format!("{} / 1k req", tick(&total))
+        } else {
+            "no losses".to_string()
+        };
+        let at_left = TextStyle::from((FONT, 14)).pos(Pos::new(HPos::Left, VPos::Center));
+        chart.draw_series([Text::new(text, (101.5, y), at_left)])?;
+        if total <= 0.0 {
+            continue;
+        }
+        let mut x = 0.0;
+        for &k in shown {
+            let v = per_cause[k];
+            if v.is_finite() && v > 0.0 {
+                let w = 100.0 * v / total;
+                let colour = palette::cause(&d.causes[k].name, &d.causes[k].detail);
+                chart.draw_series([Rectangle::new([(x, y - 0.35), (x + w, y + 0.35)], colour.filled())])?;
+                x += w;
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,97 @@
+//! Charts over time: one line per policy across the run's windows, with the
+//! pool changes marked where they happened.
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use super::charts::{Drawn, FONT, tick, top};
+use super::data::RunData;
+use super::palette;
+
+/// The time unit for the x axis: hours for runs of three hours or more.
+fn time_unit(d: &RunData) -> (f64, &'static str) {
+    if d.duration_s >= 3.0 * 3600.0 {
+        (3600.0, "h")
+    } else {
+        (60.0, "min")
+    }
+}
+
+/// One line per policy over the run's windows, each point at its window's middle,
+/// with the pool changes as labelled vertical lines.
+pub(super) fn time_chart<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    d: &RunData,
+    values: &[Vec<f64>],
+    y_desc: &str,
+    floor: f64,
+) -> Drawn
+where
+    DB::ErrorType: 'static,
+{
+    let (scale, unit) = time_unit(d);
+    let end = if d.duration_s.is_finite() {
+        d.duration_s
+    } else {
+        d.windows.last().map_or(1.0, |w| w + d.window_s)
+    };
+    let y_max = top(values.iter().flatten().copied(), floor);
+    // Room above the data for the pool changes' labels.
+    let y_hi = if d.events.is_empty() {
+        y_max
+    } else {
+        floor + (y_max - floor) * 1.25
+    };
+    let mut chart = ChartBuilder::on(area)
+        .margin(10)
+        .x_label_area_size(50)
+        .y_label_area_size(80)
+        .build_cartesian_2d(0.0..end / scale, floor..y_hi)?;
+    chart
+        .configure_mesh()
+        .x_desc(format!("time ({unit})"))
+        .y_desc(y_desc)
+        .x_label_formatter(&tick)
+        .y_label_formatter(&tick)
+        .label_style((FONT, 14))
+        .axis_desc_style((FONT, 16))
+        .light_line_style(WHITE.mix(0.0))
+        .draw()?;
+    let grey = RGBColor(110, 110, 110);
+    for e in &d.events {
+        let x = e.at_s / scale;
+        chart.draw_series(LineSeries::new([(x, floor), (x, y_hi)], grey.stroke_width(1)))?;
+    }
+    let font = TextStyle::from((FONT, 13)).color(&grey);
+    for (k, e) in d.events.iter().enumerate() {
+        let x = e.at_s / scale;
+        // Three label rows, so neighbouring changes do not print over each other.
+        let y = y_hi - (y_hi - floor) * (0.02 + 0.06 * (k % 3) as f64);
+        let clock = e.clock.strip_suffix(":00").unwrap_or(&e.clock);
+        let label = format!("{clock} {} {}", e.action, e.server);
+        let (w, h) = area.estimate_text_size(&label, &font)?;
+        let (w, h) = (w as i32 + 8, h as i32 + 4);
+        // Labels of late changes extend to the left, so the plot's edge does not cut
+        // them; a white box keeps other changes' lines from crossing the text.
+        let left = if e.at_s > end * 0.7 { -w } else { 0 };
+        let tag = EmptyElement::at((x, y))
+            + Rectangle::new([(left, 0), (left + w, h)], WHITE.filled())
+            + Text::new(label, (left + 4, 2), font.clone());
+        chart.draw_series([tag])?;
+    }
+    let half = d.window_s / 2.0;
+    for (p, series) in values.iter().enumerate() {
+        let colour = palette::policy(p);
+        // A missing value (no requests in the window) breaks the line.
+        let mut run: Vec<(f64, f64)> = Vec::new();
+        for (w, v) in d.windows.iter().zip(series) {
+            if v.is_finite() {
+                run.push(((w + half) / scale, *v));
+            } else if !run.is_empty() {
+                chart.draw_series(LineSeries::new(std::mem::take(&mut run), colour.stroke_width(2)))?;
+            }
+        }
+        chart.draw_series(LineSeries::new(run, colour.stroke_width(2)))?;
+    }
+    Ok(())
+}
