@@ -127,9 +127,11 @@ mod tests {
             prop_assert!(hi - lo <= 1, "{c:?}");
         }
 
-        /// Removing a backend frees its slots; the others keep nearly all of theirs.
+        /// Removing a backend frees its slots and the others keep most of theirs.
+        /// Maglev does not promise minimal disruption: with few backends, two whose
+        /// permutations run alike can trade a sixth of the table (seen at N = 5).
         #[test]
-        fn removing_a_backend_keeps_the_others_slots(
+        fn removing_a_backend_keeps_most_of_the_others_slots(
             backends in 5usize..30,
             gone in any::<prop::sample::Index>(),
             seed in any::<u64>(),
@@ -146,9 +148,31 @@ mod tests {
                     moved += 1;
                 }
             }
-            // Survivors' slots that changed hands, as a share of the table: a few
-            // percent at most (the paper's Figure 9 shows the same with M = 65537).
-            prop_assert!((moved as f64) / 4093.0 < 0.06, "{moved} survivor slots moved");
+            prop_assert!((moved as f64) / 4093.0 < 0.25, "{moved} survivor slots moved");
         }
+    }
+
+    /// On average, though, a removal disturbs only a few percent of the survivors'
+    /// slots (the paper's Figure 9 shows the same with M = 65537).
+    #[test]
+    fn removals_disturb_few_slots_on_average() {
+        let (mut moved, mut removals) = (0usize, 0usize);
+        for seed in 0..40u64 {
+            for backends in [5usize, 10, 20] {
+                let ids: Vec<usize> = (0..backends).collect();
+                let before = table(4093, &ids, seed);
+                let gone = seed as usize % backends;
+                let survivors: Vec<usize> = ids.iter().copied().filter(|&b| b != gone).collect();
+                let after = table(4093, &survivors, seed);
+                moved += before
+                    .iter()
+                    .zip(&after)
+                    .filter(|&(&b, &a)| b as usize != gone && survivors[a as usize] != b as usize)
+                    .count();
+                removals += 1;
+            }
+        }
+        let share = moved as f64 / (removals * 4093) as f64;
+        assert!(share < 0.03, "{share} of the table moved per removal");
     }
 }
