@@ -5,7 +5,6 @@
 //! the same server on every machine and in every release.
 
 pub mod maglev;
-pub mod memo;
 pub mod ring_index;
 
 use std::collections::HashMap;

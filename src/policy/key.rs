@@ -151,12 +151,6 @@ impl Key {
         }
     }
 
-    /// The key's exact 128 bits where they determine everything a hash of the key
-    /// reads (its text included); `None` for `SourcePort`, whose bits fold the port.
-    pub fn exact_bits(self, c: &Client) -> Option<u128> {
-        (self != Key::SourcePort).then(|| self.bits(c))
-    }
-
     /// The key as an address, for products that hash the binary address.
     /// Only `Source` and `Prefix` have one.
     pub fn addr(self, c: &Client) -> Addr {

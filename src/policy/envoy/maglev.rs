@@ -42,7 +42,6 @@ pub const INFO: PolicyInfo = PolicyInfo {
             table: Vec::new(),
             bounded,
             order: Vec::new(),
-            memo: Memo::default(),
         };
         maglev.pool_changed(ctx.pool);
         Ok(Box::new(maglev))
@@ -68,7 +67,6 @@ pub struct Maglev {
     bounded: Option<BoundedLoad>,
     /// Scratch for the bounded-load shuffle.
     order: Vec<u32>,
-    memo: Memo,
 }
 
 /// The table Envoy's `OriginalMaglevTable` builds for `hosts` (normalized weights,
@@ -110,7 +108,7 @@ impl Maglev {
 
 impl Policy for Maglev {
     fn pick(&mut self, client: &Client, _: Time, pool: &Pool, _: &mut StreamRng) -> Pick {
-        let h = remembered_hash(&mut self.memo, self.key, client);
+        let h = request_hash(self.key, client);
         let home = self.home(h);
         Pick::stateless(match &self.bounded {
             Some(b) => b.choose(home, h, pool, &mut self.order),

@@ -22,8 +22,6 @@ mod ring_hash;
 
 use xxhash_rust::xxh64::xxh64;
 
-use crate::hash::memo::Memo;
-
 use super::{Args, Client, Key, KeyText, Param, PolicyInfo, SpecError};
 use crate::pool::{Pool, ServerId};
 use bounded_load::BoundedLoad;
@@ -67,14 +65,6 @@ fn request_hash(key: Key, client: &Client) -> u64 {
     xxh64(key.text(client, &mut text), 0)
 }
 
-/// The request hash of a pick, through a memo of recent clients.
-fn remembered_hash(memo: &mut Memo, key: Key, client: &Client) -> u64 {
-    match key.exact_bits(client) {
-        Some(bits) => memo.get(bits, || request_hash(key, client)),
-        None => request_hash(key, client),
-    }
-}
-
 /// The healthy hosts in host-set order with weights normalized to sum to 1
 /// (`normalizeHostWeights`), and the smallest and largest normalized weight.
 fn normalized_weights(pool: &Pool) -> (Vec<(ServerId, f64)>, f64, f64) {
@@ -105,31 +95,6 @@ mod tests {
     /// Servers named as `lbsim route --servers` names them, all up, weight 1.
     pub(super) fn named(names: &[&str]) -> Pool {
         servers(names, &[], &[])
-    }
-
-    #[test]
-    fn remembered_hashes_pick_what_a_fresh_hash_picks() {
-        let pool = named(&["10.0.0.1:80", "10.0.0.2:80", "10.0.0.3:80", "10.0.0.4:80"]);
-        let mut rng = crate::engine::Stream::Policy.rng(1, 0, 0);
-        for spec in [
-            "envoy.maglev",
-            "envoy.ring_hash",
-            "envoy.maglev(key=prefix)",
-            "envoy.ring_hash(key=session)",
-        ] {
-            let mut p = built(spec, &pool);
-            // 6,000 clients over 4,096 memo slots, twice: hits, misses and evictions.
-            for _ in 0..2 {
-                for i in 0..6_000 {
-                    let c = crate::policy::testing::client(i);
-                    assert_eq!(
-                        Some(p.pick(&c, 0, &pool, &mut rng).server),
-                        p.peek(&c, 0, &pool),
-                        "{spec}"
-                    );
-                }
-            }
-        }
     }
 
     #[test]

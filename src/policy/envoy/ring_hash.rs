@@ -70,7 +70,6 @@ pub struct RingHash {
     bounded: Option<BoundedLoad>,
     /// Scratch for the bounded-load shuffle.
     order: Vec<u32>,
-    memo: Memo,
 }
 
 impl RingHash {
@@ -84,7 +83,6 @@ impl RingHash {
             index: RingIndex::default(),
             bounded,
             order: Vec::new(),
-            memo: Memo::default(),
         };
         ring.pool_changed(pool);
         ring
@@ -127,7 +125,7 @@ fn build(pool: &Pool, hosts: &[(ServerId, f64)], min_weight: f64, min: f64, max:
 
 impl Policy for RingHash {
     fn pick(&mut self, client: &Client, _: Time, pool: &Pool, _: &mut StreamRng) -> Pick {
-        let h = remembered_hash(&mut self.memo, self.key, client);
+        let h = request_hash(self.key, client);
         let home = self.home(h);
         Pick::stateless(match &self.bounded {
             Some(b) => b.choose(home, h, pool, &mut self.order),

@@ -14,7 +14,6 @@ use super::hash::KeyBytes;
 use super::round_robin::Smooth;
 use super::{Choice, TRIES};
 use crate::engine::{StreamRng, Time};
-use crate::hash::memo::Memo;
 use crate::hash::ring_index::RingIndex;
 use crate::policy::{Affinity, Client, Key, Pick, Policy};
 use crate::pool::{Pool, ServerId};
@@ -46,11 +45,6 @@ fn points(name: &str, weight: u32) -> impl Iterator<Item = u32> {
     })
 }
 
-/// The CRC-32 of a client's key text, as `$remote_addr` prints it.
-fn key_crc(key: Key, client: &Client) -> u32 {
-    crc32(KeyBytes::default().of(key, client))
-}
-
 pub struct Ketama {
     key: Key,
     /// The configured servers the ring was built from.
@@ -64,8 +58,6 @@ pub struct Ketama {
     starts: Vec<u32>,
     members: Vec<ServerId>,
     rr: Smooth,
-    /// Recent clients' key hashes.
-    memo: Memo,
 }
 
 impl Ketama {
@@ -79,7 +71,6 @@ impl Ketama {
             starts: Vec::new(),
             members: Vec::new(),
             rr: Smooth::new(pool),
-            memo: Memo::default(),
         };
         k.build(pool);
         k
@@ -123,13 +114,10 @@ impl Ketama {
     /// The name group that takes the client: the first of 21 points from its own on
     /// that has a server up, with how many of that group's servers are up.
     fn lookup(&self, client: &Client, pool: &Pool) -> Option<(u32, usize)> {
-        self.lookup_hash(key_crc(self.key, client), pool)
-    }
-
-    fn lookup_hash(&self, h: u32, pool: &Pool) -> Option<(u32, usize)> {
         if self.configured.len() < 2 {
             return None;
         }
+        let h = crc32(KeyBytes::default().of(self.key, client));
         let first = self.index.first_at_or_after(&self.points, h);
         (0..TRIES as usize).find_map(|t| {
             let g = self.groups[(first + t) % self.groups.len()];
@@ -148,12 +136,7 @@ impl Ketama {
 
 impl Policy for Ketama {
     fn pick(&mut self, client: &Client, _: Time, pool: &Pool, _: &mut StreamRng) -> Pick {
-        let key = self.key;
-        let h = match key.exact_bits(client) {
-            Some(bits) => self.memo.get(bits, || key_crc(key, client) as u64) as u32,
-            None => key_crc(key, client),
-        };
-        let server = match self.lookup_hash(h, pool) {
+        let server = match self.lookup(client, pool) {
             // Servers sharing a name share its points; nginx takes turns among them
             // by round robin, which also moves a lone server's effective weight.
             Some((g, _)) => {
