@@ -13,11 +13,8 @@
 
 use super::crc32::Crc32;
 use super::ketama::{Ketama, MAX_POINTS, POINTS_PER_WEIGHT};
-use super::round_robin::Smooth;
-use super::{Choice, Peers, TRIES};
-use crate::engine::{StreamRng, Time};
-use crate::policy::{Addr, Affinity, Client, Key, KeyText, Param, Pick, Policy, PolicyInfo, SpecError};
-use crate::pool::{Pool, ServerId};
+use super::{Rehashed, Tries};
+use crate::policy::{Addr, Affinity, Client, Key, KeyText, Param, PolicyInfo, SpecError};
 
 pub const INFO: PolicyInfo = PolicyInfo {
     name: "nginx.hash",
@@ -55,11 +52,7 @@ pub const INFO: PolicyInfo = PolicyInfo {
         Ok(if consistent {
             Box::new(Ketama::new(ctx.pool, key))
         } else {
-            Box::new(Hash {
-                key,
-                peers: Peers::new(ctx.pool),
-                rr: Smooth::new(ctx.pool),
-            })
+            Box::new(Rehashed::new(Hash { key }, ctx.pool))
         })
     },
 };
@@ -157,47 +150,23 @@ fn try_crc(attempt: u32, key: &[u8]) -> u32 {
     crc.update(key).finish()
 }
 
+/// The tries of plain `hash`: a running sum of CRC-derived parts, the first of
+/// the key, then of the try number followed by the key.
 pub struct Hash {
     key: Key,
-    peers: Peers,
-    rr: Smooth,
 }
 
-impl Hash {
-    fn choose(&self, client: &Client, pool: &Pool) -> Choice {
-        if self.peers.single() {
-            return Choice::RoundRobin;
-        }
+impl Tries for Hash {
+    fn positions(&self, client: &Client) -> impl Iterator<Item = u64> {
         let mut bytes = KeyBytes::default();
-        let key = bytes.of(self.key, client);
-        let mut sum = 0u64;
-        for attempt in 0..TRIES {
-            sum += ((try_crc(attempt, key) >> 16) & 0x7fff) as u64;
-            let s = self.peers.walk(sum % self.peers.total_weight());
-            if pool.is_up(s) {
-                return Choice::Server(s);
-            }
-        }
-        Choice::RoundRobin
-    }
-}
-
-impl Policy for Hash {
-    fn pick(&mut self, client: &Client, _: Time, pool: &Pool, _: &mut StreamRng) -> Pick {
-        Pick::stateless(match self.choose(client, pool) {
-            Choice::Server(s) => s,
-            Choice::RoundRobin => self.rr.next(pool),
+        let text = bytes.of(self.key, client);
+        let mut key = [0u8; 64];
+        key[..text.len()].copy_from_slice(text);
+        let len = text.len();
+        (0..).scan(0u64, move |sum, attempt| {
+            *sum += ((try_crc(attempt, &key[..len]) >> 16) & 0x7fff) as u64;
+            Some(*sum)
         })
-    }
-
-    fn peek(&self, client: &Client, _: Time, pool: &Pool) -> Option<ServerId> {
-        self.choose(client, pool).server()
-    }
-
-    fn pool_changed(&mut self, pool: &Pool) {
-        if self.rr.pool_changed(pool) {
-            self.peers = Peers::new(pool);
-        }
     }
 
     fn affinity(&self) -> Affinity {
@@ -212,6 +181,7 @@ mod tests {
     use crate::policy::testing::{built, failure_moves_only_its_clients, moved_share, pool_with_spare, shares};
     use crate::policy::{BuildContext, build, spec};
     use crate::pool::PoolChangeKind;
+    use crate::pool::{Pool, ServerId};
     use proptest::prelude::*;
 
     fn text(key: Key, c: &Client) -> String {

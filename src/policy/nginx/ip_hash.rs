@@ -10,23 +10,15 @@
 //! request goes to round robin. The key is fixed: nginx's `ip_hash` has no
 //! parameters.
 
-use super::round_robin::Smooth;
-use super::{Choice, Peers, TRIES};
-use crate::engine::{StreamRng, Time};
-use crate::policy::{Addr, Affinity, Client, Pick, Policy, PolicyInfo};
-use crate::pool::{Pool, ServerId};
+use super::{Rehashed, Tries};
+use crate::policy::{Addr, Affinity, Client, PolicyInfo};
 
 pub const INFO: PolicyInfo = PolicyInfo {
     name: "nginx.ip_hash",
     summary: "nginx ip_hash: the IPv4 /24 (first 3 octets) or full IPv6 address, hashed mod the configured weight; \
               down servers rehash, 21 tries then round robin; the key is fixed",
     params: &[],
-    build: |_, ctx| {
-        Ok(Box::new(IpHash {
-            peers: Peers::new(ctx.pool),
-            rr: Smooth::new(ctx.pool),
-        }))
-    },
+    build: |_, ctx| Ok(Box::new(Rehashed::new(IpHash, ctx.pool))),
 };
 
 /// Where nginx's hash starts for every request.
@@ -49,45 +41,13 @@ fn key_bytes(addr: &Addr) -> ([u8; 16], usize) {
     }
 }
 
-pub struct IpHash {
-    peers: Peers,
-    rr: Smooth,
-}
+/// The tries of `ip_hash`: the key bytes fed again and again into one running hash.
+pub struct IpHash;
 
-impl IpHash {
-    fn choose(&self, client: &Client, pool: &Pool) -> Choice {
-        if self.peers.single() {
-            return Choice::RoundRobin;
-        }
+impl Tries for IpHash {
+    fn positions(&self, client: &Client) -> impl Iterator<Item = u64> {
         let (key, len) = key_bytes(&client.addr);
-        let mut hash = SEED;
-        for _ in 0..TRIES {
-            hash = fold(hash, &key[..len]);
-            let s = self.peers.walk(hash as u64 % self.peers.total_weight());
-            if pool.is_up(s) {
-                return Choice::Server(s);
-            }
-        }
-        Choice::RoundRobin
-    }
-}
-
-impl Policy for IpHash {
-    fn pick(&mut self, client: &Client, _: Time, pool: &Pool, _: &mut StreamRng) -> Pick {
-        Pick::stateless(match self.choose(client, pool) {
-            Choice::Server(s) => s,
-            Choice::RoundRobin => self.rr.next(pool),
-        })
-    }
-
-    fn peek(&self, client: &Client, _: Time, pool: &Pool) -> Option<ServerId> {
-        self.choose(client, pool).server()
-    }
-
-    fn pool_changed(&mut self, pool: &Pool) {
-        if self.rr.pool_changed(pool) {
-            self.peers = Peers::new(pool);
-        }
+        std::iter::successors(Some(fold(SEED, &key[..len])), move |&h| Some(fold(h, &key[..len]))).map(u64::from)
     }
 
     fn affinity(&self) -> Affinity {
@@ -102,6 +62,7 @@ mod tests {
     use crate::engine::Stream;
     use crate::policy::testing::{built, client, failure_moves_only_its_clients, moved_share, pool_with_spare};
     use crate::pool::PoolChangeKind;
+    use crate::pool::{Pool, ServerId};
     use proptest::prelude::*;
 
     const CLIENTS: [&str; 6] = [

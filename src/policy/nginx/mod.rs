@@ -9,6 +9,8 @@
 //! on an unusable server tries again (21 tries in all) and then gives up to round
 //! robin, which is where affinity is lost for good.
 
+use crate::engine::{StreamRng, Time};
+use crate::policy::{Affinity, Client, Pick, Policy};
 use crate::pool::{Pool, ServerId};
 
 pub mod crc32;
@@ -19,6 +21,7 @@ pub mod least_conn;
 pub mod round_robin;
 
 use super::PolicyInfo;
+use round_robin::Smooth;
 
 pub const POLICIES: &[PolicyInfo] = &[ip_hash::INFO, hash::INFO, round_robin::INFO, least_conn::INFO];
 
@@ -76,6 +79,69 @@ impl Choice {
             Choice::Server(s) => Some(s),
             Choice::RoundRobin => None,
         }
+    }
+}
+
+/// A hash as nginx's `ip_hash` and `hash` use it: where each try lands in the
+/// peer list's weight, one try after another.
+trait Tries: Send {
+    /// The positions of the tries, below nothing in particular: each is taken
+    /// modulo the total weight.
+    fn positions(&self, client: &Client) -> impl Iterator<Item = u64>;
+
+    fn affinity(&self) -> Affinity;
+}
+
+/// A hash over the configured peers: each try walks the list by weight, a down
+/// peer means another try, and after 21 tries round robin decides.
+struct Rehashed<T> {
+    tries: T,
+    peers: Peers,
+    rr: Smooth,
+}
+
+impl<T: Tries> Rehashed<T> {
+    fn new(tries: T, pool: &Pool) -> Rehashed<T> {
+        Rehashed {
+            tries,
+            peers: Peers::new(pool),
+            rr: Smooth::new(pool),
+        }
+    }
+
+    fn choose(&self, client: &Client, pool: &Pool) -> Choice {
+        if self.peers.single() {
+            return Choice::RoundRobin;
+        }
+        self.tries
+            .positions(client)
+            .take(TRIES as usize)
+            .map(|w| self.peers.walk(w % self.peers.total_weight()))
+            .find(|&s| pool.is_up(s))
+            .map_or(Choice::RoundRobin, Choice::Server)
+    }
+}
+
+impl<T: Tries> Policy for Rehashed<T> {
+    fn pick(&mut self, client: &Client, _: Time, pool: &Pool, _: &mut StreamRng) -> Pick {
+        Pick::stateless(match self.choose(client, pool) {
+            Choice::Server(s) => s,
+            Choice::RoundRobin => self.rr.next(pool),
+        })
+    }
+
+    fn peek(&self, client: &Client, _: Time, pool: &Pool) -> Option<ServerId> {
+        self.choose(client, pool).server()
+    }
+
+    fn pool_changed(&mut self, pool: &Pool) {
+        if self.rr.pool_changed(pool) {
+            self.peers = Peers::new(pool);
+        }
+    }
+
+    fn affinity(&self) -> Affinity {
+        self.tries.affinity()
     }
 }
 
