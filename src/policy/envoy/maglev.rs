@@ -109,20 +109,12 @@ impl Maglev {
 impl Policy for Maglev {
     fn pick(&mut self, client: &Client, _: Time, pool: &Pool, _: &mut StreamRng) -> Pick {
         let h = request_hash(self.key, client);
-        let home = self.home(h);
-        Pick::stateless(match &self.bounded {
-            Some(b) => b.choose(home, h, pool, &mut self.order),
-            None => home,
-        })
+        Pick::stateless(settle(self.home(h), h, self.bounded.as_ref(), pool, &mut self.order))
     }
 
     fn peek(&self, client: &Client, _: Time, pool: &Pool) -> Option<ServerId> {
         let h = request_hash(self.key, client);
-        let home = self.home(h);
-        Some(match &self.bounded {
-            Some(b) => b.choose(home, h, pool, &mut Vec::new()),
-            None => home,
-        })
+        Some(settle(self.home(h), h, self.bounded.as_ref(), pool, &mut Vec::new()))
     }
 
     fn pool_changed(&mut self, pool: &Pool) {

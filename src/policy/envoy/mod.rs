@@ -65,6 +65,16 @@ fn request_hash(key: Key, client: &Client) -> u64 {
     xxh64(key.text(client, &mut text), 0)
 }
 
+/// Where a request with hash `h` goes when the table or ring lands on `home`:
+/// `home`, or with bounded loads the first host of the hash's shuffle that is not
+/// overloaded. `order` is scratch for the shuffle.
+fn settle(home: ServerId, h: u64, bounded: Option<&BoundedLoad>, pool: &Pool, order: &mut Vec<u32>) -> ServerId {
+    match bounded {
+        Some(b) => b.choose(home, h, pool, order),
+        None => home,
+    }
+}
+
 /// The healthy hosts in host-set order with weights normalized to sum to 1
 /// (`normalizeHostWeights`), and the smallest and largest normalized weight.
 fn normalized_weights(pool: &Pool) -> (Vec<(ServerId, f64)>, f64, f64) {

@@ -205,15 +205,11 @@ impl Hashing for Mh {
 
 #[cfg(test)]
 mod tests {
+    use super::super::tests::weighted;
     use super::*;
     use crate::policy::testing::{built, client, moved_share, pool_with_spare};
-    use crate::policy::testing::{named, servers};
     use crate::pool::PoolChangeKind;
     use proptest::prelude::*;
-
-    fn weighted(weights: &[u32]) -> Pool {
-        servers(&named(weights.len(), |i| format!("10.0.0.{}:80", i + 1)), weights, &[])
-    }
 
     fn table(p: &Pool, m: u32) -> Vec<ServerId> {
         let index = PRIMES.iter().position(|&x| x == m).unwrap();

@@ -62,7 +62,15 @@ pub fn hash_32(value: u32, bits: u32) -> u32 {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
+    use crate::policy::testing::{named, servers};
+    use crate::pool::Pool;
+
+    /// Servers 10.0.0.1:80, 10.0.0.2:80, ... with these weights.
+    pub(super) fn weighted(weights: &[u32]) -> Pool {
+        servers(&named(weights.len(), |i| format!("10.0.0.{}:80", i + 1)), weights, &[])
+    }
+
     use super::*;
 
     #[test]
