@@ -170,8 +170,12 @@ fn a_sweep_sharded_over_slurm_merges_into_the_unsharded_folder() {
     eprintln!("the sweep took {:.1} s on Slurm", started.elapsed().as_secs_f64());
     for k in 1..=3 {
         assert!(
-            out.join(format!("shard-{k}/sweep.csv")).is_file(),
-            "shard {k} wrote its part"
+            out.join(format!("shard-{k}")).is_dir(),
+            "array task {k} wrote its shard"
+        );
+        assert!(
+            out.join(format!("logs/shard-{k}.log")).is_file(),
+            "Slurm kept task {k}'s log"
         );
     }
 
