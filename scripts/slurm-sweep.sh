@@ -124,10 +124,16 @@ if ! $wait_merge; then
     exit 0
 fi
 
-# Which array tasks did not complete, from the controller's memory of the jobs.
-failed_shards() {
-    scontrol show job --oneliner "$array" 2>/dev/null |
-        awk '!/JobState=COMPLETED/ { for (i = 1; i <= NF; i++) if ($i ~ /^ArrayTaskId=/) print substr($i, 13) }'
+# The array tasks that did not complete, each with its state ("2 FAILED"), from
+# the controller's memory of recent jobs.
+unfinished_shards() {
+    scontrol show job --oneliner "$array" 2>/dev/null | awk '!/JobState=COMPLETED/ {
+        for (i = 1; i <= NF; i++) {
+            if ($i ~ /^ArrayTaskId=/) task = substr($i, 13)
+            if ($i ~ /^JobState=/) state = substr($i, 10)
+        }
+        print task, state
+    }'
 }
 
 echo "waiting for the merge"
@@ -136,10 +142,10 @@ if sbatch --wait --parsable "${merge_opts[@]}" "$out/logs/merge.sh" >/dev/null &
     exit 0
 fi
 echo "slurm-sweep: the sweep failed" >&2
-for k in $(failed_shards); do
-    echo "---- shard $k did not complete; $out/logs/shard-$k.log:" >&2
+while read -r k state; do
+    echo "---- shard $k: $state; $out/logs/shard-$k.log:" >&2
     cat "$out/logs/shard-$k.log" >&2 2>/dev/null || echo "(no log)" >&2
-done
+done < <(unfinished_shards)
 if [ -s "$out/logs/merge.log" ]; then
     echo "---- $out/logs/merge.log:" >&2
     cat "$out/logs/merge.log" >&2
