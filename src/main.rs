@@ -366,8 +366,9 @@ fn run_sweep(mut sweep: Sweep, vary: &[String], shard: Option<Shard>, resume: bo
         Err(e) => return output_error(e),
     };
     let speed = format!(
-        "{} jobs run, {wall:.2} s wall, {:.1} M events/s",
+        "{} job{} run, {wall:.2} s wall, {:.1} M events/s",
         todo.len(),
+        if todo.len() == 1 { "" } else { "s" },
         events as f64 / wall.max(1e-9) / 1e6
     );
     let results = match sweep_folder::finish(&dir, &spec) {

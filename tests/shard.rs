@@ -212,12 +212,29 @@ fn an_interrupted_sweep_resumes_to_the_sweep_run_whole() {
     for f in ["jobs/p0002-r0001.json", "sweep.csv", "run.json"] {
         fs::remove_file(s.path("resumed").join(f)).expect("removed");
     }
+    // A job file interrupted mid-write is left under its temporary name.
+    fs::write(jobs.join(".p0002-r0001.json.partial-1"), "{\"point\":").expect("written");
     let said = s.run("resumed", &["--resume"], "1");
     assert!(
-        said.contains("5 of 6 jobs already done") && said.contains("1 jobs run"),
+        said.contains("5 of 6 jobs already done") && said.contains("1 job run"),
         "{said}"
     );
     assert_eq!(modified("p0001-r0000.json"), before, "a done job was run again");
+    same_tree(&s.path("whole"), &s.path("resumed"));
+
+    // A lost job makes a finished folder unfinished again, and only it is run.
+    fs::remove_file(jobs.join("p0003-r0000.json")).expect("removed");
+    let said = s.run("resumed", &["--resume", "--shard", "2/2"], "2");
+    assert!(
+        said.contains("3 of 3 jobs already done") && said.contains("5 of its jobs are in"),
+        "{said}"
+    );
+    assert!(!s.path("resumed/run.json").exists() && !s.path("resumed/sweep.csv").exists());
+    let said = s.run("resumed", &["--resume", "--shard", "1/2"], "2");
+    assert!(
+        said.contains("2 of 3 jobs already done") && said.contains("1 job run"),
+        "{said}"
+    );
     same_tree(&s.path("whole"), &s.path("resumed"));
 
     // A finished sweep resumed runs nothing and rewrites the same files.

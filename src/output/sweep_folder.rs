@@ -226,7 +226,18 @@ pub fn open(dir: &Path, spec: &SweepSpec, resume: bool, force: bool) -> Result<B
                 fs::remove_file(&path).map_err(io_err(&path))?;
             }
         }
-        return Ok(read_jobs(dir, spec)?.into_keys().collect());
+        let done: BTreeSet<Job> = read_jobs(dir, spec)?.into_keys().collect();
+        // A folder that lacks jobs is unfinished, whatever files an earlier finish left.
+        if done.len() < spec.jobs {
+            for file in ["run.json", "sweep.csv"] {
+                let path = dir.join(file);
+                match fs::remove_file(&path) {
+                    Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(OutputError::Io(path, e)),
+                    _ => {}
+                }
+            }
+        }
+        return Ok(done);
     }
     write_folder(dir, force, vec![(SWEEP_JSON.to_string(), spec.render())])?;
     fs::create_dir_all(&folder).map_err(io_err(&folder))?;
