@@ -8,6 +8,10 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 
 use lbsim::engine::Time;
+use lbsim::experiment::jobs::{self, Job, Shard};
+use lbsim::output::OutputError;
+use lbsim::output::sweep::JobResult;
+use lbsim::output::sweep_folder::{self, Overrides, SweepSpec};
 use lbsim::policy::registry;
 use lbsim::scenario::sweep::Sweep;
 use lbsim::scenario::{Network, Scenario};
@@ -34,8 +38,16 @@ enum Command {
     /// (and journeys.csv for scripted users) and run.json into the output folder,
     /// then charts/ and report.html (unless --no-report), and prints a comparison
     /// table.
+    ///
+    /// A sweep (a [sweep] section or --vary) runs as jobs, one per point and
+    /// replication; its folder holds sweep.json (what the sweep is), jobs/ (one
+    /// file per finished job, written as it finishes), then sweep.csv and
+    /// run.json once every job is in. An interrupted sweep is finished with
+    /// --resume; a sweep split with --shard is joined with `lbsim merge`.
     #[command(
-        after_help = "Example:\n  lbsim run scenarios/shop-mixed.toml --policy ip_hash --policy 'ring(vnodes=160)'"
+        after_help = "Examples:\n  lbsim run scenarios/shop-mixed.toml --policy ip_hash --policy 'ring(vnodes=160)'\n  \
+                      lbsim run study.toml --out runs/study/shard-2 --shard 2/4 --quiet --no-report\n  \
+                      lbsim run study.toml --out runs/study --resume"
     )]
     Run {
         /// The scenario file (TOML).
@@ -46,8 +58,44 @@ enum Command {
         /// replication) and run.json instead of the per-run files.
         #[arg(long = "vary", value_name = "KEY=V1,V2,...")]
         vary: Vec<String>,
+        /// Run only shard K of N of a sweep: every N-th job starting at the K-th (jobs are
+        /// points × replications, in order), into output/<scenario name>-shard-K-of-N unless
+        /// --out. Each job's seeds do not depend on the sharding; join the shards' folders with
+        /// `lbsim merge`.
+        #[arg(long, value_name = "K/N")]
+        shard: Option<Shard>,
+        /// Finish a sweep whose folder holds some of its jobs (an interrupted run, or a
+        /// shard): check its sweep.json is this sweep, skip the jobs done, run the rest.
+        #[arg(long, conflicts_with = "force")]
+        resume: bool,
         #[command(flatten)]
         flags: RunFlags,
+    },
+    /// Join the folders of a sweep's shards into the folder the whole sweep writes.
+    ///
+    /// Checks that every DIR holds the same sweep (its sweep.json), that no job is
+    /// missing and that a job found twice has the same results, then writes OUT
+    /// byte for byte as `lbsim run` of the whole sweep would: sweep.json, jobs/,
+    /// sweep.csv, run.json, then charts/ and report.html (unless --no-report).
+    #[command(after_help = "Example:\n  \
+                      for k in 1 2 3; do lbsim run study.toml --out runs/shard-$k --shard $k/3 --quiet --no-report; done\n  \
+                      lbsim merge --out runs/merged runs/shard-*")]
+    Merge {
+        /// The shard folders (any folders of the sweep's jobs).
+        #[arg(value_name = "DIR", required = true)]
+        dirs: Vec<PathBuf>,
+        /// The merged sweep's folder.
+        #[arg(long, value_name = "OUT")]
+        out: PathBuf,
+        /// Replace OUT if it exists.
+        #[arg(long)]
+        force: bool,
+        /// Print nothing but errors.
+        #[arg(long, short)]
+        quiet: bool,
+        /// Do not write charts/ and report.html (make them later with `lbsim report OUT`).
+        #[arg(long)]
+        no_report: bool,
     },
     /// Replay a real access log through a scenario's servers and policies.
     ///
@@ -152,7 +200,20 @@ struct RunFlags {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Run { scenario, vary, flags } => run(&scenario, &vary, &flags),
+        Command::Run {
+            scenario,
+            vary,
+            shard,
+            resume,
+            flags,
+        } => run(&scenario, &vary, shard, resume, &flags),
+        Command::Merge {
+            dirs,
+            out,
+            force,
+            quiet,
+            no_report,
+        } => merge(&dirs, &out, force, quiet, no_report),
         Command::Replay {
             log,
             scenario,
@@ -206,11 +267,27 @@ fn destination(sc: &Scenario, flags: &RunFlags) -> Result<PathBuf, ExitCode> {
     Ok(dir)
 }
 
-fn run(path: &Path, vary: &[String], flags: &RunFlags) -> ExitCode {
+/// An output error: the user's to fix (exit code 2) or the machine's.
+fn output_error(e: OutputError) -> ExitCode {
+    if e.is_usage() {
+        return usage_error(e);
+    }
+    eprintln!("error: {e}");
+    ExitCode::FAILURE
+}
+
+fn run(path: &Path, vary: &[String], shard: Option<Shard>, resume: bool, flags: &RunFlags) -> ExitCode {
     match Sweep::load(path, &flags.policies, vary) {
         Err(e) => return usage_error(e),
-        Ok(Some(sweep)) => return run_sweep(sweep, flags),
+        Ok(Some(sweep)) => return run_sweep(sweep, vary, shard, resume, flags),
         Ok(None) => {}
+    }
+    // A single run is written whole or not at all: there is nothing to split or resume.
+    if shard.is_some() || resume {
+        return usage_error(format!(
+            "--shard and --resume apply to sweeps, and {} has no [sweep] section and no --vary was given",
+            path.display()
+        ));
     }
     let sc = match scenario(path, flags, false) {
         Ok(sc) => sc,
@@ -227,8 +304,9 @@ fn run(path: &Path, vary: &[String], flags: &RunFlags) -> ExitCode {
     finish(&sc, &result, &dir, flags, None)
 }
 
-/// Runs every point of a sweep and writes sweep.csv and run.json.
-fn run_sweep(mut sweep: Sweep, flags: &RunFlags) -> ExitCode {
+/// Runs a sweep's jobs (those of `shard` not yet in its folder), each kept as
+/// it finishes, then, once the folder holds every job, sweep.csv and run.json.
+fn run_sweep(mut sweep: Sweep, vary: &[String], shard: Option<Shard>, resume: bool, flags: &RunFlags) -> ExitCode {
     // The command line overrides every point, except where the sweep varies the key.
     for p in &mut sweep.points {
         if !sweep.keys.iter().any(|k| k == "seed") {
@@ -238,41 +316,130 @@ fn run_sweep(mut sweep: Sweep, flags: &RunFlags) -> ExitCode {
             p.scenario.replications = flags.replications.unwrap_or(p.scenario.replications);
         }
     }
-    let dir = match destination(&sweep.points[0].scenario, flags) {
-        Ok(dir) => dir,
-        Err(code) => return code,
+    let spec = SweepSpec::new(
+        &sweep,
+        Overrides {
+            policies: flags.policies.clone(),
+            seed: flags.seed,
+            replications: flags.replications,
+            vary: vary.to_vec(),
+        },
+    );
+    let shard = shard.unwrap_or(Shard::WHOLE);
+    let dir = flags.out.clone().unwrap_or_else(|| {
+        let name = match shard {
+            Shard::WHOLE => spec.scenario.clone(),
+            Shard { k, n } => format!("{}-shard-{k}-of-{n}", spec.scenario),
+        };
+        PathBuf::from("output").join(name)
+    });
+    let done = match sweep_folder::open(&dir, &spec, resume, flags.force) {
+        Ok(done) => done,
+        Err(e) => return output_error(e),
     };
+    let mine: Vec<Job> = jobs::of(&sweep.points)
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| shard.holds(*i))
+        .map(|(_, j)| j)
+        .collect();
+    let todo: Vec<Job> = mine.iter().filter(|j| !done.contains(j)).copied().collect();
+    if !flags.quiet && todo.len() < mine.len() {
+        say(&format!(
+            "{} of {} jobs already done in {}\n",
+            mine.len() - todo.len(),
+            mine.len(),
+            dir.display()
+        ));
+    }
     let start = std::time::Instant::now();
-    let total = sweep
-        .points
-        .iter()
-        .map(|p| p.scenario.duration * u64::from(p.scenario.replications))
-        .sum();
-    let results = output::progress::watch(total, !flags.quiet, |p| experiment::sweep_watched(&sweep.points, p));
+    let total = todo.iter().map(|j| sweep.points[j.point].scenario.duration).sum();
+    let ran = output::progress::watch(total, !flags.quiet, |p| {
+        jobs::run(&sweep.points, &todo, p, |job, replication| {
+            let result = JobResult::of(job, &sweep.points[job.point], &replication);
+            sweep_folder::write_job(&dir, &result).map(|()| result.events)
+        })
+    });
     let wall = start.elapsed().as_secs_f64();
-    let files = vec![
-        ("sweep.csv".to_string(), output::sweep::render(&sweep, &results)),
-        (
-            "run.json".to_string(),
-            output::sweep::run_json(&sweep, &results, wall).into_bytes(),
-        ),
-    ];
-    if let Err(e) = output::write_folder(&dir, flags.force, files) {
-        eprintln!("error: {e}");
-        return ExitCode::FAILURE;
+    let events: u64 = match ran {
+        Ok(events) => events.iter().sum(),
+        Err(e) => return output_error(e),
+    };
+    let speed = format!(
+        "{} job{} run, {wall:.2} s wall, {:.1} M events/s",
+        todo.len(),
+        if todo.len() == 1 { "" } else { "s" },
+        events as f64 / wall.max(1e-9) / 1e6
+    );
+    let results = match sweep_folder::finish(&dir, &spec) {
+        Ok(Some(results)) => results,
+        Ok(None) => {
+            if !flags.quiet {
+                say(&format!(
+                    "{}: shard {shard} of a sweep of {} jobs, {speed}\n{} of its jobs are in {}; join the \
+                     shards with `lbsim merge --out DIR SHARD_DIR...`\n",
+                    spec.scenario,
+                    spec.jobs,
+                    done.len() + todo.len(),
+                    dir.display()
+                ));
+            }
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => return output_error(e),
+    };
+    if let Err(code) = report_into(&dir, flags.no_report, "sweep.csv and run.json are") {
+        return code;
     }
     if !flags.quiet {
         say(&format!(
-            "{}: sweep of {} points over {}, {:.2} s wall\n\n{}\nresults in {}\n",
-            sweep.points[0].scenario.name,
-            sweep.points.len(),
-            sweep.keys.join(", "),
-            wall,
-            output::sweep::text(&sweep, &results),
+            "{}: sweep of {} points over {}, {speed}\n\n{}\nresults in {}\n",
+            spec.scenario,
+            spec.points,
+            spec.sweep_keys.join(", "),
+            output::sweep::text(&spec.sweep_keys, &results),
             dir.join("sweep.csv").display()
         ));
     }
     ExitCode::SUCCESS
+}
+
+/// Joins the shard folders `dirs` into `out`.
+fn merge(dirs: &[PathBuf], out: &Path, force: bool, quiet: bool, no_report: bool) -> ExitCode {
+    let (spec, results) = match sweep_folder::merge(dirs, out, force) {
+        Ok(merged) => merged,
+        Err(e) => return output_error(e),
+    };
+    if let Err(code) = report_into(out, no_report, "sweep.csv and run.json are") {
+        return code;
+    }
+    if !quiet {
+        say(&format!(
+            "{}: {} jobs of a sweep of {} points over {} from {} folders\n\n{}\nresults in {}\n",
+            spec.scenario,
+            spec.jobs,
+            spec.points,
+            spec.sweep_keys.join(", "),
+            dirs.len(),
+            output::sweep::text(&spec.sweep_keys, &results),
+            out.join("sweep.csv").display()
+        ));
+    }
+    ExitCode::SUCCESS
+}
+
+/// Writes the report of the folder `dir` unless `no_report`; the results (`written`) are in place whatever happens.
+fn report_into(dir: &Path, no_report: bool, written: &str) -> Result<(), ExitCode> {
+    if no_report {
+        return Ok(());
+    }
+    report::write(dir).map(|_| ()).map_err(|e| {
+        eprintln!(
+            "error: {e} ({written} written; retry with `lbsim report {}`)",
+            dir.display()
+        );
+        ExitCode::FAILURE
+    })
 }
 
 /// Replays `log`, read as `format`, cut at gaps over `idle`, with `churn` or not,
@@ -361,15 +528,8 @@ fn finish(
         eprintln!("error: {e}");
         return ExitCode::FAILURE;
     }
-    // The CSV files are in place whatever happens here; a failed report says how to retry.
-    if !flags.no_report
-        && let Err(e) = report::write(dir)
-    {
-        eprintln!(
-            "error: {e} (the run's CSV files are written; retry with `lbsim report {}`)",
-            dir.display()
-        );
-        return ExitCode::FAILURE;
+    if let Err(code) = report_into(dir, flags.no_report, "the run's CSV files are") {
+        return code;
     }
     if !flags.quiet {
         let routed = result.routed();

@@ -52,7 +52,14 @@ fn sweep_csv_is_the_full_grid_and_identical_on_one_or_two_threads() {
         let out_arg = out.to_str().expect("utf-8 path");
         let run = lbsim(
             dir.path(),
-            &["--quiet", "--out", out_arg, "--vary", "sessions.state_ttl=5m,30m"],
+            &[
+                "--quiet",
+                "--no-report",
+                "--out",
+                out_arg,
+                "--vary",
+                "sessions.state_ttl=5m,30m",
+            ],
             threads,
         );
         assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
@@ -61,7 +68,7 @@ fn sweep_csv_is_the_full_grid_and_identical_on_one_or_two_threads() {
             .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
             .collect();
         names.sort();
-        assert_eq!(names, ["run.json", "sweep.csv"]);
+        assert_eq!(names, ["jobs", "run.json", "sweep.csv", "sweep.json"]);
         outputs.push(fs::read(out.join("sweep.csv")).expect("sweep.csv"));
     }
     assert!(outputs[0] == outputs[1], "sweep.csv differs between 1 and 2 threads");

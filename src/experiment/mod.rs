@@ -3,7 +3,9 @@
 //! chunk, with pool changes applied to every lane between chunks.
 //! Replications and lanes run in parallel on rayon; results do not depend on the
 //! number of threads, because every lane and replication owns its random streams.
+//! A sweep runs as a list of [`jobs`], one per point and replication.
 
+pub mod jobs;
 pub mod lane;
 pub mod progress;
 
@@ -43,6 +45,13 @@ pub struct Replication {
     pub visits: u64,
 }
 
+impl Replication {
+    /// Events processed: workload events plus every request routed by every lane.
+    pub fn events(&self) -> u64 {
+        self.workload_events + self.requests * self.lanes.len() as u64
+    }
+}
+
 /// A whole run.
 pub struct RunResult {
     pub replications: Vec<Replication>,
@@ -60,7 +69,7 @@ impl RunResult {
 
     /// Events processed: workload events plus every request routed by every lane.
     pub fn events(&self) -> u64 {
-        self.routed() + self.replications.iter().map(|r| r.workload_events).sum::<u64>()
+        self.replications.iter().map(Replication::events).sum()
     }
 }
 
@@ -69,18 +78,29 @@ pub fn run(sc: &Scenario) -> RunResult {
     run_with(sc, |r| Workload::new(sc, r))
 }
 
-/// Runs every point of a sweep, points side by side on rayon as well as their
-/// replications and lanes; results in point order, whatever the threads.
+/// Runs every point of a sweep as its list of [`jobs`], side by side on rayon;
+/// results in point order, whatever the threads, each with the whole sweep's wall time.
 pub fn sweep(points: &[crate::scenario::sweep::Point]) -> Vec<RunResult> {
-    sweep_watched(points, &Progress::default())
-}
-
-/// [`sweep`], reporting to `progress` as it goes.
-pub fn sweep_watched(points: &[crate::scenario::sweep::Point], progress: &Progress) -> Vec<RunResult> {
-    points
-        .par_iter()
-        .map(|p| run_watched(&p.scenario, |r| Workload::new(&p.scenario, r), progress))
-        .collect()
+    let start = Instant::now();
+    let list = jobs::of(points);
+    let done = jobs::run(points, &list, &Progress::default(), |_, r| {
+        Ok::<_, std::convert::Infallible>(r)
+    });
+    let mut results: Vec<RunResult> = points
+        .iter()
+        .map(|_| RunResult {
+            replications: Vec::new(),
+            wall_secs: 0.0,
+        })
+        .collect();
+    for (job, replication) in list.iter().zip(done.unwrap_or_else(|never| match never {})) {
+        results[job.point].replications.push(replication);
+    }
+    let wall_secs = start.elapsed().as_secs_f64();
+    for r in &mut results {
+        r.wall_secs = wall_secs;
+    }
+    results
 }
 
 /// Runs every replication of the scenario on the requests `source(replication)` makes.

@@ -3,6 +3,8 @@
 //!
 //! Files are written into a scratch folder next to the destination and moved into
 //! place in one rename, so a run's folder is complete or absent, never half-written.
+//! A sweep's folder grows job by job instead (see [`sweep_folder`]): each file
+//! in it is written under a temporary name and renamed into place.
 
 pub mod comparisons;
 pub mod csv;
@@ -10,6 +12,7 @@ pub mod progress;
 pub mod replication_stats;
 pub mod run_json;
 pub mod sweep;
+pub mod sweep_folder;
 pub mod table;
 
 use std::fs;
@@ -23,9 +26,24 @@ use crate::scenario::Scenario;
 #[derive(Debug)]
 pub enum OutputError {
     Exists(PathBuf),
+    /// The path holds a sweep that has not run all its jobs yet.
+    Unfinished(PathBuf),
     /// The path holds something lbsim did not write; it is never replaced.
     NotARun(PathBuf),
+    /// The path is not a sweep folder lbsim wrote, or not of the sweep asked for.
+    NotTheSweep(PathBuf, String),
+    /// A file of a sweep folder is not as lbsim writes it.
+    Malformed(PathBuf, String),
+    /// Sweep folders to merge describe different sweeps, or lack jobs.
+    Merge(String),
     Io(PathBuf, io::Error),
+}
+
+impl OutputError {
+    /// Whether the fault is in what the user asked for (exit code 2) rather than in writing.
+    pub fn is_usage(&self) -> bool {
+        !matches!(self, OutputError::Io(..))
+    }
 }
 
 impl std::fmt::Display for OutputError {
@@ -36,12 +54,21 @@ impl std::fmt::Display for OutputError {
                 "{} already exists: pass --force to replace it, or --out DIR to write elsewhere",
                 p.display()
             ),
-            OutputError::NotARun(p) => write!(
+            OutputError::Unfinished(p) => write!(
                 f,
-                "{} is not a run folder lbsim wrote (no run.json), or it holds the current directory: \
-                 lbsim replaces only its own output; choose another --out DIR",
+                "{} holds an unfinished sweep: pass --resume to run its missing jobs, --force to start \
+                 over, or --out DIR to write elsewhere",
                 p.display()
             ),
+            OutputError::NotARun(p) => write!(
+                f,
+                "{} is not a run folder lbsim wrote (no run.json or sweep.json), or it holds the current \
+                 directory: lbsim replaces only its own output; choose another --out DIR",
+                p.display()
+            ),
+            OutputError::NotTheSweep(p, why) => write!(f, "{}: {why}", p.display()),
+            OutputError::Malformed(p, why) => write!(f, "{}: {why}", p.display()),
+            OutputError::Merge(why) => f.write_str(why),
             OutputError::Io(p, e) => write!(f, "{}: {e}", p.display()),
         }
     }
@@ -50,16 +77,20 @@ impl std::fmt::Display for OutputError {
 impl std::error::Error for OutputError {}
 
 /// Fails early if `dir` exists and may not be replaced: without `force`, or when
-/// it is not a folder an earlier run wrote, or when it holds the working directory.
+/// it is not a folder an earlier run or sweep wrote, or when it holds the working directory.
 pub fn check_destination(dir: &Path, force: bool) -> Result<(), OutputError> {
     if fs::symlink_metadata(dir).is_err() {
         return Ok(());
     }
     if !force {
-        return Err(OutputError::Exists(dir.to_path_buf()));
+        return Err(if sweep_folder::unfinished(dir) {
+            OutputError::Unfinished(dir.to_path_buf())
+        } else {
+            OutputError::Exists(dir.to_path_buf())
+        });
     }
     let not_a_run = || OutputError::NotARun(dir.to_path_buf());
-    if !dir.is_dir() || !dir.join("run.json").is_file() {
+    if !dir.is_dir() || !(dir.join("run.json").is_file() || dir.join(sweep_folder::SWEEP_JSON).is_file()) {
         return Err(not_a_run());
     }
     let here = std::env::current_dir().and_then(fs::canonicalize);
@@ -88,8 +119,9 @@ pub fn write_run(
     write_folder(dir, force, files)
 }
 
-/// Writes `files` (name, bytes) as the folder `dir`, all at once: into a
-/// scratch folder beside it, moved into place in one rename.
+/// Writes `files` (name, bytes; a name may have folders, `jobs/p0001-r0000.json`)
+/// as the folder `dir`, all at once: into a scratch folder beside it, moved into
+/// place in one rename.
 pub fn write_folder(dir: &Path, force: bool, files: Vec<(String, Vec<u8>)>) -> Result<(), OutputError> {
     check_destination(dir, force)?;
     let io_err = |p: &Path| {
@@ -112,6 +144,9 @@ pub fn write_folder(dir: &Path, force: bool, files: Vec<(String, Vec<u8>)>) -> R
     let written = (|| -> Result<(), OutputError> {
         for (file, bytes) in &files {
             let path = scratch.join(file);
+            if let Some(folder) = path.parent() {
+                fs::create_dir_all(folder).map_err(io_err(folder))?;
+            }
             fs::write(&path, bytes).map_err(io_err(&path))?;
         }
         // The old run moves aside and is deleted only once the new one is in place.
@@ -135,6 +170,20 @@ pub fn write_folder(dir: &Path, force: bool, files: Vec<(String, Vec<u8>)>) -> R
         let _ = fs::remove_dir_all(&scratch);
     }
     written
+}
+
+/// Writes `bytes` to a temporary file beside `path`, then renames it over `path`,
+/// so a reader finds the old file or the whole new one, never part of it.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), OutputError> {
+    let name = path
+        .file_name()
+        .map_or("file".into(), |n| n.to_string_lossy().into_owned());
+    let tmp = path.with_file_name(format!(".{name}.partial-{}", std::process::id()));
+    if let Err(e) = fs::write(&tmp, bytes).and_then(|()| fs::rename(&tmp, path)) {
+        let _ = fs::remove_file(&tmp);
+        return Err(OutputError::Io(path.to_path_buf(), e));
+    }
+    Ok(())
 }
 
 /// `scale × part / whole`; NaN (shown empty or "-") when `whole` is 0.
