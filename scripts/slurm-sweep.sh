@@ -89,14 +89,19 @@ command -v sbatch >/dev/null || die "sbatch not found: run this on a Slurm login
 mkdir -p "$out/logs"
 out=$(realpath "$out")
 
-# The job scripts, kept in OUT/logs so a failed shard can be rerun by hand.
+# The job scripts, kept in OUT/logs so that a shard can be run again by hand
+# (sbatch --array=K OUT/logs/shard.sh, then sbatch OUT/logs/merge.sh). With
+# --resume a shard run again, or requeued by Slurm, keeps the jobs it had
+# finished and runs the rest.
 shard_cmd=$(printf '%q ' "$lbsim" run "$scenario" "${extra[@]}")
 cat >"$out/logs/shard.sh" <<EOF
 #!/usr/bin/env bash
 # Shard \$SLURM_ARRAY_TASK_ID of $shards of the sweep; written by scripts/slurm-sweep.sh.
+#SBATCH --job-name=lbsim-shard
+#SBATCH --output=$out/logs/shard-%a.log
 set -eu
 export RAYON_NUM_THREADS="\${SLURM_CPUS_PER_TASK:-1}"
-exec $shard_cmd--out "$out/shard-\$SLURM_ARRAY_TASK_ID" --shard "\$SLURM_ARRAY_TASK_ID/$shards" --quiet --no-report
+exec $shard_cmd--out "$out/shard-\$SLURM_ARRAY_TASK_ID" --shard "\$SLURM_ARRAY_TASK_ID/$shards" --resume --quiet --no-report
 EOF
 shard_dirs=()
 for k in $(seq 1 "$shards"); do
@@ -106,18 +111,18 @@ merge_cmd=$(printf '%q ' "$lbsim" merge --out "$out/merged" "${merge_args[@]}" "
 cat >"$out/logs/merge.sh" <<EOF
 #!/usr/bin/env bash
 # Merges the $shards shards into one sweep folder; written by scripts/slurm-sweep.sh.
+#SBATCH --job-name=lbsim-merge
+#SBATCH --output=$out/logs/merge.log
 set -eu
 exec $merge_cmd
 EOF
 
-array=$(sbatch --parsable "${sbatch_opts[@]}" --job-name=lbsim-shard --array="1-$shards" \
-    --cpus-per-task="$cpus" --output="$out/logs/shard-%a.log" "$out/logs/shard.sh")
+array=$(sbatch --parsable "${sbatch_opts[@]}" --array="1-$shards" --cpus-per-task="$cpus" "$out/logs/shard.sh")
 array="${array%%;*}"
 echo "submitted the shards: array job $array (tasks 1-$shards), logs in $out/logs/"
 
 # A merge whose shards cannot all succeed any more is cancelled, not left pending.
-merge_opts=("${sbatch_opts[@]}" --job-name=lbsim-merge --dependency="afterok:$array" --kill-on-invalid-dep=yes
-    --output="$out/logs/merge.log")
+merge_opts=("${sbatch_opts[@]}" --dependency="afterok:$array" --kill-on-invalid-dep=yes)
 if ! $wait_merge; then
     merge=$(sbatch --parsable "${merge_opts[@]}" "$out/logs/merge.sh")
     echo "submitted the merge: job ${merge%%;*}, into $out/merged once every shard succeeds"
