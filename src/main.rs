@@ -44,7 +44,8 @@ enum Command {
         /// Vary a scenario key over values (repeatable; the full grid across keys),
         /// e.g. servers.count=4,8,16 or networks.2.share=0.1,0.3. With any --vary or
         /// a [sweep] section, writes sweep.csv (a row per point, policy and
-        /// replication) and run.json instead of the per-run files.
+        /// replication) and run.json instead of the per-run files, then charts of
+        /// each metric against each key and report.html (unless --no-report).
         #[arg(long = "vary", value_name = "KEY=V1,V2,...")]
         vary: Vec<String>,
         #[command(flatten)]
@@ -110,12 +111,14 @@ enum Command {
         #[command(flatten)]
         flags: RunFlags,
     },
-    /// Write the charts and report.html of a run folder.
+    /// Write the charts and report.html of a run, sweep or plan folder.
     ///
-    /// Reads DIR's run.json and CSV files (any folder `lbsim run` or `lbsim replay`
+    /// Reads DIR's files (any folder `lbsim run`, `lbsim replay` or `lbsim plan`
     /// wrote) and writes DIR/charts/*.png and *.svg and DIR/report.html, one
-    /// self-contained page with the run's parameters, the comparison table, a verdict
-    /// per policy and every chart.
+    /// self-contained page with the parameters, the comparison table, a verdict per
+    /// policy and every chart. For a sweep, each metric is charted against each
+    /// varied key with its 95% confidence band; for a plan, against the number of
+    /// servers with the objective drawn.
     #[command(after_help = "Example:\n  lbsim report output/mobile-cgnat")]
     Report {
         /// The run folder.

@@ -61,7 +61,7 @@ fn sweep_csv_is_the_full_grid_and_identical_on_one_or_two_threads() {
             .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
             .collect();
         names.sort();
-        assert_eq!(names, ["run.json", "sweep.csv"]);
+        assert_eq!(names, ["charts", "report.html", "run.json", "sweep.csv"]);
         outputs.push(fs::read(out.join("sweep.csv")).expect("sweep.csv"));
     }
     assert!(outputs[0] == outputs[1], "sweep.csv differs between 1 and 2 threads");

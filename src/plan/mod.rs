@@ -95,7 +95,9 @@ impl<'a> Planner<'a> {
         }
         countable(req.path)?;
         // A count the file cannot take (an event naming server s5 with 4 servers) fails now.
-        let first = at(&req, req.min)?;
+        let first = at(&req, req.min).map_err(|e| {
+            format!("{e}\n(a scenario that names servers needs at least that many: raise --min-servers)")
+        })?;
         at(&req, req.max)?;
         let queueing = first.serving.queueing;
         if let Some(s) = req.slos.iter().find(|s| s.target.needs_queueing() && !queueing) {

@@ -118,6 +118,21 @@ where
             _ => String::new(),
         }
     };
+    // Enough decimals that neighbouring ticks differ, however narrow the range.
+    let step = (y_hi - a.y_floor) / 10.0;
+    let decimals = if step >= 1.0 {
+        0
+    } else {
+        ((-step.log10()).ceil() as usize).min(6)
+    };
+    let y_label = |y: &f64| {
+        let s = format!("{y:.decimals$}");
+        if s.contains('.') {
+            s.trim_end_matches('0').trim_end_matches('.').to_string()
+        } else {
+            s
+        }
+    };
     let x_labels = match &a.x_axis {
         XAxis::Labels(names) => names.len().max(1),
         // Whole numbers: a tick per number when there are few, else plotters' round steps.
@@ -130,7 +145,7 @@ where
         .y_desc(a.y_desc.as_str())
         .x_labels(x_labels)
         .x_label_formatter(&label_at)
-        .y_label_formatter(&tick)
+        .y_label_formatter(&y_label)
         .label_style((FONT, 14))
         .axis_desc_style((FONT, 16))
         .light_line_style(WHITE.mix(0.0))
