@@ -196,16 +196,17 @@ const SWEPT: [&str; 4] = [
 ];
 
 #[test]
-fn a_sweep_charts_each_metric_against_each_key() {
+fn a_sweep_charts_each_metric_against_each_key_with_the_others_held() {
     let dir = tempfile::tempdir().unwrap();
     let out = run(
         dir.path(),
-        QUEUEING,
+        NO_QUEUEING,
         &["--vary", "servers.count=2,3,5", "--vary", "sessions.state_ttl=10m,30m"],
     );
+    // Without waiting lines: losses and imbalance only.
     let names: Vec<String> = ["servers_count", "sessions_state_ttl"]
         .iter()
-        .flat_map(|k| SWEPT.iter().map(move |m| format!("{m}_vs_{k}")))
+        .flat_map(|k| SWEPT[..2].iter().map(move |m| format!("{m}_vs_{k}")))
         .collect();
     let names: Vec<&str> = names.iter().map(String::as_str).collect();
     check_charts(&out, &names);
@@ -219,26 +220,27 @@ fn a_sweep_charts_each_metric_against_each_key() {
         html.contains("against sessions.state_ttl (at servers.count = 2)"),
         "slice named"
     );
-    // A row per point and policy: 6 points × 4 policies, each mean ± half-width.
-    assert_eq!(html.matches("<tr><td>").count(), 24, "every point and policy");
-    assert_eq!(html.matches("<li><b>").count(), 4, "one verdict per policy");
-    assert!(html.contains("round_robin</b> loses "), "verdicts say what is lost");
-    assert!(html.contains(" ± "), "confidence half-widths");
+    // A row per point and policy: 6 points × 2 policies.
+    assert_eq!(html.matches("<tr><td>").count(), 12, "every point and policy");
+    assert_eq!(html.matches("<li><b>").count(), 2, "one verdict per policy");
+    assert!(html.contains("ip_hash</b> loses "), "verdicts say what is lost");
     // Durations are placed on a time axis, in minutes.
     let svg = fs::read_to_string(out.join("charts/sessions_lost_pct_vs_sessions_state_ttl.svg")).unwrap();
     assert!(svg.contains("sessions.state_ttl (min)"), "the axis names its unit");
 }
 
 #[test]
-fn a_sweep_without_waiting_lines_has_no_latency_charts_and_reports_again_the_same() {
+fn a_sweep_with_waiting_lines_charts_latency_and_utilisation_and_reports_again_the_same() {
     let dir = tempfile::tempdir().unwrap();
-    let out = run(dir.path(), NO_QUEUEING, &["--vary", "servers.count=2,4"]);
-    check_charts(
-        &out,
-        &[
-            "sessions_lost_pct_vs_servers_count",
-            "requests_max_mean_vs_servers_count",
-        ],
+    let out = run(dir.path(), QUEUEING, &["--vary", "servers.count=2,4"]);
+    let names: Vec<String> = SWEPT.iter().map(|m| format!("{m}_vs_servers_count")).collect();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    check_charts(&out, &names);
+    let html = fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(html.contains(" ± "), "two replications: confidence half-widths");
+    assert!(
+        html.contains("95% CI over 2 replications"),
+        "the charts say what the bands are"
     );
     let before = fs::read(out.join("report.html")).unwrap();
     let again = lbsim(&["report", out.to_str().unwrap()]);
