@@ -90,7 +90,7 @@ enum Command {
     /// reached), then halving each policy's gap. An objective is checked against the
     /// upper end of the 95% confidence interval of the mean when there are two or
     /// more replications. Writes plan.csv (every count, policy and metric) and
-    /// plan.json into the output folder [default: output/<scenario name>-plan], then
+    /// run.json into the output folder [default: output/<scenario name>-plan], then
     /// charts/ and report.html (unless --no-report), and prints each policy's answer.
     #[command(
         after_help = "Example:\n  lbsim plan scenarios/shop-mixed.toml --slo p99=500ms --slo utilisation=0.7 --replications 3"
@@ -479,7 +479,7 @@ fn plan(path: &Path, slos: &[String], min: u32, max: u32, flags: &RunFlags) -> E
     };
     let files = vec![
         ("plan.csv".to_string(), lbsim::plan::output::csv(&plan)),
-        ("plan.json".to_string(), lbsim::plan::output::json(&plan).into_bytes()),
+        ("run.json".to_string(), lbsim::plan::output::json(&plan).into_bytes()),
     ];
     if let Err(e) = output::write_folder(&dir, flags.force, files) {
         eprintln!("error: {e}");

@@ -74,7 +74,7 @@ fn finds_the_fewest_servers_theory_gives_for_a_utilisation_objective() {
     // ρ = 2.4 / N ≤ 0.7 first holds at N = 4 (ρ = 0.6; at N = 3, ρ = 0.8).
     let want = (LAMBDA / (MU * 0.7)).ceil() as u64;
     assert_eq!(want, 4);
-    let json: serde_json::Value = serde_json::from_slice(&fs::read(out.join("plan.json")).unwrap()).unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&fs::read(out.join("run.json")).unwrap()).unwrap();
     for f in json["fewest"].as_array().unwrap() {
         assert_eq!(f["servers"].as_u64(), Some(want), "{f}");
     }
@@ -108,7 +108,7 @@ fn finds_the_fewest_servers_theory_gives_for_a_utilisation_objective() {
 }
 
 #[test]
-fn the_same_plan_on_one_or_two_threads_gives_the_same_bytes() {
+fn the_same_plan_on_one_or_two_threads_gives_the_same_bytes_and_force_replaces_it() {
     let dir = tempfile::tempdir().unwrap();
     let args = [
         "--slo",
@@ -119,19 +119,26 @@ fn the_same_plan_on_one_or_two_threads_gives_the_same_bytes() {
         "6",
         "--no-report",
     ];
-    let read = |threads: &str| -> Vec<Vec<u8>> {
+    let read = |threads: &str, force: bool| -> Vec<Vec<u8>> {
+        let mut args = args.to_vec();
+        if force {
+            args.push("--force");
+        }
         let (done, out) = lbsim(dir.path(), QUEUE, &args, threads);
         assert!(done.status.success(), "{}", String::from_utf8_lossy(&done.stderr));
         assert!(
             !out.join("report.html").exists() && !out.join("charts").exists(),
             "--no-report"
         );
-        ["plan.csv", "plan.json"]
+        ["plan.csv", "run.json"]
             .iter()
             .map(|f| fs::read(out.join(f)).unwrap())
             .collect()
     };
-    assert_eq!(read("1"), read("2"));
+    let one = read("1", false);
+    assert_eq!(read("2", false), one);
+    // A plan folder is lbsim's own: --force replaces it.
+    assert_eq!(read("1", true), one);
 }
 
 #[test]

@@ -1,6 +1,6 @@
 //! The files and table of a plan: plan.csv (a row per server count evaluated,
 //! policy and metric: the estimate, the value held against the objective and
-//! whether it is met), plan.json (what was asked and the answer), and the
+//! whether it is met), run.json (what was asked and the answer), and the
 //! terminal table. Nothing depends on timing, so the same request gives the
 //! same bytes.
 
@@ -54,7 +54,7 @@ pub fn csv(plan: &Plan) -> Vec<u8> {
     w.into_inner().expect("in-memory flush")
 }
 
-/// plan.json.
+/// run.json.
 pub fn json(plan: &Plan) -> String {
     let sc = &plan.scenario;
     let slos: Vec<serde_json::Value> = plan

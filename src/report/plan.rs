@@ -1,5 +1,5 @@
 //! The report of a capacity plan, read from the plan folder's plan.csv
-//! (columns found by name) and plan.json (read by key): each metric against
+//! (columns found by name) and run.json (read by key): each metric against
 //! the number of servers with its objective drawn as a dashed line, the answer
 //! per policy, every count evaluated, and a sentence per policy.
 
@@ -35,9 +35,9 @@ pub struct PlanData {
 }
 
 impl PlanData {
-    /// Reads plan.csv and plan.json of `dir`.
+    /// Reads plan.csv and run.json of `dir`.
     pub fn read(dir: &Path) -> Result<PlanData, ReportError> {
-        let meta = super::data::json(dir, "plan.json")?;
+        let meta = super::data::json(dir, "run.json")?;
         let t = Table::read(dir, "plan.csv")?;
         let malformed = |why: String| ReportError::Malformed(t.path.clone(), why);
         let [c_policy, c_servers, c_reps, c_metric, c_mean, c_half, c_obj, c_met] = [
@@ -111,7 +111,7 @@ impl PlanData {
         self.meta.get("scenario").and_then(|v| v.as_str()).unwrap_or("plan")
     }
 
-    /// The fewest servers plan.json gives for `policy`; `None` when not met.
+    /// The fewest servers run.json gives for `policy`; `None` when not met.
     fn fewest(&self, policy: &str) -> Option<u32> {
         self.meta
             .get("fewest")?
