@@ -98,7 +98,7 @@ where
     // lies above is drawn along the top edge, as a note on the chart says.
     let cap = a.objective.as_ref().map(|o| a.y_floor + (o.y - a.y_floor) * 3.0);
     let (y_hi, capped) = match cap {
-        Some(c) if natural > c => (c, true),
+        Some(c) if c > a.y_floor && natural > c => (c, true),
         _ => (natural, false),
     };
     let clamp = |y: f64| y.min(y_hi);
