@@ -50,6 +50,8 @@ pub struct Against {
     pub x_axis: XAxis,
     /// The least value the metric can take (1 for max/mean ratios, else 0): the y axis starts there.
     pub y_floor: f64,
+    /// The greatest value the metric can take (100% for shares), where bands stop.
+    pub y_ceiling: f64,
     pub lines: Vec<Line>,
     pub objective: Option<Objective>,
 }
@@ -91,7 +93,9 @@ where
     }
     // A margin either side, so the end markers are not cut by the axes.
     let pad = if x_hi > x_lo { (x_hi - x_lo) * 0.04 } else { 0.5 };
-    let highs = points().map(|p| p.mean + if p.half_width.is_finite() { p.half_width } else { 0.0 });
+    // A band is cut at the metric's bounds: an interval of a utilisation does not reach 110%.
+    let high = |p: &Point| (p.mean + if p.half_width.is_finite() { p.half_width } else { 0.0 }).min(a.y_ceiling);
+    let highs = points().map(high);
     let natural = top(highs.chain(a.objective.as_ref().map(|o| o.y)), a.y_floor);
     // Values far above the objective (an overloaded count's latency) would flatten
     // everything near it: the axis stops at three times the objective, and what
@@ -160,7 +164,7 @@ where
         if banded.len() < 2 {
             continue;
         }
-        let upper = banded.iter().map(|p| (p.x, clamp(p.mean + p.half_width)));
+        let upper = banded.iter().map(|p| (p.x, clamp(high(p))));
         let lower = banded
             .iter()
             .rev()

@@ -13,6 +13,8 @@ pub struct Measure {
     pub axis: &'static str,
     /// Its least possible value, where the y axis starts.
     pub floor: f64,
+    /// Its greatest possible value, as charted (a confidence band stops there).
+    pub ceiling: f64,
     /// Charts and sentences show `scale ×` the stored value (fractions as percentages).
     pub scale: f64,
     pub unit: &'static str,
@@ -25,6 +27,7 @@ pub const LOSS: Measure = Measure {
     title: "Sessions lost",
     axis: "sessions lost (%)",
     floor: 0.0,
+    ceiling: 100.0,
     scale: 1.0,
     unit: "%",
     decimals: 2,
@@ -36,6 +39,7 @@ pub const IMBALANCE: Measure = Measure {
     title: "Request imbalance",
     axis: "requests on the busiest server / mean (1 = even)",
     floor: 1.0,
+    ceiling: f64::INFINITY,
     scale: 1.0,
     unit: "×",
     decimals: 2,
@@ -47,6 +51,7 @@ pub const P99: Measure = Measure {
     title: "p99 latency",
     axis: "p99 latency (ms)",
     floor: 0.0,
+    ceiling: f64::INFINITY,
     scale: 1.0,
     unit: " ms",
     decimals: 0,
@@ -58,6 +63,7 @@ pub const PEAK_UTILISATION: Measure = Measure {
     title: "Peak utilisation (busiest server)",
     axis: "busiest server's utilisation (% of worker time)",
     floor: 0.0,
+    ceiling: 100.0,
     scale: 100.0,
     unit: "%",
     decimals: 0,

@@ -183,6 +183,7 @@ pub fn charts(d: &PlanData) -> Result<Vec<Chart>, String> {
             y_desc: m.axis.into(),
             x_axis: XAxis::Numbers { whole: true },
             y_floor: m.floor,
+            y_ceiling: m.ceiling,
             lines,
             objective: d.objective(k).map(|o| Objective {
                 y: o * m.scale,

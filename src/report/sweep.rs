@@ -231,6 +231,7 @@ fn chart(d: &SweepData, m: usize, k: usize) -> Against {
         y_desc: measure.axis.to_string(),
         x_axis,
         y_floor: measure.floor,
+        y_ceiling: measure.ceiling,
         lines,
         objective: None,
     }
