@@ -14,6 +14,7 @@ pub mod experiment;
 pub mod hash;
 pub mod metrics;
 pub mod output;
+pub mod plan;
 pub mod policy;
 pub mod pool;
 pub mod report;

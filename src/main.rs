@@ -12,6 +12,7 @@ use lbsim::experiment::jobs::{self, Job, Shard};
 use lbsim::output::OutputError;
 use lbsim::output::sweep::JobResult;
 use lbsim::output::sweep_folder::{self, Overrides, SweepSpec};
+use lbsim::plan::slo::Slo;
 use lbsim::policy::registry;
 use lbsim::scenario::sweep::Sweep;
 use lbsim::scenario::{Network, Scenario};
@@ -55,7 +56,8 @@ enum Command {
         /// Vary a scenario key over values (repeatable; the full grid across keys),
         /// e.g. servers.count=4,8,16 or networks.2.share=0.1,0.3. With any --vary or
         /// a [sweep] section, writes sweep.csv (a row per point, policy and
-        /// replication) and run.json instead of the per-run files.
+        /// replication) and run.json instead of the per-run files, then charts of
+        /// each metric against each key and report.html (unless --no-report).
         #[arg(long = "vary", value_name = "KEY=V1,V2,...")]
         vary: Vec<String>,
         /// Run only shard K of N of a sweep: every N-th job starting at the K-th (jobs are
@@ -129,12 +131,42 @@ enum Command {
         #[command(flatten)]
         flags: RunFlags,
     },
-    /// Write the charts and report.html of a run folder.
+    /// Find, for each policy, the fewest servers that meet service-level objectives.
     ///
-    /// Reads DIR's run.json and CSV files (any folder `lbsim run` or `lbsim replay`
+    /// Simulates the scenario with servers.count set to counts from --min-servers
+    /// up, doubling until every policy meets every --slo (or --max-servers is
+    /// reached), then halving each policy's gap. An objective is checked against the
+    /// upper end of the 95% confidence interval of the mean when there are two or
+    /// more replications. Writes plan.csv (every count, policy and metric) and
+    /// run.json into the output folder [default: output/<scenario name>-plan], then
+    /// charts/ and report.html (unless --no-report), and prints each policy's answer.
+    #[command(
+        after_help = "Example:\n  lbsim plan scenarios/shop-mixed.toml --slo p99=500ms --slo utilisation=0.7 --replications 3"
+    )]
+    Plan {
+        /// The scenario file (TOML), with [servers] count = N (not names or weights).
+        scenario: PathBuf,
+        /// An objective (repeatable, one per metric): p99=DURATION, utilisation=FRACTION
+        /// (0-1, the busiest server's busy worker time) or loss=PERCENT (sessions lost).
+        #[arg(long = "slo", value_name = "METRIC=LIMIT", required = true)]
+        slos: Vec<String>,
+        /// The fewest servers to try.
+        #[arg(long, value_name = "N", default_value_t = 1)]
+        min_servers: u32,
+        /// The most servers to try.
+        #[arg(long, value_name = "N", default_value_t = 64)]
+        max_servers: u32,
+        #[command(flatten)]
+        flags: RunFlags,
+    },
+    /// Write the charts and report.html of a run, sweep or plan folder.
+    ///
+    /// Reads DIR's files (any folder `lbsim run`, `lbsim replay` or `lbsim plan`
     /// wrote) and writes DIR/charts/*.png and *.svg and DIR/report.html, one
-    /// self-contained page with the run's parameters, the comparison table, a verdict
-    /// per policy and every chart.
+    /// self-contained page with the parameters, the comparison table, a verdict per
+    /// policy and every chart. For a sweep, each metric is charted against each
+    /// varied key with its 95% confidence band; for a plan, against the number of
+    /// servers with the objective drawn.
     #[command(after_help = "Example:\n  lbsim report output/mobile-cgnat")]
     Report {
         /// The run folder.
@@ -222,6 +254,13 @@ fn main() -> ExitCode {
             churn,
             flags,
         } => replay(&log, format, idle, churn, &scenario, &flags),
+        Command::Plan {
+            scenario,
+            slos,
+            min_servers,
+            max_servers,
+            flags,
+        } => plan(&scenario, &slos, min_servers, max_servers, &flags),
         Command::Report { dir } => report(&dir),
         Command::Validate { scenario } => validate(scenario),
         Command::Route {
@@ -550,6 +589,69 @@ fn finish(
         if !flags.no_report {
             say(&format!("report in {}\n", dir.join("report.html").display()));
         }
+    }
+    ExitCode::SUCCESS
+}
+
+/// Plans capacity for the scenario at `path`: the fewest servers per policy meeting `slos`.
+fn plan(path: &Path, slos: &[String], min: u32, max: u32, flags: &RunFlags) -> ExitCode {
+    let slos = match slos.iter().map(|s| Slo::parse(s)).collect::<Result<Vec<_>, _>>() {
+        Ok(s) => s,
+        Err(e) => return usage_error(e),
+    };
+    let planner = match lbsim::plan::Planner::new(lbsim::plan::Request {
+        path,
+        policies: &flags.policies,
+        slos,
+        min,
+        max,
+        seed: flags.seed,
+        replications: flags.replications,
+    }) {
+        Ok(p) => p,
+        Err(e) => return usage_error(e),
+    };
+    let dir = flags
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("output").join(format!("{}-plan", planner.scenario().name)));
+    if let Err(e) = output::check_destination(&dir, flags.force) {
+        return usage_error(e);
+    }
+    let policies = planner.scenario().policies.len();
+    let plan = match planner.run(|servers, met| {
+        if !flags.quiet {
+            let n = met.iter().filter(|m| **m).count();
+            eprintln!("{servers} servers: {n} of {policies} policies meet every objective");
+        }
+    }) {
+        Ok(p) => p,
+        Err(e) => return usage_error(e),
+    };
+    let files = vec![
+        ("plan.csv".to_string(), lbsim::plan::output::csv(&plan)),
+        ("run.json".to_string(), lbsim::plan::output::json(&plan).into_bytes()),
+    ];
+    if let Err(e) = output::write_folder(&dir, flags.force, files) {
+        eprintln!("error: {e}");
+        return ExitCode::FAILURE;
+    }
+    if !flags.no_report
+        && let Err(e) = report::write(&dir)
+    {
+        eprintln!(
+            "error: {e} (plan.csv is written; retry with `lbsim report {}`)",
+            dir.display()
+        );
+        return ExitCode::FAILURE;
+    }
+    if !flags.quiet {
+        say(&format!(
+            "{}: fewest servers per policy\n\n{}\nresults in {}\n",
+            plan.scenario.name,
+            lbsim::plan::output::text(&plan),
+            dir.display()
+        ));
     }
     ExitCode::SUCCESS
 }

@@ -7,6 +7,9 @@ use std::fs;
 use std::path::Path;
 use std::process::{Command, Output};
 
+mod pictures;
+use pictures::check_charts;
+
 /// Two hours with waiting lines (so latency and utilisation are measured), a
 /// server failing and coming back, one joining, and two replications.
 const QUEUEING: &str = r#"
@@ -87,83 +90,6 @@ fn run(dir: &Path, scenario: &str, extra: &[&str]) -> std::path::PathBuf {
     let done = lbsim(&args);
     assert!(done.status.success(), "{}", String::from_utf8_lossy(&done.stderr));
     out
-}
-
-/// Width and height from a PNG's signature and IHDR chunk.
-fn png_size(bytes: &[u8]) -> (u32, u32) {
-    assert!(bytes.len() > 33, "too short for a PNG");
-    assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n", "PNG signature");
-    assert_eq!(&bytes[12..16], b"IHDR", "IHDR first");
-    let be = |i: usize| u32::from_be_bytes(bytes[i..i + 4].try_into().unwrap());
-    (be(16), be(20))
-}
-
-/// Checks that `svg` is one well-nested <svg> element and returns its size.
-fn svg_size(svg: &str) -> (u32, u32) {
-    let svg = svg.trim();
-    assert!(svg.starts_with("<svg") && svg.ends_with("</svg>"), "one <svg> element");
-    let mut open: Vec<&str> = Vec::new();
-    let mut rest = svg;
-    while let Some(start) = rest.find('<') {
-        let end = start + rest[start..].find('>').expect("every tag closes");
-        let tag = &rest[start + 1..end];
-        let name = |t: &str| {
-            t.split(|c: char| c.is_whitespace() || c == '/')
-                .next()
-                .unwrap()
-                .to_string()
-        };
-        if let Some(closing) = tag.strip_prefix('/') {
-            assert_eq!(open.pop().map(name), Some(name(closing)), "tags nest");
-        } else if !tag.ends_with('/') {
-            open.push(tag);
-        }
-        rest = &rest[end + 1..];
-    }
-    assert!(open.is_empty(), "unclosed: {open:?}");
-    let attr = |a: &str| -> u32 {
-        let at = svg.find(&format!(" {a}=\"")).expect(a) + a.len() + 3;
-        svg[at..at + svg[at..].find('"').unwrap()]
-            .parse()
-            .expect("a whole number")
-    };
-    (attr("width"), attr("height"))
-}
-
-fn check_charts(out: &Path, names: &[&str]) {
-    let mut written: Vec<String> = fs::read_dir(out.join("charts"))
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    written.sort();
-    let mut want: Vec<String> = names
-        .iter()
-        .flat_map(|n| [format!("{n}.png"), format!("{n}.svg")])
-        .collect();
-    want.sort();
-    assert_eq!(written, want);
-    let html = fs::read_to_string(out.join("report.html")).unwrap();
-    for name in names {
-        let (w, h) = png_size(&fs::read(out.join(format!("charts/{name}.png"))).unwrap());
-        assert!(
-            (600..=4000).contains(&w) && (200..=4000).contains(&h),
-            "{name}.png is {w}×{h}"
-        );
-        let svg = fs::read_to_string(out.join(format!("charts/{name}.svg"))).unwrap();
-        assert_eq!(svg_size(&svg), (w, h), "{name}: SVG and PNG have one size");
-        assert!(
-            svg.matches("<text").count() >= 5,
-            "{name}.svg has a title, labels and a legend"
-        );
-        assert!(
-            html.contains(&format!("<figure id=\"{name}\">")),
-            "report.html shows {name}"
-        );
-    }
-    assert_eq!(html.matches("<svg").count(), names.len(), "every chart inline, once");
-    for outside in ["http://", "https://", " src=", " href=", "<script", "<link"] {
-        assert!(!html.contains(outside), "report.html refers outside itself: {outside}");
-    }
 }
 
 #[test]
@@ -260,4 +186,68 @@ fn a_folder_lbsim_did_not_write_is_refused_naming_it() {
         assert!(!err.contains("panicked"), "{err}");
         assert!(!bad.join("report.html").exists() && !bad.join("charts").exists());
     }
+}
+
+const SWEPT: [&str; 4] = [
+    "sessions_lost_pct",
+    "requests_max_mean",
+    "latency_p99_ms",
+    "utilisation_max",
+];
+
+#[test]
+fn a_sweep_charts_each_metric_against_each_key_with_the_others_held() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(
+        dir.path(),
+        NO_QUEUEING,
+        &["--vary", "servers.count=2,3,5", "--vary", "sessions.state_ttl=10m,30m"],
+    );
+    // Without waiting lines: losses and imbalance only.
+    let names: Vec<String> = ["servers_count", "sessions_state_ttl"]
+        .iter()
+        .flat_map(|k| SWEPT[..2].iter().map(move |m| format!("{m}_vs_{k}")))
+        .collect();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    check_charts(&out, &names);
+    let html = fs::read_to_string(out.join("report.html")).unwrap();
+    // Each key's charts hold the other key at its first value, and say so.
+    assert!(
+        html.contains("against servers.count (at sessions.state_ttl = 10m)"),
+        "slice named"
+    );
+    assert!(
+        html.contains("against sessions.state_ttl (at servers.count = 2)"),
+        "slice named"
+    );
+    // A row per point and policy: 6 points × 2 policies.
+    assert_eq!(html.matches("<tr><td>").count(), 12, "every point and policy");
+    assert_eq!(html.matches("<li><b>").count(), 2, "one verdict per policy");
+    assert!(html.contains("ip_hash</b> loses "), "verdicts say what is lost");
+    // Durations are placed on a time axis, in minutes.
+    let svg = fs::read_to_string(out.join("charts/sessions_lost_pct_vs_sessions_state_ttl.svg")).unwrap();
+    assert!(svg.contains("sessions.state_ttl (min)"), "the axis names its unit");
+}
+
+#[test]
+fn a_sweep_with_waiting_lines_charts_latency_and_utilisation_and_reports_again_the_same() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(dir.path(), QUEUEING, &["--vary", "servers.count=2,4"]);
+    let names: Vec<String> = SWEPT.iter().map(|m| format!("{m}_vs_servers_count")).collect();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    check_charts(&out, &names);
+    let html = fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(html.contains(" ± "), "two replications: confidence half-widths");
+    assert!(
+        html.contains("95% CI over 2 replications"),
+        "the charts say what the bands are"
+    );
+    let before = fs::read(out.join("report.html")).unwrap();
+    let again = lbsim(&["report", out.to_str().unwrap()]);
+    assert!(again.status.success(), "{}", String::from_utf8_lossy(&again.stderr));
+    assert_eq!(
+        fs::read(out.join("report.html")).unwrap(),
+        before,
+        "same folder, same page"
+    );
 }

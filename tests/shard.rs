@@ -133,7 +133,9 @@ fn same_tree(a: &Path, b: &Path) {
 #[test]
 fn three_shards_merged_are_the_sweep_run_whole() {
     let s = Study::new();
-    s.run("whole", &["--quiet"], "2");
+    // The whole sweep and the merge both draw their report: charts and page are
+    // made from the merged files, so they agree byte for byte too.
+    succeeded(&s.lbsim(&["run", "study.toml", "--out", "whole", "--quiet"], "2"));
     for k in 1..=3 {
         s.run(&format!("shard-{k}"), &["--quiet", "--shard", &format!("{k}/3")], "2");
     }
@@ -144,12 +146,16 @@ fn three_shards_merged_are_the_sweep_run_whole() {
         ["jobs/p0001-r0001.json", "jobs/p0003-r0000.json", "sweep.json"]
     );
     assert!(shard["sweep.json"] == fs::read(s.path("whole/sweep.json")).expect("sweep.json"));
-    s.merge("merged", &["shard-1", "shard-2", "shard-3"], "2");
+    succeeded(&s.lbsim(
+        &["merge", "--out", "merged", "--quiet", "shard-1", "shard-2", "shard-3"],
+        "2",
+    ));
     same_tree(&s.path("whole"), &s.path("merged"));
 
     let files = tree(&s.path("whole"));
     let jobs = files.keys().filter(|f| f.starts_with("jobs/")).count();
     assert_eq!(jobs, 6, "{:?}", files.keys());
+    assert!(files.contains_key("report.html") && files.contains_key("charts/sessions_lost_pct_vs_servers_count.png"));
     let csv = String::from_utf8(files["sweep.csv"].clone()).expect("utf-8");
     assert!(csv.starts_with("scenario,policy,replication,seed,point,servers.count,requests,"));
     // A row per point, policy and replication, point by point.

@@ -16,7 +16,7 @@ use super::palette;
 /// One rendered chart.
 pub struct Chart {
     /// File stem in charts/, and the anchor in report.html.
-    pub name: &'static str,
+    pub name: String,
     pub title: String,
     pub svg: String,
     pub png: Vec<u8>,
@@ -26,8 +26,8 @@ pub(super) type Drawn = Result<(), Box<dyn Error>>;
 /// A plot and the legend beside it.
 type Split<DB> = (DrawingArea<DB, Shift>, DrawingArea<DB, Shift>);
 
-const WIDTH: u32 = 1200;
-const LINE_HEIGHT: u32 = 600;
+pub(super) const WIDTH: u32 = 1200;
+pub(super) const LINE_HEIGHT: u32 = 600;
 pub(super) const FONT: &str = "sans-serif";
 /// Longest label shown in a legend or on an axis; longer ones end in "…".
 const MAX_LABEL: usize = 64;
@@ -114,18 +114,39 @@ pub fn render_all(d: &RunData) -> Result<Vec<Chart>, String> {
 }
 
 fn render(kind: Kind, d: &RunData) -> Result<Chart, String> {
-    let size = (WIDTH, kind.height(d));
-    let fail = |e: Box<dyn Error>| format!("drawing {}: {e}", kind.name());
+    let (svg, png) = encode(
+        (WIDTH, kind.height(d)),
+        kind.name(),
+        |root| draw(kind, root, d),
+        |root| draw(kind, root, d),
+    )?;
+    Ok(Chart {
+        name: kind.name().to_string(),
+        title: kind.title(d),
+        svg,
+        png,
+    })
+}
+
+/// Draws a chart of `size` once as SVG text and once as PNG bytes, with the
+/// same drawing code given for each backend; `name` says which chart failed.
+pub(super) fn encode(
+    size: (u32, u32),
+    name: &str,
+    svg_draw: impl FnOnce(&DrawingArea<SVGBackend, Shift>) -> Drawn,
+    png_draw: impl FnOnce(&DrawingArea<BitMapBackend, Shift>) -> Drawn,
+) -> Result<(String, Vec<u8>), String> {
+    let fail = |e: Box<dyn Error>| format!("drawing {name}: {e}");
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, size).into_drawing_area();
-        draw(kind, &root, d).map_err(fail)?;
+        svg_draw(&root).map_err(fail)?;
         root.present().map_err(|e| fail(e.into()))?;
     }
     let mut rgb = vec![0u8; (size.0 * size.1 * 3) as usize];
     {
         let root = BitMapBackend::with_buffer(&mut rgb, size).into_drawing_area();
-        draw(kind, &root, d).map_err(fail)?;
+        png_draw(&root).map_err(fail)?;
         root.present().map_err(|e| fail(e.into()))?;
     }
     let mut png = Vec::new();
@@ -137,12 +158,7 @@ fn render(kind: Kind, d: &RunData) -> Result<Chart, String> {
         image::ColorType::Rgb8,
     )
     .map_err(|e| fail(e.into()))?;
-    Ok(Chart {
-        name: kind.name(),
-        title: kind.title(d),
-        svg,
-        png,
-    })
+    Ok((svg, png))
 }
 
 fn draw<DB: DrawingBackend>(kind: Kind, root: &DrawingArea<DB, Shift>, d: &RunData) -> Drawn
@@ -161,34 +177,34 @@ where
     let window = minutes(d.window_s);
     match kind {
         Kind::LossOverTime => {
-            let (plot, legend_area) = beside_legend(&area, &policies())?;
+            let (plot, legend_area) = beside_legend(&area, &policies(), 0)?;
             let y = format!("sessions lost per {window}");
             time_chart(&plot, d, &d.sessions_lost, &y, 0.0)?;
             legend(&legend_area, &policies())
         }
         Kind::ImbalanceOverTime => {
-            let (plot, legend_area) = beside_legend(&area, &policies())?;
+            let (plot, legend_area) = beside_legend(&area, &policies(), 0)?;
             time_chart(&plot, d, &d.requests_max_mean, "requests max / mean (1 = even)", 1.0)?;
             legend(&legend_area, &policies())
         }
         Kind::LatencyOverTime => {
-            let (plot, legend_area) = beside_legend(&area, &policies())?;
+            let (plot, legend_area) = beside_legend(&area, &policies(), 0)?;
             time_chart(&plot, d, &d.p99_ms, "p99 latency (ms)", 0.0)?;
             legend(&legend_area, &policies())
         }
         Kind::ServerLoad => {
-            let (plot, legend_area) = beside_legend(&area, &policies())?;
+            let (plot, legend_area) = beside_legend(&area, &policies(), 0)?;
             server_bars(&plot, d, &d.load_vs_fair, "requests / fair share (1 = fair)", Some(1.0))?;
             legend(&legend_area, &policies())
         }
         Kind::BusiestWindowLoad => {
-            let (plot, legend_area) = beside_legend(&area, &policies())?;
+            let (plot, legend_area) = beside_legend(&area, &policies(), 0)?;
             let load = d.busiest.as_ref().map_or(&[][..], |b| &b.load_vs_fair[..]);
             server_bars(&plot, d, load, "requests / fair share (1 = fair)", Some(1.0))?;
             legend(&legend_area, &policies())
         }
         Kind::Utilisation => {
-            let (plot, legend_area) = beside_legend(&area, &policies())?;
+            let (plot, legend_area) = beside_legend(&area, &policies(), 0)?;
             let percent: Vec<Vec<f64>> = d
                 .utilisation
                 .iter()
@@ -213,7 +229,7 @@ where
                     (label, palette::cause(&c.name, &c.detail))
                 })
                 .collect();
-            let (plot, legend_area) = beside_legend(&area, &items)?;
+            let (plot, legend_area) = beside_legend(&area, &items, 0)?;
             cause_bars(&plot, d, &shown)?;
             legend(&legend_area, &items)
         }
@@ -237,9 +253,10 @@ pub(super) fn short(label: &str) -> String {
 }
 
 /// Splits `area` into the plot and, on its right, room for the legend's widest entry.
-fn beside_legend<DB: DrawingBackend>(
+pub(super) fn beside_legend<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     items: &[(String, RGBColor)],
+    extra: u32,
 ) -> Result<Split<DB>, Box<dyn Error>>
 where
     DB::ErrorType: 'static,
@@ -250,7 +267,7 @@ where
         widest = widest.max(area.estimate_text_size(&short(label), &style)?.0);
     }
     let width = area.dim_in_pixel().0;
-    let legend = (widest + 50).min(width / 2);
+    let legend = (widest + 50 + extra).min(width / 2);
     Ok(area.split_horizontally(width - legend))
 }
 

@@ -9,14 +9,14 @@ use std::path::{Path, PathBuf};
 use super::ReportError;
 
 /// One CSV file: its header and rows, read whole.
-struct Table {
-    path: PathBuf,
-    header: csv::StringRecord,
-    rows: Vec<csv::StringRecord>,
+pub(super) struct Table {
+    pub path: PathBuf,
+    pub header: csv::StringRecord,
+    pub rows: Vec<csv::StringRecord>,
 }
 
 impl Table {
-    fn read(dir: &Path, file: &str) -> Result<Table, ReportError> {
+    pub fn read(dir: &Path, file: &str) -> Result<Table, ReportError> {
         let path = dir.join(file);
         let bad = |e: csv::Error| ReportError::Malformed(path.clone(), e.to_string());
         let mut reader = csv::Reader::from_path(&path).map_err(bad)?;
@@ -26,7 +26,7 @@ impl Table {
     }
 
     /// The position of column `name`; a file without it is not one lbsim wrote.
-    fn col(&self, name: &str) -> Result<usize, ReportError> {
+    pub fn col(&self, name: &str) -> Result<usize, ReportError> {
         self.header
             .iter()
             .position(|h| h == name)
@@ -34,8 +34,16 @@ impl Table {
     }
 }
 
+/// The JSON file `file` of folder `dir` (run.json or plan.json), read by key
+/// later so that fields added or dropped by other versions do not matter.
+pub(super) fn json(dir: &Path, file: &str) -> Result<serde_json::Value, ReportError> {
+    let path = dir.join(file);
+    let text = fs::read_to_string(&path).map_err(|_| ReportError::NotARun(dir.to_path_buf(), format!("no {file}")))?;
+    serde_json::from_str(&text).map_err(|e| ReportError::Malformed(path, e.to_string()))
+}
+
 /// A cell as a number; empty cells (NaN in the run) and text read as NaN.
-fn number(row: &csv::StringRecord, col: usize) -> f64 {
+pub(super) fn number(row: &csv::StringRecord, col: usize) -> f64 {
     row.get(col).and_then(|s| s.parse().ok()).unwrap_or(f64::NAN)
 }
 

@@ -33,28 +33,71 @@ pub fn escape(text: &str) -> String {
     out
 }
 
-/// run.json's values worth showing, as text; timings are left out so that
+/// run.json's values worth showing, as a list; timings are left out so that
 /// the same scenario and seed give the same page.
-fn parameters(d: &RunData) -> Vec<(String, String)> {
-    const SKIP: [&str; 4] = ["wall_time_s", "events_per_s", "requests_routed_per_s", "threads"];
-    let Some(map) = d.meta.as_object() else {
-        return Vec::new();
-    };
-    map.iter()
-        .filter(|(k, _)| !SKIP.contains(&k.as_str()))
-        .map(|(k, v)| {
-            let text = match v {
-                serde_json::Value::String(s) => s.clone(),
-                serde_json::Value::Array(items) => items
-                    .iter()
-                    .map(|i| i.as_str().map_or_else(|| i.to_string(), str::to_string))
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                other => other.to_string(),
-            };
-            (k.clone(), text)
-        })
-        .collect()
+pub(super) fn parameters(meta: &serde_json::Value) -> String {
+    const SKIP: [&str; 5] = [
+        "wall_time_s",
+        "events_per_s",
+        "requests_routed_per_s",
+        "threads",
+        "wall_s",
+    ];
+    let mut out = String::from("<dl class=\"params\">\n");
+    for (k, v) in meta.as_object().into_iter().flatten() {
+        if SKIP.contains(&k.as_str()) {
+            continue;
+        }
+        let text = match v {
+            serde_json::Value::String(s) => s.clone(),
+            serde_json::Value::Array(items) => items
+                .iter()
+                .map(|i| i.as_str().map_or_else(|| i.to_string(), str::to_string))
+                .collect::<Vec<_>>()
+                .join(", "),
+            other => other.to_string(),
+        };
+        out.push_str(&format!("<dt>{}</dt><dd>{}</dd>\n", escape(k), escape(&text)));
+    }
+    out.push_str("</dl>\n");
+    out
+}
+
+/// The start of a page titled `title`, up to its heading.
+pub(super) fn open(title: &str) -> String {
+    let title = escape(title);
+    format!(
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>{title}</title>\n\
+         <style>{STYLE}</style>\n</head>\n<body>\n<h1>{title}</h1>\n"
+    )
+}
+
+/// The end of a page.
+pub(super) const CLOSE: &str = "</body>\n</html>\n";
+
+/// A table cell filled with the colour of the policy at position `p`.
+pub(super) fn swatch(p: usize) -> String {
+    let c = super::palette::policy(p);
+    format!(
+        "<td class=\"swatch\" style=\"background:#{:02x}{:02x}{:02x}\"></td>",
+        c.0, c.1, c.2
+    )
+}
+
+/// Every chart as an inline SVG figure with its caption.
+pub(super) fn figures(charts: &[Chart]) -> String {
+    let mut out = String::new();
+    for c in charts {
+        // Inline SVG takes its namespace from HTML: the page then names no URL at all.
+        let svg = c.svg.trim().replacen(" xmlns=\"http://www.w3.org/2000/svg\"", "", 1);
+        out.push_str(&format!(
+            "<figure id=\"{0}\">\n{1}\n<figcaption>{2} (also charts/{0}.png and charts/{0}.svg)</figcaption>\n</figure>\n",
+            c.name,
+            svg,
+            escape(&c.title)
+        ));
+    }
+    out
 }
 
 fn comparison(d: &RunData) -> String {
@@ -64,7 +107,6 @@ fn comparison(d: &RunData) -> String {
     );
     for (p, name) in d.policies.iter().enumerate() {
         let s = &d.summary[p];
-        let c = super::palette::policy(p);
         let cells = [
             verdict::estimate(&s.sessions_lost_pct, Some(2), ""),
             verdict::estimate(&s.losses_per_1k, Some(2), ""),
@@ -72,13 +114,7 @@ fn comparison(d: &RunData) -> String {
             verdict::estimate(&s.requests_max_mean, Some(3), ""),
             verdict::estimate(&s.p99_ms, Some(1), ""),
         ];
-        out.push_str(&format!(
-            "<tr><td class=\"swatch\" style=\"background:#{:02x}{:02x}{:02x}\"></td><td>{}</td>",
-            c.0,
-            c.1,
-            c.2,
-            escape(name)
-        ));
+        out.push_str(&format!("<tr>{}<td>{}</td>", swatch(p), escape(name)));
         for cell in cells {
             out.push_str(&format!("<td>{}</td>", escape(&cell)));
         }
@@ -90,16 +126,10 @@ fn comparison(d: &RunData) -> String {
 
 /// The whole page.
 pub fn render(d: &RunData, charts: &[Chart]) -> String {
-    let name = escape(d.scenario());
-    let mut out = format!(
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>lbsim report: {name}</title>\n\
-         <style>{STYLE}</style>\n</head>\n<body>\n<h1>lbsim report: {name}</h1>\n"
-    );
-    out.push_str("<h2>Parameters</h2>\n<dl class=\"params\">\n");
-    for (k, v) in parameters(d) {
-        out.push_str(&format!("<dt>{}</dt><dd>{}</dd>\n", escape(&k), escape(&v)));
-    }
-    out.push_str("</dl>\n<h2>Comparison</h2>\n");
+    let mut out = open(&format!("lbsim report: {}", d.scenario()));
+    out.push_str("<h2>Parameters</h2>\n");
+    out.push_str(&parameters(&d.meta));
+    out.push_str("<h2>Comparison</h2>\n");
     if d.replications > 1 {
         out.push_str(&format!(
             "<p>Each cell is the mean over {} replications ± the 95% confidence half-width.</p>\n",
@@ -116,16 +146,7 @@ pub fn render(d: &RunData, charts: &[Chart]) -> String {
         ));
     }
     out.push_str("</ul>\n<h2>Charts</h2>\n");
-    for c in charts {
-        // Inline SVG takes its namespace from HTML: the page then names no URL at all.
-        let svg = c.svg.trim().replacen(" xmlns=\"http://www.w3.org/2000/svg\"", "", 1);
-        out.push_str(&format!(
-            "<figure id=\"{0}\">\n{1}\n<figcaption>{2} (also charts/{0}.png and charts/{0}.svg)</figcaption>\n</figure>\n",
-            c.name,
-            svg,
-            escape(&c.title)
-        ));
-    }
-    out.push_str("</body>\n</html>\n");
+    out.push_str(&figures(charts));
+    out.push_str(CLOSE);
     out
 }

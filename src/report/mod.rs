@@ -1,16 +1,21 @@
-//! The report of a run: charts (PNG and SVG, in the run's charts/ folder) and
-//! report.html, all made from the run folder's files, so `lbsim report DIR`
-//! works on any past run as well as at the end of `lbsim run`.
+//! The report of a run, a sweep or a capacity plan: charts (PNG and SVG, in
+//! the folder's charts/) and report.html, all made from the folder's files, so
+//! `lbsim report DIR` works on any past run as well as at the end of `lbsim run`,
+//! `lbsim run --vary` and `lbsim plan`.
 //!
 //! Every file is written under a temporary name and renamed into place, so a
 //! reader never sees a half-written chart or page.
 
+pub mod against;
 mod bars;
 pub mod charts;
 pub mod data;
 pub mod html;
 mod lines;
+pub mod measure;
 pub mod palette;
+pub mod plan;
+pub mod sweep;
 pub mod verdict;
 
 use std::fs;
@@ -42,7 +47,7 @@ impl std::fmt::Display for ReportError {
         match self {
             ReportError::NotARun(p, why) => write!(
                 f,
-                "{} is not a run folder lbsim wrote ({why}); pass the --out folder of `lbsim run` or `lbsim replay`",
+                "{} is not a run folder lbsim wrote ({why}); pass the --out folder of `lbsim run`, `lbsim replay` or `lbsim plan`",
                 p.display()
             ),
             ReportError::Malformed(p, why) => write!(f, "{}: {why}", p.display()),
@@ -65,10 +70,25 @@ pub struct Written {
     pub charts: Vec<PathBuf>,
 }
 
-/// Reads the run folder `dir` and writes its charts and report.html into it.
+/// Reads the folder `dir` (a run, a sweep or a capacity plan) and writes its
+/// charts and report.html into it.
 pub fn write(dir: &Path) -> Result<Written, ReportError> {
-    let d = RunData::read(dir)?;
-    let charts = charts::render_all(&d).map_err(ReportError::Draw)?;
+    let (charts, page) = if dir.join("plan.csv").is_file() {
+        let d = plan::PlanData::read(dir)?;
+        let charts = plan::charts(&d).map_err(ReportError::Draw)?;
+        let page = plan::page(&d, &charts);
+        (charts, page)
+    } else if dir.join("sweep.csv").is_file() && !dir.join("summary.csv").exists() {
+        let d = sweep::SweepData::read(dir)?;
+        let charts = sweep::charts(&d).map_err(ReportError::Draw)?;
+        let page = sweep::page(&d, &charts);
+        (charts, page)
+    } else {
+        let d = RunData::read(dir)?;
+        let charts = charts::render_all(&d).map_err(ReportError::Draw)?;
+        let page = html::render(&d, &charts);
+        (charts, page)
+    };
     let chart_dir = dir.join("charts");
     fs::create_dir_all(&chart_dir).map_err(|e| ReportError::Io(chart_dir.clone(), e))?;
     let mut paths = Vec::new();
@@ -80,7 +100,7 @@ pub fn write(dir: &Path) -> Result<Written, ReportError> {
         }
     }
     let html = dir.join("report.html");
-    write_atomic(&html, html::render(&d, &charts).as_bytes())?;
+    write_atomic(&html, page.as_bytes())?;
     Ok(Written { html, charts: paths })
 }
 

@@ -1,0 +1,222 @@
+//! Capacity planning: for each policy, the fewest servers that meet a set of
+//! service-level objectives (p99 latency, peak utilisation, session loss),
+//! found by simulating the scenario at different server counts.
+//!
+//! Each count is the scenario file with `servers.count` set, made by the same
+//! edit of the parsed file that sweeps use, so it is checked like any file and
+//! an error names the file and the count. Every count runs every policy on the
+//! same seed, so counts compare on common random numbers.
+
+pub mod output;
+pub mod search;
+pub mod slo;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use rayon::prelude::*;
+
+use crate::experiment;
+use crate::metrics::stats::Estimate;
+use crate::output::csv::{SUMMARY, summary_values};
+use crate::scenario::Scenario;
+use crate::scenario::sweep::Sweep;
+use slo::{Slo, Target};
+
+/// What to plan.
+pub struct Request<'a> {
+    pub path: &'a Path,
+    /// Policies to plan instead of the scenario's (none: the scenario's).
+    pub policies: &'a [String],
+    pub slos: Vec<Slo>,
+    pub min: u32,
+    pub max: u32,
+    pub seed: Option<u64>,
+    pub replications: Option<u32>,
+}
+
+/// What one server count measured: `[policy][target]`, one value per replication,
+/// targets in [`Target::ALL`] order.
+pub struct Measured {
+    pub values: Vec<Vec<Vec<f64>>>,
+}
+
+/// A finished plan.
+pub struct Plan {
+    /// The scenario at the least count evaluated: its name, file, seed and policies.
+    pub scenario: Scenario,
+    pub policies: Vec<String>,
+    pub slos: Vec<Slo>,
+    /// The targets the scenario measures (latency and utilisation need waiting lines).
+    pub targets: Vec<Target>,
+    pub min: u32,
+    pub max: u32,
+    pub evaluated: BTreeMap<u32, Measured>,
+    /// Per policy: the fewest servers meeting every objective, `None` if `max` did not.
+    pub fewest: Vec<Option<u32>>,
+}
+
+impl Plan {
+    /// The estimate of `target` for policy `p` at `servers`.
+    pub fn estimate(&self, servers: u32, p: usize, target: Target) -> Estimate {
+        let t = Target::ALL.iter().position(|x| *x == target).expect("every target");
+        Estimate::of(&self.evaluated[&servers].values[p][t])
+    }
+
+    /// The objective on `target`, if one was given.
+    pub fn slo(&self, target: Target) -> Option<&Slo> {
+        self.slos.iter().find(|s| s.target == target)
+    }
+
+    /// Whether policy `p` meets every objective at `servers`.
+    pub fn meets(&self, servers: u32, p: usize) -> bool {
+        self.slos.iter().all(|s| s.met(&self.estimate(servers, p, s.target)))
+    }
+}
+
+/// A plan checked and ready to run.
+pub struct Planner<'a> {
+    req: Request<'a>,
+    /// The scenario at the least count: its name, policies, and whether it queues.
+    first: Scenario,
+    targets: Vec<Target>,
+}
+
+impl<'a> Planner<'a> {
+    /// Checks `req` before anything runs: the objectives, the range of counts,
+    /// and the scenario at both ends of it.
+    pub fn new(req: Request<'a>) -> Result<Planner<'a>, String> {
+        slo::check(&req.slos)?;
+        if req.min == 0 || req.max < req.min {
+            return Err(format!(
+                "--min-servers {} and --max-servers {}: expected 1 ≤ min ≤ max",
+                req.min, req.max
+            ));
+        }
+        countable(req.path)?;
+        // A count the file cannot take (an event naming server s5 with 4 servers) fails now.
+        let first = at(&req, req.min).map_err(|e| {
+            format!("{e}\n(a scenario that names servers needs at least that many: raise --min-servers)")
+        })?;
+        at(&req, req.max)?;
+        let queueing = first.serving.queueing;
+        if let Some(s) = req.slos.iter().find(|s| s.target.needs_queueing() && !queueing) {
+            return Err(format!(
+                "--slo {}: {} sets [servers] queueing = false, so requests never wait and latency and \
+                 utilisation are not measured; remove that line or plan for loss only",
+                s.text,
+                req.path.display()
+            ));
+        }
+        let targets = Target::ALL
+            .into_iter()
+            .filter(|t| queueing || !t.needs_queueing())
+            .collect();
+        Ok(Planner { req, first, targets })
+    }
+
+    /// The scenario at the least count.
+    pub fn scenario(&self) -> &Scenario {
+        &self.first
+    }
+
+    /// Searches, calling `done(servers, met)` as each count's runs finish.
+    pub fn run(self, done: impl Fn(u32, &[bool])) -> Result<Plan, String> {
+        let req = self.req;
+        let mut plan = Plan {
+            policies: self.first.policies.iter().map(|p| p.text.clone()).collect(),
+            scenario: self.first,
+            slos: req.slos.clone(),
+            targets: self.targets,
+            min: req.min,
+            max: req.max,
+            evaluated: BTreeMap::new(),
+            fewest: Vec::new(),
+        };
+        let found = search::fewest(plan.policies.len(), req.min, req.max, |counts| {
+            let measured = counts
+                .par_iter()
+                .map(|&c| at(&req, c).map(|sc| (c, measure(&sc))))
+                .collect::<Result<Vec<_>, String>>()?;
+            let mut met = Vec::new();
+            for (c, m) in measured {
+                plan.evaluated.insert(c, m);
+                let row: Vec<bool> = (0..plan.policies.len()).map(|p| plan.meets(c, p)).collect();
+                done(c, &row);
+                met.push(row);
+            }
+            Ok::<_, String>(met)
+        })?;
+        plan.fewest = found.fewest;
+        Ok(plan)
+    }
+}
+
+/// Refuses a file whose servers cannot be counted up and down: named servers,
+/// or one weight per server.
+fn countable(path: &Path) -> Result<(), String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    // A file that is not TOML is reported when it is read as a scenario.
+    let Ok(doc) = text.parse::<toml::Table>() else {
+        return Ok(());
+    };
+    let servers = doc.get("servers").and_then(toml::Value::as_table);
+    for (key, why) in [
+        ("names", "names its servers"),
+        ("weights", "gives one weight per server"),
+    ] {
+        if servers.is_some_and(|s| s.contains_key(key)) {
+            return Err(format!(
+                "{}: [servers] {why} ({key} = [...]), so their number cannot vary; lbsim plan varies \
+                 servers.count: write [servers] count = N without {key}",
+                path.display()
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The scenario with `servers` servers and the request's overrides.
+fn at(req: &Request, servers: u32) -> Result<Scenario, String> {
+    let vary = [format!("servers.count={servers}")];
+    let sweep = match Sweep::load(req.path, req.policies, &vary) {
+        Ok(Some(s)) => s,
+        Ok(None) => {
+            return Err(Scenario::load_with_policies(req.path, req.policies).err().map_or_else(
+                || format!("{}: not a scenario file", req.path.display()),
+                |e| e.to_string(),
+            ));
+        }
+        Err(e) => return Err(format!("with servers.count = {servers}: {e}")),
+    };
+    if sweep.keys != ["servers.count"] {
+        return Err(format!(
+            "{}: has a [sweep] section (over {}); lbsim plan varies servers.count itself: plan a file without it",
+            req.path.display(),
+            sweep.keys.join(", ")
+        ));
+    }
+    let mut sc = sweep.points.into_iter().next().expect("one point").scenario;
+    sc.seed = req.seed.unwrap_or(sc.seed);
+    sc.replications = req.replications.unwrap_or(sc.replications);
+    Ok(sc)
+}
+
+/// Runs `sc` and keeps each policy's target metrics, per replication.
+fn measure(sc: &Scenario) -> Measured {
+    let result = experiment::run(sc);
+    let cols: Vec<usize> = Target::ALL
+        .iter()
+        .map(|t| SUMMARY.iter().position(|c| *c == t.column()).expect("a summary column"))
+        .collect();
+    let mut values = vec![vec![Vec::new(); Target::ALL.len()]; sc.policies.len()];
+    for rep in &result.replications {
+        for (p, lane) in rep.lanes.iter().enumerate() {
+            let row = summary_values(lane);
+            for (t, &c) in cols.iter().enumerate() {
+                values[p][t].push(row[c]);
+            }
+        }
+    }
+    Measured { values }
+}
