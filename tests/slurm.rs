@@ -68,7 +68,7 @@ fn lbsim_run(scenario: &Path, out: &Path, extra: &[&str]) -> Output {
         .args(extra)
         .arg("--out")
         .arg(out)
-        .args(["--quiet", "--no-report"])
+        .arg("--quiet")
         .output()
         .expect("lbsim runs")
 }
@@ -78,14 +78,7 @@ fn slurm_sweep(scenario: &Path, out: &Path, shards: &str, extra: &[&str]) -> (bo
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/slurm-sweep.sh");
     let log = out.with_extension("log");
     let mut child = Command::new(&script)
-        .args([
-            "--wait",
-            "--no-report",
-            "--time",
-            "10:00",
-            "--lbsim",
-            env!("CARGO_BIN_EXE_lbsim"),
-        ])
+        .args(["--wait", "--time", "10:00", "--lbsim", env!("CARGO_BIN_EXE_lbsim")])
         .arg(scenario)
         .arg(out)
         .arg(shards)
@@ -182,8 +175,8 @@ fn a_sweep_sharded_over_slurm_merges_into_the_unsharded_folder() {
         expected.keys().collect::<Vec<_>>(),
         "the merged folder has the unsharded run's files"
     );
-    // Byte for byte, run.json included: the merge must not show that the sweep was
-    // split. Both sides ran with --no-report: what is compared is what was simulated.
+    // Byte for byte, run.json, charts and report included: the merge must not show
+    // that the sweep was split.
     for (name, bytes) in &expected {
         assert!(
             merged[name] == *bytes,
@@ -195,6 +188,10 @@ fn a_sweep_sharded_over_slurm_merges_into_the_unsharded_folder() {
         .lines()
         .count();
     assert_eq!(rows, 1 + 4 * 3 * 2, "a header, then points × policies × replications");
+    assert!(
+        expected.contains_key(Path::new("report.html")),
+        "the sweep drew its report"
+    );
 }
 
 #[test]
