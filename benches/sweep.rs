@@ -40,29 +40,35 @@ sessions.state_ttl = ["10m", "30m"]
 seed = [1, 2, 3, 4]
 "#;
 
-/// Seconds to run every point of `sweep` on a pool of `threads` threads (best of `rounds`).
-fn time(sweep: &Sweep, threads: usize, rounds: usize) -> f64 {
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .expect("thread pool");
-    (0..rounds)
-        .map(|_| {
+/// Seconds to run every point of `sweep` on a pool of one thread and of two, best
+/// of `rounds` each. The two alternate, round by round, so that a busy spell of
+/// a shared machine slows both rather than one.
+fn times(sweep: &Sweep, rounds: usize) -> (f64, f64) {
+    let pool = |threads| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .expect("thread pool")
+    };
+    let pools = [pool(1), pool(2)];
+    let mut best = [f64::INFINITY; 2];
+    for _ in 0..rounds {
+        for (pool, best) in pools.iter().zip(&mut best) {
             let start = Instant::now();
             let results = pool.install(|| experiment::sweep(&sweep.points));
             assert_eq!(results.len(), sweep.points.len());
-            start.elapsed().as_secs_f64()
-        })
-        .fold(f64::INFINITY, f64::min)
+            *best = best.min(start.elapsed().as_secs_f64());
+        }
+    }
+    (best[0], best[1])
 }
 
 fn main() {
     let sweep = Sweep::parse(SCENARIO, Path::new("sweep-bench.toml"), &[], &[])
         .expect("valid sweep")
         .expect("a sweep");
-    let rounds = 3;
-    let one = time(&sweep, 1, rounds);
-    let two = time(&sweep, 2, rounds);
+    let rounds = 5;
+    let (one, two) = times(&sweep, rounds);
     println!(
         "sweep of {} points × 4 policies: 1 thread {one:.3} s, 2 threads {two:.3} s, speedup {:.2}× (best of {rounds})",
         sweep.points.len(),
