@@ -47,6 +47,16 @@ impl Estimate {
             half_width: t975(n - 1) * sd / (n as f64).sqrt(),
         }
     }
+
+    /// The estimate as tables show it: `mean ± half-width` to `decimals` places,
+    /// the mean alone from one replication, `-` without a value.
+    pub fn show(&self, decimals: usize) -> String {
+        match (self.mean.is_finite(), self.half_width.is_finite()) {
+            (false, _) => "-".into(),
+            (true, false) => format!("{:.decimals$}", self.mean),
+            (true, true) => format!("{:.decimals$} ± {:.decimals$}", self.mean, self.half_width),
+        }
+    }
 }
 
 /// Policy B against a baseline A over the same replications.
@@ -138,6 +148,13 @@ mod tests {
         assert!((t975(60) - 2.000).abs() < 1e-3);
         assert!((t975(120) - 1.980).abs() < 1e-3);
         assert!(Estimate::of(&[7.0]).half_width.is_nan());
+    }
+
+    #[test]
+    fn estimates_show_their_interval_when_they_have_one() {
+        assert_eq!(Estimate::of(&[1.0, 2.0, 3.0]).show(2), "2.00 ± 2.48");
+        assert_eq!(Estimate::of(&[1.25]).show(1), "1.2");
+        assert_eq!(Estimate::of(&[f64::NAN]).show(2), "-");
     }
 
     #[test]

@@ -145,30 +145,12 @@ pub fn text(keys: &[String], results: &[JobResult]) -> String {
             }
         }
         for (row, xs) in policies {
-            let e = Estimate::of(&xs);
             let mut line = vec![row[4].clone()];
             line.extend(row[LEADING.len()..LEADING.len() + keys.len()].iter().cloned());
             line.push(row[1].clone());
-            line.push(match (e.mean.is_finite(), e.half_width.is_finite()) {
-                (false, _) => "-".into(),
-                (true, false) => format!("{:.2}", e.mean),
-                (true, true) => format!("{:.2} ± {:.2}", e.mean, e.half_width),
-            });
+            line.push(Estimate::of(&xs).show(2));
             rows.push(line);
         }
     }
-    let widths: Vec<usize> = (0..rows[0].len())
-        .map(|j| rows.iter().map(|r| r[j].chars().count()).max().unwrap_or(0))
-        .collect();
-    let mut out = String::new();
-    for row in &rows {
-        let cells: Vec<String> = row
-            .iter()
-            .zip(&widths)
-            .map(|(c, w)| format!("{c}{}", " ".repeat(w - c.chars().count())))
-            .collect();
-        out.push_str(cells.join("  ").trim_end());
-        out.push('\n');
-    }
-    out
+    super::table::columns(&rows, |_, _| false, false)
 }

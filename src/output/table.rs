@@ -79,7 +79,6 @@ pub fn render(result: &RunResult) -> String {
     let Some(first) = result.replications.first() else {
         return String::new();
     };
-    let reps = result.replications.len();
     let mut rows: Vec<Vec<String>> = Vec::new();
     let mut header = vec!["policy".to_string()];
     header.extend(COLUMNS.iter().map(|c| c.header.to_string()));
@@ -89,17 +88,23 @@ pub fn render(result: &RunResult) -> String {
         let mut row = vec![lane.label.clone()];
         for c in COLUMNS {
             let xs: Vec<f64> = result.replications.iter().map(|r| (c.value)(&r.lanes[i])).collect();
-            let e = Estimate::of(&xs);
-            row.push(match (e.mean.is_finite(), reps > 1 && e.half_width.is_finite()) {
-                (false, _) => "-".into(),
-                (true, false) => format!("{:.*}", c.decimals, e.mean),
-                (true, true) => format!("{:.*} ± {:.*}", c.decimals, e.mean, c.decimals, e.half_width),
-            });
+            row.push(Estimate::of(&xs).show(c.decimals));
         }
         row.push(top_cause(result, i));
         rows.push(row);
     }
-    let widths: Vec<usize> = (0..rows[0].len())
+    // Numbers align right; the policy and the cause, left.
+    columns(&rows, |j, n| j != 0 && j != n - 1, true)
+}
+
+/// Lays `rows` (the first a header) out in columns two spaces apart, each as wide
+/// as its widest cell; `right(j, n)` says whether column `j` of `n` aligns right,
+/// and `rule` draws dashes under the header.
+pub fn columns(rows: &[Vec<String>], right: impl Fn(usize, usize) -> bool, rule: bool) -> String {
+    let Some(first) = rows.first() else {
+        return String::new();
+    };
+    let widths: Vec<usize> = (0..first.len())
         .map(|j| rows.iter().map(|r| r[j].chars().count()).max().unwrap_or(0))
         .collect();
     let mut out = String::new();
@@ -108,17 +113,17 @@ pub fn render(result: &RunResult) -> String {
             .iter()
             .enumerate()
             .map(|(j, cell)| {
-                let pad = widths[j] - cell.chars().count();
-                if j == 0 || j == row.len() - 1 {
-                    format!("{cell}{}", " ".repeat(pad))
+                let pad = " ".repeat(widths[j] - cell.chars().count());
+                if right(j, row.len()) {
+                    format!("{pad}{cell}")
                 } else {
-                    format!("{}{cell}", " ".repeat(pad))
+                    format!("{cell}{pad}")
                 }
             })
             .collect();
         out.push_str(cells.join("  ").trim_end());
         out.push('\n');
-        if k == 0 {
+        if k == 0 && rule {
             out.push_str(&widths.iter().map(|w| "-".repeat(*w)).collect::<Vec<_>>().join("  "));
             out.push('\n');
         }

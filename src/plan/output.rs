@@ -10,6 +10,7 @@ use serde_json::json;
 use super::Plan;
 use super::slo::{self, Target};
 use crate::output::num;
+use crate::output::table::columns;
 
 /// plan.csv.
 pub fn csv(plan: &Plan) -> Vec<u8> {
@@ -118,19 +119,7 @@ pub fn text(plan: &Plan) -> String {
         }
         rows.push(row);
     }
-    let widths: Vec<usize> = (0..rows[0].len())
-        .map(|j| rows.iter().map(|r| r[j].chars().count()).max().unwrap_or(0))
-        .collect();
-    let mut out = String::new();
-    for row in &rows {
-        let cells: Vec<String> = row
-            .iter()
-            .zip(&widths)
-            .map(|(c, w)| format!("{c}{}", " ".repeat(w - c.chars().count())))
-            .collect();
-        out.push_str(cells.join("  ").trim_end());
-        out.push('\n');
-    }
+    let mut out = columns(&rows, |_, _| false, false);
     let objectives: Vec<String> = plan.slos.iter().map(|s| s.describe()).collect();
     out.push_str(&format!(
         "* objective: {}, checked against {}; metrics at the fewest servers (at {} when not met)\n",
@@ -143,15 +132,10 @@ pub fn text(plan: &Plan) -> String {
 
 /// `mean ± half-width` of `t` for policy `p` at `servers`.
 fn shown(plan: &Plan, servers: u32, p: usize, t: Target) -> String {
-    let e = plan.estimate(servers, p, t);
-    let d = match t {
+    let decimals = match t {
         Target::P99 => 0,
         Target::Utilisation => 3,
         Target::Loss => 2,
     };
-    match (e.mean.is_finite(), e.half_width.is_finite()) {
-        (false, _) => "-".into(),
-        (true, false) => format!("{:.d$}", e.mean),
-        (true, true) => format!("{:.d$} ± {:.d$}", e.mean, e.half_width),
-    }
+    plan.estimate(servers, p, t).show(decimals)
 }

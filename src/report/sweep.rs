@@ -248,16 +248,6 @@ pub fn charts(d: &SweepData) -> Result<Vec<Chart>, String> {
     Ok(out)
 }
 
-/// `mean ± half-width` with the measure's decimals and unit, `mean` alone with one replication.
-fn cell(e: Estimate, m: &Measure) -> String {
-    let d = m.decimals;
-    match (e.mean.is_finite(), e.half_width.is_finite()) {
-        (false, _) => "-".into(),
-        (true, false) => format!("{:.d$}", e.mean),
-        (true, true) => format!("{:.d$} ± {:.d$}", e.mean, e.half_width),
-    }
-}
-
 /// A policy's fortunes across the sweep, in words: the range of its losses
 /// and where they are fewest, then the ranges of its other metrics.
 pub fn sentence(d: &SweepData, p: usize) -> String {
@@ -362,7 +352,10 @@ pub fn page(d: &SweepData, charts: &[Chart]) -> String {
             }
             out.push_str(&format!("{}<td>{}</td>", html::swatch(p), escape(policy)));
             for &m in &measured {
-                out.push_str(&format!("<td>{}</td>", escape(&cell(d.estimate(m, i, p), SWEPT[m]))));
+                out.push_str(&format!(
+                    "<td>{}</td>",
+                    escape(&d.estimate(m, i, p).show(SWEPT[m].decimals))
+                ));
             }
             out.push_str("</tr>\n");
         }
