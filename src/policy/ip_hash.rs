@@ -48,15 +48,10 @@ impl Hashing for IpHash {
 
 #[cfg(test)]
 mod tests {
-    use super::testing::{moved_share, pool_with_spare};
-    use crate::pool::PoolChangeKind;
+    use super::testing::adding_moves_as_mod_n;
 
     #[test]
     fn adding_a_server_to_n_moves_about_n_over_n_plus_1() {
-        for n in [3usize, 8, 20] {
-            let moved = moved_share("ip_hash", pool_with_spare(n, 1), 50_000, PoolChangeKind::Add(n as u32));
-            let want = n as f64 / (n + 1) as f64;
-            assert!((moved - want).abs() < 0.01, "n={n}: moved {moved}, expected {want}");
-        }
+        adding_moves_as_mod_n("ip_hash", &[3, 8, 20], 50_000, 0.01);
     }
 }

@@ -308,6 +308,24 @@ pub(crate) mod testing {
             .count();
         moved as f64 / keys as f64
     }
+
+    /// Asserts that adding a server to `n` (for each of `ns`) moves the share of
+    /// `keys` clients a hash modulo the server count moves, n/(n+1), within `within`.
+    pub fn adding_moves_as_mod_n(text: &str, ns: &[usize], keys: u32, within: f64) {
+        for &n in ns {
+            let moved = moved_share(
+                text,
+                pool_with_spare(n, 1),
+                keys,
+                crate::pool::PoolChangeKind::Add(n as u32),
+            );
+            let want = n as f64 / (n + 1) as f64;
+            assert!(
+                (moved - want).abs() < within,
+                "{text}, n={n}: moved {moved}, mod-N theory {want}"
+            );
+        }
+    }
 }
 
 #[cfg(test)]

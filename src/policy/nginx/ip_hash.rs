@@ -60,8 +60,7 @@ mod tests {
     use super::super::tests::weighted;
     use super::*;
     use crate::engine::Stream;
-    use crate::policy::testing::{built, client, failure_moves_only_its_clients, moved_share, pool_with_spare};
-    use crate::pool::PoolChangeKind;
+    use crate::policy::testing::{adding_moves_as_mod_n, built, client, failure_moves_only_its_clients};
     use crate::pool::{Pool, ServerId};
     use proptest::prelude::*;
 
@@ -139,16 +138,7 @@ mod tests {
 
     #[test]
     fn adding_a_server_remaps_most_networks() {
-        for n in [3usize, 8] {
-            let moved = moved_share(
-                "nginx.ip_hash",
-                pool_with_spare(n, 1),
-                20_000,
-                PoolChangeKind::Add(n as u32),
-            );
-            let want = n as f64 / (n + 1) as f64;
-            assert!((moved - want).abs() < 0.05, "n={n}: moved {moved}, mod-N theory {want}");
-        }
+        adding_moves_as_mod_n("nginx.ip_hash", &[3, 8], 20_000, 0.05);
     }
 
     proptest! {
