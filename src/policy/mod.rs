@@ -258,6 +258,15 @@ pub(crate) mod testing {
         }
     }
 
+    /// A client at a written address (user 0, port 40000), for published vectors.
+    pub fn at(ip: &str) -> Client {
+        Client {
+            user: 0,
+            addr: ip.parse().unwrap(),
+            port: 40_000,
+        }
+    }
+
     pub fn built(text: &str, pool: &Pool) -> Box<dyn Policy> {
         let spec = spec::parse(text, 0).unwrap();
         build(

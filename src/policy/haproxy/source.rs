@@ -172,7 +172,7 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
-    use crate::policy::testing::{built, client, moved_share, pool, pool_with_spare};
+    use crate::policy::testing::{at, built, client, moved_share, pool, pool_with_spare};
     use crate::policy::{BuildContext, build, spec};
     use crate::pool::PoolChangeKind;
 
@@ -185,14 +185,6 @@ mod tests {
         "203.0.113.7",
         "2001:db8::1",
     ];
-
-    fn at(addr: &str) -> Client {
-        Client {
-            user: 0,
-            addr: addr.parse().unwrap(),
-            port: 40_000,
-        }
-    }
 
     fn weighted(weights: &[u32]) -> Pool {
         servers(&named(weights.len(), |i| format!("s{i}")), weights, &[])

@@ -178,21 +178,13 @@ impl Tries for Hash {
 mod tests {
     use super::super::tests::weighted;
     use super::*;
-    use crate::policy::testing::{adding_moves_as_mod_n, built, failure_moves_only_its_clients, shares};
+    use crate::policy::testing::{adding_moves_as_mod_n, at, built, failure_moves_only_its_clients, shares};
     use crate::policy::{BuildContext, build, spec};
     use crate::pool::{Pool, ServerId};
     use proptest::prelude::*;
 
     fn text(key: Key, c: &Client) -> String {
         String::from_utf8(KeyBytes::default().of(key, c).to_vec()).unwrap()
-    }
-
-    fn at(ip: &str) -> Client {
-        Client {
-            user: 7,
-            addr: ip.parse().unwrap(),
-            port: 40_000,
-        }
     }
 
     #[test]

@@ -60,7 +60,7 @@ mod tests {
     use super::super::tests::weighted;
     use super::*;
     use crate::engine::Stream;
-    use crate::policy::testing::{adding_moves_as_mod_n, built, client, failure_moves_only_its_clients};
+    use crate::policy::testing::{adding_moves_as_mod_n, at, built, client, failure_moves_only_its_clients};
     use crate::pool::{Pool, ServerId};
     use proptest::prelude::*;
 
@@ -72,14 +72,6 @@ mod tests {
         "8.8.8.8",
         "203.0.113.7",
     ];
-
-    fn at(ip: &str) -> Client {
-        Client {
-            user: 0,
-            addr: ip.parse().unwrap(),
-            port: 40_000,
-        }
-    }
 
     fn picks(pool: &Pool) -> Vec<ServerId> {
         let p = built("nginx.ip_hash", pool);

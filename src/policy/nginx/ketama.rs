@@ -173,21 +173,13 @@ mod tests {
     use crate::engine::Stream;
     use crate::policy::testing::servers;
     use crate::policy::testing::{
-        built, client, failure_moves_only_its_clients, moved_share, pool, pool_with_spare, shares,
+        at, built, client, failure_moves_only_its_clients, moved_share, pool, pool_with_spare, shares,
     };
     use crate::pool::PoolChangeKind;
     use proptest::prelude::*;
 
     fn named(names: &[&str], weights: &[u32], down: &[usize]) -> Pool {
         servers(names, weights, down)
-    }
-
-    fn at(ip: &str) -> Client {
-        Client {
-            user: 0,
-            addr: ip.parse().unwrap(),
-            port: 40_000,
-        }
     }
 
     const SERVERS: [&str; 3] = ["10.0.0.1:80", "10.0.0.2:80", "10.0.0.3:80"];
