@@ -376,12 +376,7 @@ fn run_sweep(mut sweep: Sweep, vary: &[String], shard: Option<Shard>, resume: bo
         Ok(done) => done,
         Err(e) => return output_error(e),
     };
-    let mine: Vec<Job> = jobs::of(&sweep.points)
-        .into_iter()
-        .enumerate()
-        .filter(|(i, _)| shard.holds(*i))
-        .map(|(_, j)| j)
-        .collect();
+    let mine = shard.deal(jobs::of(&sweep.points));
     let todo: Vec<Job> = mine.iter().filter(|j| !done.contains(j)).copied().collect();
     if !flags.quiet && todo.len() < mine.len() {
         say(&format!(
@@ -564,8 +559,7 @@ fn finish(
     trace: Option<&serde_json::Value>,
 ) -> ExitCode {
     if let Err(e) = output::write_run(dir, flags.force, sc, result, trace) {
-        eprintln!("error: {e}");
-        return ExitCode::FAILURE;
+        return output_error(e);
     }
     if let Err(code) = report_into(dir, flags.no_report, "the run's CSV files are") {
         return code;
@@ -633,17 +627,10 @@ fn plan(path: &Path, slos: &[String], min: u32, max: u32, flags: &RunFlags) -> E
         ("run.json".to_string(), lbsim::plan::output::json(&plan).into_bytes()),
     ];
     if let Err(e) = output::write_folder(&dir, flags.force, files) {
-        eprintln!("error: {e}");
-        return ExitCode::FAILURE;
+        return output_error(e);
     }
-    if !flags.no_report
-        && let Err(e) = report::write(&dir)
-    {
-        eprintln!(
-            "error: {e} (plan.csv is written; retry with `lbsim report {}`)",
-            dir.display()
-        );
-        return ExitCode::FAILURE;
+    if let Err(code) = report_into(&dir, flags.no_report, "plan.csv is") {
+        return code;
     }
     if !flags.quiet {
         say(&format!(
