@@ -1,0 +1,12 @@
+//! One module per subcommand, each with its arguments and what it does with them;
+//! `common` holds what they share.
+
+pub mod common;
+pub mod merge;
+pub mod plan;
+pub mod policies;
+pub mod replay;
+pub mod report;
+pub mod route;
+pub mod run;
+pub mod validate;

@@ -1,0 +1,123 @@
+//! `lbsim replay`: a real access log through a scenario's servers and policies.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::Args;
+
+use lbsim::engine::Time;
+use lbsim::scenario::{Network, Scenario};
+use lbsim::trace::{Format, Trace};
+use lbsim::{experiment, output};
+
+use super::common::{RunFlags, destination, finish, say, scenario, usage_error};
+
+#[derive(Args)]
+pub struct ReplayArgs {
+    /// The access log, plain or gzip-compressed.
+    pub log: PathBuf,
+    /// The scenario whose servers, pool events, serving and policies to use (TOML).
+    #[arg(long, value_name = "FILE")]
+    pub scenario: PathBuf,
+    /// common: NCSA Common Log Format, fields after BYTES ignored (so combined logs
+    /// read too); combined: also requires "REFERER" "USER-AGENT"; csv: a header row
+    /// naming `time` (RFC 3339 or Unix seconds) and `client` columns, others ignored.
+    #[arg(long, value_name = "FORMAT", default_value = "common", value_parser = parse_format)]
+    pub format: Format,
+    /// A client's session ends when its next request comes more than this long after
+    /// its previous one.
+    #[arg(long, value_name = "DURATION", default_value = "30m", value_parser = lbsim::scenario::units::parse_duration)]
+    pub idle: Time,
+    /// Lay the scenario's mobile network over the log's clients: each is, with that
+    /// network's share, a phone whose logged address is its WiFi and which switches
+    /// to carrier addresses and back at the network's switch_rate and cellular_stay.
+    #[arg(long)]
+    pub churn: bool,
+    #[command(flatten)]
+    pub flags: RunFlags,
+}
+
+pub fn main(a: ReplayArgs) -> ExitCode {
+    replay(&a.log, a.format, a.idle, a.churn, &a.scenario, &a.flags)
+}
+
+/// Replays `log`, read as `format`, cut at gaps over `idle`, with `churn` or not,
+/// through the scenario at `path`.
+fn replay(log: &Path, format: Format, idle: Time, churn: bool, path: &Path, flags: &RunFlags) -> ExitCode {
+    let mut sc = match scenario(path, flags, true) {
+        Ok(sc) => sc,
+        Err(code) => return code,
+    };
+    let mobile = sc
+        .networks
+        .iter()
+        .find(|n| matches!(n, Network::Mobile { .. }))
+        .cloned();
+    let churn = match (churn, mobile) {
+        (false, _) => None,
+        (true, Some(n)) => Some(n),
+        (true, None) => {
+            return usage_error(format!(
+                "--churn: {} has no [[networks]] entry with kind = \"mobile\" to take the switching from",
+                path.display()
+            ));
+        }
+    };
+    // Rows of a replay's CSV files say it is one, as does its default folder.
+    sc.name = format!("{}-replay", sc.name);
+    let dir = match destination(&sc, flags) {
+        Ok(dir) => dir,
+        Err(code) => return code,
+    };
+    let trace = match Trace::read(log, format, idle) {
+        Ok(t) => t,
+        Err(e) => return usage_error(e),
+    };
+    if let Err(e) = sc.for_replay(trace.duration()) {
+        return usage_error(format!("{}: {e}", log.display()));
+    }
+    if !flags.quiet {
+        announce(&trace, churn.as_ref(), &sc);
+    }
+    let total = sc.duration * u64::from(sc.replications);
+    let result = output::progress::watch(total, !flags.quiet, |p| {
+        experiment::run_watched(&sc, |r| trace.replay(&sc, r, churn.as_ref()), p)
+    });
+    let mut json = trace.stats.to_json();
+    json["churn_phone_share"] = churn.as_ref().map(Network::share).into();
+    finish(&sc, &result, &dir, flags, Some(&json))
+}
+
+/// What a replay is about to route: the log's statistics, its malformed lines,
+/// and the pool events it will not reach.
+fn announce(trace: &Trace, churn: Option<&Network>, sc: &Scenario) {
+    let stats = &trace.stats;
+    let churned = churn.map_or(String::new(), |n| {
+        format!(
+            "  churn      {} % of clients are phones, switching as the scenario's mobile network\n",
+            output::num(n.share() * 100.0)
+        )
+    });
+    say(&format!("replaying {}{churned}\n", stats.describe()));
+    for m in &stats.first_malformed {
+        eprintln!("warning: {}", m.show(&stats.file, stats.format));
+    }
+    let unreported = stats.malformed - stats.first_malformed.len() as u64;
+    if unreported > 0 {
+        eprintln!("warning: {unreported} more malformed lines skipped");
+    }
+    let unreached = sc.changes.iter().filter(|c| c.at >= sc.duration).count();
+    if unreached > 0 {
+        eprintln!(
+            "note: {unreached} of the scenario's pool events come after the log ends ({}) and are not applied",
+            lbsim::engine::time::clock(sc.duration)
+        );
+    }
+}
+
+pub fn parse_format(name: &str) -> Result<Format, String> {
+    Format::from_name(name).ok_or_else(|| {
+        let names: Vec<&str> = Format::ALL.iter().map(|f| f.name()).collect();
+        format!("expected one of: {}", names.join(", "))
+    })
+}
