@@ -90,11 +90,28 @@ enum Command {
     ///
     /// Servers are given in configuration order, since real products hash server
     /// names or positions. Clients are routed one after another, each a new session;
-    /// a line may be `IP` or `IP PORT`.
+    /// a line may be `IP` or `IP PORT`. With --scenario, the servers and the policy
+    /// come from a scenario file, as `lbsim import` writes them from a real
+    /// balancer's configuration.
     #[command(
-        after_help = "Example:\n  lbsim route --policy nginx.ip_hash --servers 10.0.0.1:80,10.0.0.2:80,10.0.0.3:80 --down 1 192.168.1.10 8.8.8.8"
+        after_help = "Examples:\n  lbsim route --policy nginx.ip_hash --servers 10.0.0.1:80,10.0.0.2:80,10.0.0.3:80 --down 1 192.168.1.10 8.8.8.8\n  \
+                      lbsim route --scenario scenarios/seed-example.toml --policy ip_hash 192.168.1.1"
     )]
     Route(cli::route::RouteArgs),
+    /// Write a scenario from a real balancer's configuration.
+    ///
+    /// Reads an nginx upstream, an HAProxy backend, an Envoy cluster, a Kubernetes
+    /// Service or the output of `ipvsadm -Sn`, and writes a scenario with its servers
+    /// (names, weights, those marked down) and the lbsim policy that picks as the
+    /// product does, each value commented with the line it came from. A directive
+    /// that changes routing and that lbsim does not model is an error (a warning with
+    /// --lenient); the traffic is a placeholder to replace with your own or with
+    /// `lbsim fit`.
+    #[command(
+        after_help = "Examples:\n  lbsim import /etc/nginx/nginx.conf --upstream shop --print\n  \
+                      lbsim import haproxy.cfg --backend web --out web.toml"
+    )]
+    Import(cli::import::ImportArgs),
 }
 
 fn main() -> ExitCode {
@@ -107,5 +124,6 @@ fn main() -> ExitCode {
         Command::Validate(a) => cli::validate::main(a),
         Command::Policies => cli::policies::main(),
         Command::Route(a) => cli::route::main(a),
+        Command::Import(a) => cli::import::main(a),
     }
 }

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::Args;
 
 use lbsim::output;
+use lbsim::pool::Presence;
 use lbsim::scenario::Scenario;
 use lbsim::scenario::sweep::Sweep;
 
@@ -44,11 +45,11 @@ fn validate(path: PathBuf) -> ExitCode {
             Err(_) => return usage_error(e),
         },
     };
-    let initial = sc
-        .servers
-        .iter()
-        .filter(|s| s.presence == lbsim::pool::Presence::Up)
-        .count();
+    let count = |p: Presence| sc.servers.iter().filter(|s| s.presence == p).count();
+    let initial = match count(Presence::Down) {
+        0 => count(Presence::Up).to_string(),
+        down => format!("{} ({down} of them down)", count(Presence::Up) + down),
+    };
     let policies: Vec<&str> = sc.policies.iter().map(|p| p.text.as_str()).collect();
     let (verdict, duration, users) = if replay_only {
         (

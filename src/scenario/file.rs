@@ -329,6 +329,11 @@ pub struct Servers {
     pub names: Option<Spanned<Vec<String>>>,
     /// Weights in configuration order (default 1 each).
     pub weights: Option<Spanned<Vec<Weight>>>,
+    /// Servers configured but marked down at the start (nginx `down`, HAProxy
+    /// `disabled`): in the balancer's configuration, taking no requests until a
+    /// `recover` event.
+    #[serde(default)]
+    pub down: Vec<Spanned<String>>,
     /// Parallel workers per server.
     #[serde(default = "Servers::workers")]
     pub workers: Spanned<Count>,

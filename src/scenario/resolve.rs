@@ -272,6 +272,20 @@ impl Resolver<'_> {
                 return self.err(*at, format!("server name {:?} appears twice", a.name));
             }
         }
+        for d in &s.down {
+            match out.iter_mut().find(|(srv, _)| srv.name == *d.get_ref()) {
+                Some((srv, _)) => srv.presence = Presence::Down,
+                None => {
+                    let known: Vec<_> = out.iter().map(|(s, _)| s.name.as_str()).collect();
+                    let message = format!(
+                        "down: unknown server {:?}; servers are: {}",
+                        d.get_ref(),
+                        known.join(", ")
+                    );
+                    return self.err(d.span().start, message);
+                }
+            }
+        }
         for e in f.events.iter().filter(|e| e.action == file::Action::Add) {
             let (name, at) = match &e.server {
                 Some(n) => (n.get_ref().clone(), n.span().start),
@@ -302,7 +316,7 @@ impl Resolver<'_> {
         servers: &[(Server, usize)],
         duration: Time,
     ) -> Result<Vec<PoolChange>, ScenarioError> {
-        let initial = servers.iter().filter(|(s, _)| s.presence == Presence::Up).count();
+        let initial = servers.iter().filter(|(s, _)| s.presence != Presence::Absent).count();
         let mut next_added = initial;
         // Each change with the offset of the event that made it, for messages.
         let mut changes: Vec<(PoolChange, usize)> = Vec::new();
