@@ -22,7 +22,7 @@ enum Command {
     /// Run a scenario and compare its policies.
     ///
     /// Writes summary.csv, summary_stats.csv (mean, sd and 95% CI over the
-    /// replications), comparisons.csv (each policy against the first, paired by
+    /// replications), comparisons.csv (each policy against the first or --baseline, paired by
     /// replication), timeseries.csv, servers.csv, server_windows.csv, losses.csv, events.csv
     /// (and journeys.csv for scripted users) and run.json into the output folder,
     /// then charts/ and report.html (unless --no-report), and prints a comparison

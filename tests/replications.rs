@@ -127,7 +127,7 @@ queueing = false
 fn pairing_by_replication_narrows_the_interval_of_a_difference() {
     let sc = lbsim::scenario::Scenario::parse(CORRELATED, std::path::Path::new("correlated.toml")).expect("valid");
     let result = lbsim::experiment::run(&sc);
-    let rows = lbsim::output::comparisons::against_baseline(&result, "sessions_lost_pct");
+    let rows = lbsim::output::comparisons::against_baseline(&result, 0, "sessions_lost_pct");
     assert_eq!(rows.len(), 1);
     let (label, p) = &rows[0];
     assert_eq!(label, "ring(vnodes=100)");
@@ -138,6 +138,69 @@ fn pairing_by_replication_narrows_the_interval_of_a_difference() {
         p.diff.half_width,
         p.unpaired_half_width
     );
+}
+
+/// Round robin first: it loses nearly every session whatever the phones do, so
+/// the hashes' losses do not vary with its own and pairing against it gains
+/// nothing; `--baseline ip_hash` compares the ring with a policy that loses on
+/// the same moves, and the paired interval is the narrower.
+#[test]
+fn the_baseline_is_chosen_and_pairing_narrows_only_what_varies_together() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let scenario = dir.path().join("correlated.toml");
+    let text = CORRELATED.replace(
+        r#"policies = ["ip_hash", "ring(vnodes=100)"]"#,
+        r#"policies = ["round_robin", "ip_hash", "ring(vnodes=100)"]"#,
+    );
+    fs::write(&scenario, text).expect("scenario written");
+    let run = |out: &str, extra: &[&str]| {
+        let out = dir.path().join(out);
+        let output = Command::new(env!("CARGO_BIN_EXE_lbsim"))
+            .args(["run", "--no-report", "--out"])
+            .arg(&out)
+            .arg(&scenario)
+            .args(extra)
+            .output()
+            .expect("lbsim runs");
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        let rows = read(&out.join("comparisons.csv"));
+        (String::from_utf8_lossy(&output.stdout).into_owned(), rows)
+    };
+    let lost = |rows: &Table, policy: &str| {
+        let row = rows
+            .iter()
+            .find(|r| r["policy"] == policy && r["metric"] == "sessions_lost_pct")
+            .unwrap_or_else(|| panic!("a row for {policy}"))
+            .clone();
+        let f = |k: &str| row[k].parse::<f64>().expect("number");
+        (
+            f("diff_ci95_half_width"),
+            f("unpaired_ci95_half_width"),
+            f("correlation"),
+        )
+    };
+    let (shown, rows) = run("first", &[]);
+    assert!(shown.contains("sessions lost against round_robin"), "{shown}");
+    assert!(rows.iter().all(|r| r["baseline"] == "round_robin"));
+    let (_, _, r) = lost(&rows, "ring(vnodes=100)");
+    assert!(r.abs() < 0.7, "ring against round robin: r = {r}");
+    let (shown, rows) = run("by-ip-hash", &["--baseline", "ip_hash"]);
+    assert!(shown.contains("sessions lost against ip_hash"), "{shown}");
+    assert!(
+        rows.iter()
+            .all(|r| r["baseline"] == "ip_hash" && r["policy"] != "ip_hash")
+    );
+    let (paired, unpaired, r) = lost(&rows, "ring(vnodes=100)");
+    assert!(r > 0.9, "ring against ip_hash: r = {r}");
+    assert!(paired < unpaired / 2.0, "paired ± {paired} vs unpaired ± {unpaired}");
+    let bad = Command::new(env!("CARGO_BIN_EXE_lbsim"))
+        .args(["run", "--no-report", "--baseline", "maglev"])
+        .arg(&scenario)
+        .output()
+        .expect("lbsim runs");
+    assert_eq!(bad.status.code(), Some(2));
+    let message = String::from_utf8_lossy(&bad.stderr);
+    assert!(message.contains("round_robin, ip_hash, ring(vnodes=100)"), "{message}");
 }
 
 #[test]

@@ -26,6 +26,10 @@ pub struct RunFlags {
     /// Run these policies instead of the scenario's (repeatable), e.g. 'stick_table(expire=10m)'.
     #[arg(long = "policy", value_name = "SPEC")]
     pub policies: Vec<String>,
+    /// Compare every other policy against this one in comparisons.csv and under the
+    /// table [default: the first policy]; written as in the scenario or --policy.
+    #[arg(long, value_name = "POLICY")]
+    pub baseline: Option<String>,
     /// Replace the output folder if it exists.
     #[arg(long)]
     pub force: bool,
@@ -35,6 +39,16 @@ pub struct RunFlags {
     /// Do not write charts/ and report.html (make them later with `lbsim report DIR`).
     #[arg(long)]
     pub no_report: bool,
+}
+
+/// Refuses `--baseline` where no comparisons are written (`what`: a sweep, a plan).
+pub fn no_baseline(flags: &RunFlags, what: &str) -> Result<(), ExitCode> {
+    match flags.baseline {
+        Some(_) => Err(usage_error(format!(
+            "--baseline chooses what comparisons.csv compares against, and {what} writes no comparisons"
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// Bad input: the user can fix it.
@@ -53,6 +67,9 @@ pub fn scenario(path: &Path, flags: &RunFlags, replay: bool) -> Result<Scenario,
     let mut sc = loaded.map_err(usage_error)?;
     sc.seed = flags.seed.unwrap_or(sc.seed);
     sc.replications = flags.replications.unwrap_or(sc.replications);
+    if let Some(b) = &flags.baseline {
+        sc.set_baseline(b).map_err(usage_error)?;
+    }
     Ok(sc)
 }
 
@@ -113,7 +130,7 @@ pub fn finish(
             result.wall_secs,
             routed as f64 / result.wall_secs.max(1e-9) / 1e6,
             output::table::render(result),
-            match output::comparisons::text(result) {
+            match output::comparisons::text(sc, result) {
                 t if t.is_empty() => t,
                 t => t + "\n",
             },

@@ -8,7 +8,7 @@ use clap::Args;
 use lbsim::output;
 use lbsim::plan::slo::Slo;
 
-use super::common::{RunFlags, output_error, report_into, say, usage_error};
+use super::common::{RunFlags, no_baseline, output_error, report_into, say, usage_error};
 
 #[derive(Args)]
 pub struct PlanArgs {
@@ -34,6 +34,9 @@ pub fn main(a: PlanArgs) -> ExitCode {
 
 /// Plans capacity for the scenario at `path`: the fewest servers per policy meeting `slos`.
 fn plan(path: &Path, slos: &[String], min: u32, max: u32, flags: &RunFlags) -> ExitCode {
+    if let Err(code) = no_baseline(flags, "a plan") {
+        return code;
+    }
     let slos = match slos.iter().map(|s| Slo::parse(s)).collect::<Result<Vec<_>, _>>() {
         Ok(s) => s,
         Err(e) => return usage_error(e),

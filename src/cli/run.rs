@@ -11,7 +11,9 @@ use lbsim::output::sweep_folder::{self, Overrides, SweepSpec};
 use lbsim::scenario::sweep::Sweep;
 use lbsim::{experiment, output};
 
-use super::common::{RunFlags, destination, finish, output_error, report_into, say, scenario, usage_error};
+use super::common::{
+    RunFlags, destination, finish, no_baseline, output_error, report_into, say, scenario, usage_error,
+};
 
 #[derive(Args)]
 pub struct RunArgs {
@@ -73,6 +75,9 @@ fn run(path: &Path, vary: &[String], shard: Option<Shard>, resume: bool, flags: 
 /// Runs a sweep's jobs (those of `shard` not yet in its folder), each kept as
 /// it finishes, then, once the folder holds every job, sweep.csv and run.json.
 fn run_sweep(mut sweep: Sweep, vary: &[String], shard: Option<Shard>, resume: bool, flags: &RunFlags) -> ExitCode {
+    if let Err(code) = no_baseline(flags, "a sweep") {
+        return code;
+    }
     // The command line overrides every point, except where the sweep varies the key.
     for p in &mut sweep.points {
         if !sweep.keys.iter().any(|k| k == "seed") {

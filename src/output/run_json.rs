@@ -27,6 +27,7 @@ pub fn render(sc: &Scenario, result: &RunResult, trace: Option<&serde_json::Valu
         "warmup_s": sc.warmup as f64 / 1e9,
         "window_s": sc.window as f64 / 1e9,
         "policies": sc.policies.iter().map(|p| p.text.clone()).collect::<Vec<_>>(),
+        "baseline": sc.policies.get(sc.baseline).map(|p| p.text.clone()),
         "threads": rayon::current_num_threads(),
         "wall_time_s": result.wall_secs,
         "events": events,

@@ -79,6 +79,9 @@ pub struct Scenario {
     /// follows the duration when a replay replaces it.
     pub window_given: bool,
     pub policies: Vec<Spec>,
+    /// The policy every other is compared against in comparisons.csv (an index
+    /// into `policies`; the first unless `--baseline` says otherwise).
+    pub baseline: usize,
     pub arrivals: Option<Arrivals>,
     pub sessions: Sessions,
     pub networks: Vec<Network>,
@@ -134,6 +137,25 @@ impl Scenario {
 
     /// Parses a policy specification and builds it against the initial pool, so
     /// every name and parameter is checked before a run starts.
+    /// Makes the policy written `text` (as in `policies` or `--policy`) the
+    /// baseline of comparisons.
+    pub fn set_baseline(&mut self, text: &str) -> Result<(), String> {
+        let squeeze = |t: &str| t.split_whitespace().collect::<String>();
+        match self.policies.iter().position(|p| squeeze(&p.text) == squeeze(text)) {
+            Some(i) => {
+                self.baseline = i;
+                Ok(())
+            }
+            None => {
+                let names: Vec<&str> = self.policies.iter().map(|p| p.text.as_str()).collect();
+                Err(format!(
+                    "--baseline {text:?} is not one of this run's policies: {}",
+                    names.join(", ")
+                ))
+            }
+        }
+    }
+
     pub fn check_policy(&self, text: &str) -> Result<Spec, SpecError> {
         let spec = policy::spec::parse(text, 0)?;
         let pool = self.initial_pool();

@@ -182,6 +182,7 @@ impl Resolver<'_> {
             window,
             window_given: f.window.is_some(),
             policies: Vec::new(),
+            baseline: 0,
             arrivals,
             sessions: f.sessions,
             networks: f.networks.map(Spanned::into_inner).unwrap_or_default(),
