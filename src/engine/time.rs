@@ -16,7 +16,22 @@ pub const DAY: Time = 24 * HOUR;
 /// Converts seconds to simulated time, saturating at the ends of the range.
 pub fn from_secs(secs: f64) -> Time {
     // `as` saturates for out-of-range floats and maps NaN to 0.
-    (secs * SECOND as f64).round() as Time
+    round_unsigned(secs * SECOND as f64) as Time
+}
+
+/// `x.round()` (halves away from zero) wherever the result is then converted to
+/// an unsigned integer with `as`, which saturates negatives to 0 either way.
+/// Baseline x86-64 has no rounding instruction, so `f64::round` is a call into
+/// libm; the hot paths that draw a time or a count for every request use this.
+#[inline]
+pub fn round_unsigned(x: f64) -> f64 {
+    // From 2^52 up every float is whole; NaN and infinities pass through.
+    if !(x < 4_503_599_627_370_496.0) {
+        return x;
+    }
+    let whole = x as u64 as f64;
+    // Exact: `whole` is x truncated, so the difference is x's fraction.
+    if x - whole >= 0.5 { whole + 1.0 } else { whole }
 }
 
 /// Converts simulated time to seconds.
@@ -64,6 +79,39 @@ pub fn clock(t: Time) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rounding_for_unsigned_results_is_f64_round() {
+        let edge = [
+            0.0,
+            0.49999999999999994,
+            0.5,
+            1.5,
+            2.5,
+            2.4999999999999996,
+            1e15 + 0.5,
+            4.5e15,
+            1e300,
+        ];
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        // Whole numbers with 20 bits of fraction, up to 2^33, and their neighbours.
+        let drawn = (0..100_000).flat_map(|_| {
+            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            let v = (x >> 11) as f64 / 1_048_576.0;
+            [
+                v,
+                f64::from_bits(v.to_bits() + 1),
+                f64::from_bits(v.to_bits().saturating_sub(1)),
+                v.floor() + 0.5,
+            ]
+        });
+        for v in edge.into_iter().chain(drawn) {
+            assert_eq!(round_unsigned(v).to_bits(), v.round().to_bits(), "{v}");
+            assert_eq!(round_unsigned(-v) as u64, (-v).round() as u64, "{}", -v);
+        }
+        assert!(round_unsigned(f64::NAN).is_nan());
+        assert_eq!(round_unsigned(f64::INFINITY), f64::INFINITY);
+    }
 
     #[test]
     fn seconds_round_trip() {

@@ -21,7 +21,8 @@ use crate::policy::key::Addr;
 use crate::scenario::distribution::Sampler;
 use crate::scenario::{Network, Scenario};
 use crate::workload::generator::PORTS;
-use crate::workload::network::{Net, Packed, after};
+use crate::workload::network::{Net, after};
+use crate::workload::packed::Packed;
 use crate::workload::users::Users;
 use crate::workload::{AddressChange, Request, RequestSource};
 
@@ -77,16 +78,16 @@ impl Churn {
     /// The address of `u`'s request at `now`, given its logged address, and
     /// whether it changed since the previous request.
     fn address(&mut self, u: u32, now: Time, logged: Addr) -> (Addr, AddressChange) {
-        if self.users.net[u as usize] != PHONE {
+        let user = &mut self.users[u];
+        if user.net != PHONE {
             return (logged, AddressChange::None);
         }
-        self.net.roam(&mut self.users, u, now, &mut self.rng_churn);
+        self.net.roam(user, now, &mut self.rng_churn);
         // The attachment, packed: a carrier address, or 0 for the logged WiFi one.
-        let attached = Packed::v4(self.net.cellular_address(&self.users, u).unwrap_or(0));
-        let i = u as usize;
-        let moved = self.users.started(u) && attached != self.users.last[i];
-        self.users.last[i] = attached;
-        self.users.set_started(u);
+        let attached = Packed::v4(self.net.cellular_address(user).unwrap_or(0));
+        let moved = user.started() && attached != user.last;
+        user.last = attached;
+        user.set_started();
         let addr = if attached.0 == 0 {
             logged
         } else {
@@ -177,7 +178,7 @@ impl RequestSource for Replay<'_> {
     }
 
     fn last_address(&self, u: u32) -> Addr {
-        let cellular = self.churn.as_ref().and_then(|c| c.net.cellular_address(&c.users, u));
+        let cellular = self.churn.as_ref().and_then(|c| c.net.cellular_address(&c.users[u]));
         cellular.map_or(self.trace.addrs[u as usize], Addr::v4)
     }
 

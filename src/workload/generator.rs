@@ -11,7 +11,8 @@ use crate::scenario::units::{Duration, Positive, Share};
 use crate::scenario::{Network, Pooling, Scenario, ScriptedUser};
 
 use super::arrivals::ArrivalProcess;
-use super::network::{Net, Packed, after, egress_address, relay_egress};
+use super::network::{Net, after, egress_address, relay_egress};
+use super::packed::Packed;
 use super::request::{AddressChange, Request};
 use super::source::RequestSource;
 use super::users::{SCRIPTED, Users};
@@ -184,7 +185,7 @@ impl Workload {
                 let site = sites.partition_point(|&c| c <= at).min(sites.len() - 1) as u32;
                 let u = self.users.push(n as u8, site, false, Time::MAX);
                 if !per_connection {
-                    self.users.cur[u as usize] = rng.random_range(0..*egress);
+                    self.users[u].cur = rng.random_range(0..*egress);
                 }
                 u
             }
@@ -202,8 +203,7 @@ impl Workload {
 
     fn start_visit(&mut self, u: u32, now: Time, out: &mut Vec<Request>) {
         self.visits += 1;
-        let i = u as usize;
-        self.users.remaining[i] = match self.users.net[i] {
+        self.users[u].remaining = match self.users[u].net {
             SCRIPTED => self.plan_of(u).user.requests,
             _ => self.requests.sample_count(&mut self.rng_sessions),
         };
@@ -212,23 +212,23 @@ impl Workload {
 
     /// Emits the user's next request and schedules what follows it.
     fn emit(&mut self, u: u32, now: Time, opens_visit: bool, out: &mut Vec<Request>) {
-        let i = u as usize;
         let (addr, change) = self.address(u, now);
-        self.users.remaining[i] -= 1;
-        let closes_visit = self.users.remaining[i] == 0;
+        let user = &mut self.users[u];
+        user.remaining -= 1;
+        let closes_visit = user.remaining == 0;
+        let (port, scripted) = (user.port, user.net == SCRIPTED);
         let service = time::from_secs(self.service.sample(&mut self.rng_service));
         out.push(Request {
             time: now,
             service,
             addr,
             user: u,
-            port: self.users.port[i],
+            port,
             opens_visit,
             closes_visit,
             change,
         });
 
-        let scripted = self.users.net[i] == SCRIPTED;
         if !closes_visit {
             let sampler = if scripted { self.plan_of(u).think } else { self.think };
             let think = sampler.sample(&mut self.rng_sessions);
@@ -244,27 +244,29 @@ impl Workload {
     /// A request after `keepalive` of silence, or from a new address, opens a new
     /// connection with a new source port.
     fn address(&mut self, u: u32, now: Time) -> (Addr, AddressChange) {
-        let i = u as usize;
         let stamp = Stamp::from(now);
-        let new_conn = !self.users.started(u) || stamp.since(self.users.seen[i]) > self.keepalive;
-        let (addr, change) = match self.users.net[i] {
+        let user = self.users[u];
+        let new_conn = !user.started() || stamp.since(user.seen) > self.keepalive;
+        let (addr, change) = match user.net {
             SCRIPTED => self.scripted_address(u, now),
             n => {
                 let (packed, why) = self.synthetic_address(u, n as usize, now, new_conn);
-                let change = if self.users.started(u) && packed != self.users.last[i] {
+                let user = &mut self.users[u];
+                let change = if user.started() && packed != user.last {
                     why
                 } else {
                     AddressChange::None
                 };
-                self.users.last[i] = packed;
+                user.last = packed;
                 (self.nets[n as usize].unpack(packed, u), change)
             }
         };
+        let user = &mut self.users[u];
         if new_conn || change != AddressChange::None {
-            self.users.port[i] = self.rng_connections.random_range(PORTS);
+            user.port = self.rng_connections.random_range(PORTS);
         }
-        self.users.seen[i] = stamp;
-        self.users.set_started(u);
+        user.seen = stamp;
+        user.set_started();
         (addr, change)
     }
 
@@ -276,7 +278,7 @@ impl Workload {
             .rev()
             .find(|m| m.0 <= now)
             .map_or(plan.address, |m| m.1);
-        let script = &mut self.scripts[self.users.home[u as usize] as usize];
+        let script = &mut self.scripts[self.users[u].home as usize];
         let change = if addr == script.last {
             AddressChange::None
         } else {
@@ -289,24 +291,21 @@ impl Workload {
     /// A synthetic user's public address for a request at `now`, and what would
     /// have changed it.
     fn synthetic_address(&mut self, u: u32, n: usize, now: Time, new_conn: bool) -> (Packed, AddressChange) {
-        let i = u as usize;
         let rng = &mut self.rng_connections;
+        let user = &mut self.users[u];
         match &self.nets[n] {
             Net::Home(home) => {
-                if !self.users.ipv6(u) {
-                    return (
-                        Packed::v4(home.v4_at(self.users.home[i], now)),
-                        AddressChange::Renumbering,
-                    );
+                if !user.ipv6() {
+                    return (Packed::v4(home.v4_at(user.home, now)), AddressChange::Renumbering);
                 }
                 if new_conn {
-                    self.users.set_conn_v4(u, rng.random::<f64>() < home.happy_eyeballs);
+                    user.set_conn_v4(rng.random::<f64>() < home.happy_eyeballs);
                 }
-                let last = self.users.last[i];
-                let packed = if self.users.conn_v4(u) {
-                    Packed::v4(home.v4_at(self.users.home[i], now))
+                let last = user.last;
+                let packed = if user.conn_v4() {
+                    Packed::v4(home.v4_at(user.home, now))
                 } else if new_conn || !last.is_v6() {
-                    Packed::v6(self.users.home[i], home.privacy_generation(u, now))
+                    Packed::v6(user.home, home.privacy_generation(u, now))
                 } else {
                     // An open connection keeps its address until it closes.
                     last
@@ -323,12 +322,12 @@ impl Workload {
                 pooling,
                 mapping_timeout,
             } => {
-                let idle = Stamp::from(now).since(self.users.seen[i]);
+                let idle = Stamp::from(now).since(user.seen);
                 let released = *pooling == Pooling::Arbitrary || idle > Stamp::from(*mapping_timeout);
-                if new_conn && self.users.started(u) && released {
-                    self.users.home[i] = pool.draw(rng);
+                if new_conn && user.started() && released {
+                    user.home = pool.draw(rng);
                 }
-                (Packed::v4(pool.v4(self.users.home[i])), AddressChange::NatPool)
+                (Packed::v4(pool.v4(user.home)), AddressChange::NatPool)
             }
             Net::Enterprise {
                 egress,
@@ -337,26 +336,24 @@ impl Workload {
                 ..
             } => {
                 if new_conn && *per_connection {
-                    self.users.cur[i] = rng.random_range(0..*egress);
+                    user.cur = rng.random_range(0..*egress);
                 }
-                let addr = egress_address(pool, self.users.home[i], self.users.cur[i]);
+                let addr = egress_address(pool, user.home, user.cur);
                 (Packed::v4(addr), AddressChange::ProxyEgress)
             }
             Net::Relay { pool, rotate_every } => {
                 if new_conn {
                     match *rotate_every {
-                        0 if self.users.started(u) => self.users.home[i] = pool.draw(rng),
+                        0 if user.started() => user.home = pool.draw(rng),
                         0 => {}
-                        every => self.users.home[i] = relay_egress(pool, every, u, now),
+                        every => user.home = relay_egress(pool, every, u, now),
                     }
                 }
-                (Packed::v4(pool.v4(self.users.home[i])), AddressChange::ProxyEgress)
+                (Packed::v4(pool.v4(user.home)), AddressChange::ProxyEgress)
             }
             net @ Net::Mobile { wifi, .. } => {
-                net.roam(&mut self.users, u, now, &mut self.rng_churn);
-                let addr = net
-                    .cellular_address(&self.users, u)
-                    .unwrap_or_else(|| wifi.v4(self.users.home[i]));
+                net.roam(user, now, &mut self.rng_churn);
+                let addr = net.cellular_address(user).unwrap_or_else(|| wifi.v4(user.home));
                 (Packed::v4(addr), AddressChange::Mobility)
             }
         }
@@ -364,7 +361,7 @@ impl Workload {
 
     /// The `[[users]]` entry of a scripted user.
     fn plan_of(&self, u: u32) -> &Plan {
-        &self.plans[self.scripts[self.users.home[u as usize] as usize].plan]
+        &self.plans[self.scripts[self.users[u].home as usize].plan]
     }
 }
 
@@ -388,7 +385,7 @@ impl RequestSource for Workload {
                     }
                 }
                 // A visit due while the user is still in one waits for it to end.
-                Event::Visit(u) if self.users.remaining[u as usize] > 0 => self
+                Event::Visit(u) if self.users[u].remaining > 0 => self
                     .calendar
                     .schedule(now.saturating_add(time::SECOND), Event::Visit(u)),
                 Event::Visit(u) => self.start_visit(u, now, out),
@@ -398,15 +395,15 @@ impl RequestSource for Workload {
     }
 
     fn last_address(&self, u: u32) -> Addr {
-        let i = u as usize;
-        match self.users.net[i] {
-            SCRIPTED => self.scripts[self.users.home[i] as usize].last,
-            n => self.nets[n as usize].unpack(self.users.last[i], u),
+        let user = &self.users[u];
+        match user.net {
+            SCRIPTED => self.scripts[user.home as usize].last,
+            n => self.nets[n as usize].unpack(user.last, u),
         }
     }
 
     fn port(&self, u: u32) -> u16 {
-        self.users.port[u as usize]
+        self.users[u].port
     }
 
     fn users(&self) -> u32 {

@@ -10,6 +10,7 @@
 pub mod arrivals;
 pub mod generator;
 pub mod network;
+pub mod packed;
 pub mod request;
 pub mod source;
 pub mod users;

@@ -22,7 +22,8 @@ use crate::policy::key::Addr;
 use crate::scenario::distribution::Sampler;
 use crate::scenario::{Egress, Network, Pooling};
 
-use super::users::Users;
+use super::packed::Packed;
+use super::users::User;
 
 /// A pool of public addresses.
 #[derive(Clone, Debug)]
@@ -108,32 +109,6 @@ pub fn pool_size(users: f64, per_address: f64) -> u64 {
         }
     }
     (hi.round() as u64).clamp(1, u32::MAX as u64)
-}
-
-/// A public address in 64 bits, so that a user's last address costs 8 bytes:
-/// an IPv4 address, or (with the top bit set) an IPv6 /64 index and the
-/// generation of the temporary interface identifier.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub struct Packed(pub u64);
-
-const V6: u64 = 1 << 63;
-
-impl Packed {
-    pub fn v4(a: u32) -> Packed {
-        Packed(a as u64)
-    }
-
-    pub fn v6(prefix: u32, generation: u32) -> Packed {
-        Packed(V6 | ((generation as u64 & 0x7fff_ffff) << 32) | prefix as u64)
-    }
-
-    pub fn is_v6(self) -> bool {
-        self.0 & V6 != 0
-    }
-
-    fn generation(self) -> u32 {
-        ((self.0 & !V6) >> 32) as u32
-    }
 }
 
 /// A network as the generator uses it: its pools and churn parameters.
@@ -302,18 +277,16 @@ impl Net {
         };
         let prefix = home.pool.v6_prefix(p.0 as u32);
         // A temporary interface identifier: random per device and generation.
-        let iid = xxh3_128_with_seed(
-            &[user.to_le_bytes(), p.generation().to_le_bytes()].concat(),
-            home.pool.salt,
-        ) as u64;
+        let key = (user as u64 | (p.generation() as u64) << 32).to_le_bytes();
+        let iid = xxh3_128_with_seed(&key, home.pool.salt) as u64;
         Addr::v6((prefix as u128) << 64 | iid as u128)
     }
 }
 
 impl Net {
-    /// Brings phone `u` up to `now` on a mobile network: makes the WiFi/cellular
+    /// Brings a phone up to `now` on a mobile network: makes the WiFi/cellular
     /// switches due by then, drawing each cellular address and stay from `rng`.
-    pub fn roam(&self, users: &mut Users, u: u32, now: Time, rng: &mut StreamRng) {
+    pub fn roam(&self, user: &mut User, now: Time, rng: &mut StreamRng) {
         let Net::Mobile {
             cellular,
             leave_wifi,
@@ -323,26 +296,25 @@ impl Net {
         else {
             return;
         };
-        let i = u as usize;
-        while users.next_switch[i] <= Stamp::from(now) {
-            let to_cell = !users.on_cell(u);
-            users.set_on_cell(u, to_cell);
+        while user.next_switch <= Stamp::from(now) {
+            let to_cell = !user.on_cell();
+            user.set_on_cell(to_cell);
             let stay = if to_cell {
-                users.cur[i] = cellular.draw(rng);
+                user.cur = cellular.draw(rng);
                 time::from_secs(cellular_stay.sample(rng)).max(1)
             } else {
                 after(0, *leave_wifi, rng)
             };
             // At least a millisecond, so that every turn of this loop moves on.
             let step = Stamp::from(stay).0.max(1);
-            users.next_switch[i] = Stamp(users.next_switch[i].0.saturating_add(step));
+            user.next_switch = Stamp(user.next_switch.0.saturating_add(step));
         }
     }
 
-    /// The carrier address phone `u` is on, if it is on cellular.
-    pub fn cellular_address(&self, users: &Users, u: u32) -> Option<u32> {
+    /// The carrier address a phone is on, if it is on cellular.
+    pub fn cellular_address(&self, user: &User) -> Option<u32> {
         match self {
-            Net::Mobile { cellular, .. } if users.on_cell(u) => Some(cellular.v4(users.cur[u as usize])),
+            Net::Mobile { cellular, .. } if user.on_cell() => Some(cellular.v4(user.cur)),
             _ => None,
         }
     }
