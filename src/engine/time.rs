@@ -26,7 +26,7 @@ pub fn from_secs(secs: f64) -> Time {
 #[inline]
 pub fn round_unsigned(x: f64) -> f64 {
     // From 2^52 up every float is whole; NaN and infinities pass through.
-    if !(x < 4_503_599_627_370_496.0) {
+    if x.is_nan() || x >= 4_503_599_627_370_496.0 {
         return x;
     }
     let whole = x as u64 as f64;
