@@ -18,7 +18,7 @@ use super::{ImportError, Imported, ImportedServer, Options, Origin, Product};
 
 /// One virtual service and its real servers.
 struct Service {
-    /// `tcp/10.0.0.1:80`, `udp/[2001:db8::1]:53`, `fwmark/1`.
+    /// `tcp-10.0.0.1:80`, `udp-[2001:db8::1]:53`, `fwmark-1`: a scenario name.
     name: String,
     /// Where its `-A` line starts.
     at: usize,
@@ -137,7 +137,7 @@ fn service_name(src: &Source, option: &str, v: &str, at: usize) -> Result<(Strin
         "--sctp-service" => "sctp",
         _ => {
             return match v.parse::<u32>() {
-                Ok(mark) if mark > 0 => Ok((format!("fwmark/{mark}"), false)),
+                Ok(mark) if mark > 0 => Ok((format!("fwmark-{mark}"), false)),
                 _ => Err(src.error(at, format!("{v:?}: expected a firewall mark, a whole number above 0"))),
             };
         }
@@ -147,7 +147,7 @@ fn service_name(src: &Source, option: &str, v: &str, at: usize) -> Result<(Strin
         IpAddr::V4(a) => format!("{a}:{port}"),
         IpAddr::V6(a) => format!("[{a}]:{port}"),
     };
-    Ok((format!("{proto}/{text}"), ip.is_ipv6()))
+    Ok((format!("{proto}-{text}"), ip.is_ipv6()))
 }
 
 /// `ADDR:PORT` or `[ADDR]:PORT` (numeric, as `-n` prints them); the port may be left out.
@@ -364,7 +364,7 @@ fn choose<'a>(src: &Source, services: &'a [Service], wanted: Option<&str>) -> Re
     // The full name, or the address alone when one protocol has it.
     let matching: Vec<&Service> = services
         .iter()
-        .filter(|s| s.name == wanted || s.name.split_once('/').is_some_and(|(_, a)| a == wanted))
+        .filter(|s| s.name == wanted || s.name.split_once('-').is_some_and(|(_, a)| a == wanted))
         .collect();
     match matching[..] {
         [one] => Ok(one),

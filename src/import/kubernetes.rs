@@ -355,16 +355,16 @@ fn from_slice_refs(
     let mut ready = Vec::new();
     let mut fallback = Vec::new();
     for s in mine {
-        if let (Some(theirs), Some(ours)) = (&s.value.metadata.namespace, namespace) {
-            if theirs.value != ours {
-                return Err(src.error(
-                    at(src.text, theirs),
-                    format!(
-                        "this EndpointSlice is in namespace {:?}, the Service in {ours:?}",
-                        theirs.value
-                    ),
-                ));
-            }
+        if let (Some(theirs), Some(ours)) = (&s.value.metadata.namespace, namespace)
+            && theirs.value != ours
+        {
+            return Err(src.error(
+                at(src.text, theirs),
+                format!(
+                    "this EndpointSlice is in namespace {:?}, the Service in {ours:?}",
+                    theirs.value
+                ),
+            ));
         }
         slice_endpoints(src, s, port_name, &mut ready, &mut fallback)?;
     }
@@ -546,13 +546,13 @@ fn traffic_policies(src: &mut Source, service: &Spanned<Object>, spec: &ServiceS
         "service.kubernetes.io/topology-mode",
         "service.kubernetes.io/topology-aware-hints",
     ] {
-        if let Some(a) = service.value.metadata.annotations.get(key) {
-            if !a.value.eq_ignore_ascii_case("disabled") {
-                src.unsupported(
-                    at(src.text, a),
-                    format!("{key}: topology-aware routing keeps clients in their zone, which lbsim does not place"),
-                )?;
-            }
+        if let Some(a) = service.value.metadata.annotations.get(key)
+            && !a.value.eq_ignore_ascii_case("disabled")
+        {
+            src.unsupported(
+                at(src.text, a),
+                format!("{key}: topology-aware routing keeps clients in their zone, which lbsim does not place"),
+            )?;
         }
     }
     Ok(())

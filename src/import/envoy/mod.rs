@@ -393,14 +393,12 @@ fn cluster_notes(src: &mut Source, c: &Cluster) -> Result<(), ImportError> {
             "lb_subset_config: subsets route by request metadata, which lbsim's clients do not carry",
         )?;
     }
-    if let Some(h) = &c.health_checks {
-        if !h.value.is_empty() {
-            let line = src.place(at(src.text, h)).line;
-            src.note(format!(
-                "health_checks (line {line}): hosts that fail their checks leave the ring or table; write those \
-                 failures as [[events]] (action = \"fail\")."
-            ));
-        }
+    if let Some(h) = c.health_checks.as_ref().filter(|h| !h.value.is_empty()) {
+        let line = src.place(at(src.text, h)).line;
+        src.note(format!(
+            "health_checks (line {line}): hosts that fail their checks leave the ring or table; write those \
+             failures as [[events]] (action = \"fail\")."
+        ));
     }
     if let Some(o) = &c.outlier_detection {
         let line = src.place(at(src.text, o)).line;

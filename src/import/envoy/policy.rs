@@ -89,7 +89,6 @@ pub fn balancer(src: &mut Source, cluster: &Cluster) -> Result<Balancer, ImportE
             .as_ref()
             .and_then(|c| c.locality_weighted_lb_config.as_ref())
             .map(|l| at(src.text, l)),
-        ..Balancer::empty()
     };
     match kind {
         Kind::RingHash => {
