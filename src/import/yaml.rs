@@ -139,10 +139,13 @@ mod tests {
         let d: Doc = parse(&src).unwrap();
         assert_eq!(d.size.value, Count(1024));
         assert_eq!(at(text, &d.size), text.find('"').unwrap());
-        let text = "size: 1\n  x: [\n";
+        let text = "size: 1\nx:\n  - port: 80\n   t: 8\n";
         let src = Source::new(Path::new("c.yaml"), text, false);
         let e = parse::<Doc>(&src).err().unwrap().to_string();
-        assert!(e.starts_with("c.yaml:2:4: YAML: "), "{e}");
+        assert!(
+            e.starts_with("c.yaml:4:4: YAML: while parsing a block collection"),
+            "{e}"
+        );
         let src = Source::new(Path::new("c.yaml"), "size: many\n", false);
         let e = parse::<Doc>(&src).err().unwrap().to_string();
         assert!(
