@@ -68,7 +68,7 @@ pub fn populate(
 /// Whether `n` is prime: Maglev table sizes must be, so that every skip in
 /// 1..M walks through all M slots.
 pub fn is_prime(n: u64) -> bool {
-    n >= 2 && (2..).take_while(|d| d * d <= n).all(|d| n % d != 0)
+    n >= 2 && (2..).take_while(|d| d * d <= n).all(|d| !n.is_multiple_of(d))
 }
 
 #[cfg(test)]

@@ -12,7 +12,13 @@
 //! or with `--lenient` a warning kept in the scenario's header. Directives that
 //! do not change routing (timeouts, buffers, logging) are passed over in silence.
 
+mod envoy;
+mod ipvs;
+mod kubernetes;
+mod source;
+mod spec;
 mod write;
+mod yaml;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -60,15 +66,14 @@ impl Product {
             match first {
                 "upstream" | "http" | "stream" | "events" => return Some(Product::Nginx),
                 "backend" | "listen" | "frontend" | "defaults" | "global" => return Some(Product::Haproxy),
-                "-A" | "-a" => return Some(Product::Ipvs),
-                "kind:" if line.contains("Service") || line.contains("EndpointSlice") => {
-                    return Some(Product::Kubernetes);
-                }
-                "apiVersion:" => return Some(Product::Kubernetes),
-                "clusters:" | "static_resources:" | "load_assignment:" | "lb_policy:" | "-" | "name:"
-                    if text.contains("load_assignment") || text.contains("lb_policy") =>
-                {
-                    return Some(Product::Envoy);
+                "-A" | "-a" | "ipvsadm" => return Some(Product::Ipvs),
+                "kind:" | "apiVersion:" => return Some(Product::Kubernetes),
+                _ if line.ends_with(':') || line.starts_with("- ") => {
+                    // YAML: Envoy's cluster fields are its own.
+                    let envoy = ["load_assignment:", "lb_policy:", "static_resources:", "lb_endpoints:"];
+                    if envoy.iter().any(|k| text.contains(k)) {
+                        return Some(Product::Envoy);
+                    }
                 }
                 _ => {}
             }
@@ -212,9 +217,14 @@ pub fn import(path: &Path, options: &Options) -> Result<Imported, ImportError> {
 }
 
 /// Reads `text` as `product`'s configuration.
-fn parse(product: Product, _text: &str, path: &Path, _options: &Options) -> Result<Imported, ImportError> {
-    Err(ImportError::whole(
-        path,
-        format!("importing {} configurations is not built yet", product.name()),
-    ))
+fn parse(product: Product, text: &str, path: &Path, options: &Options) -> Result<Imported, ImportError> {
+    match product {
+        Product::Envoy => envoy::parse(text, path, options),
+        Product::Kubernetes => kubernetes::parse(text, path, options),
+        Product::Ipvs => ipvs::parse(text, path, options),
+        _ => Err(ImportError::whole(
+            path,
+            format!("importing {} configurations is not built yet", product.name()),
+        )),
+    }
 }

@@ -74,8 +74,12 @@ impl Imported {
         t
     }
 
-    /// `FILE:LINE: what it said`.
+    /// `FILE:LINE: what it said`; line 0 is no line of the file (a command-line
+    /// value, or a place in another file that `said` names).
     fn cite(&self, o: &Origin) -> String {
+        if o.at.line == 0 {
+            return o.said.clone();
+        }
         format!("{}:{}: {}", self.file.display(), o.at.line, o.said)
     }
 }

@@ -141,7 +141,7 @@ fn written(t: u64) -> String {
     use crate::engine::{DAY, HOUR, MINUTE, SECOND};
     let unit = [(DAY, "d"), (HOUR, "h"), (MINUTE, "m"), (SECOND, "s")]
         .into_iter()
-        .find(|&(u, _)| t >= u && t % u == 0);
+        .find(|&(u, _)| t >= u && t.is_multiple_of(u));
     match unit {
         Some((u, name)) => format!("{}{name}", t / u),
         None => format!("{}ms", t / 1_000_000),

@@ -210,7 +210,7 @@ mod tests {
         let t = Tree::new(&pool(3), Ids::Auto);
         // Two neighbouring nodes of different servers, an even distance apart.
         let i = (0..t.keys.len() - 1)
-            .find(|&i| t.owners[i] != t.owners[i + 1] && (t.keys[i + 1] - t.keys[i]) % 2 == 0)
+            .find(|&i| t.owners[i] != t.owners[i + 1] && (t.keys[i + 1] - t.keys[i]).is_multiple_of(2))
             .unwrap();
         let (lo, hi) = (t.keys[i], t.keys[i + 1]);
         // Just past a node: that node, not the next one clockwise.
