@@ -151,21 +151,17 @@ impl<E> Calendar<E> {
         }
     }
 
-    /// The time of the earliest pending event.
-    pub fn peek_time(&mut self) -> Option<Time> {
+    /// The earliest pending event, if it is due before `stop`.
+    pub fn pop_before(&mut self, stop: Time) -> Option<(Time, E)> {
         if !self.settle() {
             return None;
         }
         let slot = self.slot(self.current);
-        self.ring[slot].last().map(|e| e.time)
-    }
-
-    pub fn pop(&mut self) -> Option<(Time, E)> {
-        if !self.settle() {
+        let bucket = &mut self.ring[slot];
+        if bucket.last()?.time >= stop {
             return None;
         }
-        let slot = self.slot(self.current);
-        let e = self.ring[slot].pop()?;
+        let e = bucket.pop()?;
         self.in_ring -= 1;
         self.popped = e.time;
         Some((e.time, e.event))
@@ -185,7 +181,7 @@ mod tests {
         c.schedule(3, "tie-b");
         c.schedule(3, "tie-c");
         c.schedule(100, "beyond the ring");
-        let order: Vec<_> = std::iter::from_fn(|| c.pop()).map(|(_, e)| e).collect();
+        let order: Vec<_> = std::iter::from_fn(|| c.pop_before(Time::MAX)).map(|(_, e)| e).collect();
         assert_eq!(order, ["first", "tie-a", "tie-b", "tie-c", "late", "beyond the ring"]);
     }
 
@@ -202,7 +198,7 @@ mod tests {
                 if x >> 62 == 0 {
                     pending.sort();
                     let want = (!pending.is_empty()).then(|| pending.remove(0));
-                    let got = c.pop();
+                    let got = c.pop_before(Time::MAX);
                     assert_eq!(got, want, "width {width}, buckets {buckets}");
                     now = got.map_or(now, |(t, _)| t);
                 } else {
@@ -212,7 +208,7 @@ mod tests {
                 }
             }
             pending.sort();
-            let rest: Vec<_> = std::iter::from_fn(|| c.pop()).collect();
+            let rest: Vec<_> = std::iter::from_fn(|| c.pop_before(Time::MAX)).collect();
             assert_eq!(rest, pending);
         }
     }

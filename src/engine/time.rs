@@ -15,23 +15,24 @@ pub const DAY: Time = 24 * HOUR;
 
 /// Converts seconds to simulated time, saturating at the ends of the range.
 pub fn from_secs(secs: f64) -> Time {
-    // `as` saturates for out-of-range floats and maps NaN to 0.
-    round_unsigned(secs * SECOND as f64) as Time
+    round_to_u64(secs * SECOND as f64)
 }
 
-/// `x.round()` (halves away from zero) wherever the result is then converted to
-/// an unsigned integer with `as`, which saturates negatives to 0 either way.
-/// Baseline x86-64 has no rounding instruction, so `f64::round` is a call into
-/// libm; the hot paths that draw a time or a count for every request use this.
+/// `x.round() as u64`: the nearest whole number (halves away from zero),
+/// saturating at the ends of the range, NaN as 0. Baseline x86-64 has no rounding
+/// instruction and converts to u64 in several steps, so the hot paths that draw a
+/// time or a count for every request take this one through i64 instead.
 #[inline]
-pub fn round_unsigned(x: f64) -> f64 {
-    // From 2^52 up every float is whole; NaN and infinities pass through.
-    if x.is_nan() || x >= 4_503_599_627_370_496.0 {
-        return x;
+pub fn round_to_u64(x: f64) -> u64 {
+    // Below 2^52 a float has a fraction to round and converts exactly to i64.
+    if (0.0..4_503_599_627_370_496.0).contains(&x) {
+        let whole = x as i64;
+        // Exact: `whole` is x truncated, so the difference is x's fraction.
+        let up = x - whole as f64 >= 0.5;
+        whole as u64 + up as u64
+    } else {
+        x.round() as u64
     }
-    let whole = x as u64 as f64;
-    // Exact: `whole` is x truncated, so the difference is x's fraction.
-    if x - whole >= 0.5 { whole + 1.0 } else { whole }
 }
 
 /// Converts simulated time to seconds.
@@ -81,7 +82,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn rounding_for_unsigned_results_is_f64_round() {
+    fn rounding_to_u64_is_f64_round_as_u64() {
         let edge = [
             0.0,
             0.49999999999999994,
@@ -106,11 +107,12 @@ mod tests {
             ]
         });
         for v in edge.into_iter().chain(drawn) {
-            assert_eq!(round_unsigned(v).to_bits(), v.round().to_bits(), "{v}");
-            assert_eq!(round_unsigned(-v) as u64, (-v).round() as u64, "{}", -v);
+            assert_eq!(round_to_u64(v), v.round() as u64, "{v}");
+            assert_eq!(round_to_u64(-v), (-v).round() as u64, "{}", -v);
         }
-        assert!(round_unsigned(f64::NAN).is_nan());
-        assert_eq!(round_unsigned(f64::INFINITY), f64::INFINITY);
+        for v in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+            assert_eq!(round_to_u64(v), v.round() as u64, "{v}");
+        }
     }
 
     #[test]

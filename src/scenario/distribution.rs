@@ -145,7 +145,7 @@ impl Sampler {
 
     /// One draw as a whole count of at least 1 (requests in a visit).
     pub fn sample_count<R: Rng + ?Sized>(&self, rng: &mut R) -> u32 {
-        crate::engine::time::round_unsigned(self.sample(rng)).clamp(1.0, u32::MAX as f64) as u32
+        crate::engine::time::round_to_u64(self.sample(rng)).clamp(1, u32::MAX as u64) as u32
     }
 }
 

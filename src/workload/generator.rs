@@ -370,11 +370,9 @@ impl RequestSource for Workload {
         let stop = until.min(self.end);
         let target = out.len() + max;
         while out.len() < target {
-            match self.calendar.peek_time() {
-                Some(t) if t < stop => {}
-                _ => return,
-            }
-            let (now, event) = self.calendar.pop().expect("peeked");
+            let Some((now, event)) = self.calendar.pop_before(stop) else {
+                return;
+            };
             self.events += 1;
             match event {
                 Event::Arrival => {
