@@ -12,6 +12,9 @@
 //! or with `--lenient` a warning kept in the scenario's header. Directives that
 //! do not change routing (timeouts, buffers, logging) are passed over in silence.
 
+mod haproxy;
+mod nginx;
+mod reading;
 mod write;
 
 use std::fmt;
@@ -212,9 +215,13 @@ pub fn import(path: &Path, options: &Options) -> Result<Imported, ImportError> {
 }
 
 /// Reads `text` as `product`'s configuration.
-fn parse(product: Product, _text: &str, path: &Path, _options: &Options) -> Result<Imported, ImportError> {
-    Err(ImportError::whole(
-        path,
-        format!("importing {} configurations is not built yet", product.name()),
-    ))
+fn parse(product: Product, text: &str, path: &Path, options: &Options) -> Result<Imported, ImportError> {
+    match product {
+        Product::Nginx => nginx::parse(text, path, options),
+        Product::Haproxy => haproxy::parse(text, path, options),
+        _ => Err(ImportError::whole(
+            path,
+            format!("importing {} configurations is not built yet", product.name()),
+        )),
+    }
 }
