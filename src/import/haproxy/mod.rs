@@ -85,7 +85,17 @@ pub fn parse(text: &str, path: &Path, options: &Options) -> Result<Imported, Imp
             .copied()
             .filter(|&i| sections[i].name().is_some_and(|w| w.text == *name))
             .collect(),
-        None => proxies.clone(),
+        // A section without servers (one that only holds a stick table) is no
+        // candidate unless it is the only one.
+        None => match proxies
+            .iter()
+            .copied()
+            .filter(|&i| sections[i].lines.iter().any(|l| l.keyword() == "server"))
+            .collect::<Vec<_>>()
+        {
+            serving if serving.is_empty() => proxies.clone(),
+            serving => serving,
+        },
     };
     let index = match (chosen.as_slice(), &options.section) {
         ([one], _) => *one,

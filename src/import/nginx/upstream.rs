@@ -301,7 +301,6 @@ impl Upstream<'_> {
                 _ => return Err(invalid()),
             }
         }
-        self.check_address(address.at, &name, weight)?;
         if backup {
             if let Some(m) = self.method.as_ref().filter(|m| !m.kind.takes_backups()) {
                 return Err(self.text.error(
@@ -316,6 +315,7 @@ impl Upstream<'_> {
             self.backups.push(format!("{name} (line {})", origin.at.line));
             return Ok(());
         }
+        self.check_address(address.at, &name, weight)?;
         if !limits.is_empty() {
             self.limits
                 .push(format!("{name} (line {}): {}", origin.at.line, limits.join(" ")));
