@@ -52,7 +52,7 @@ impl Refusals {
                 .push((file.place(offset), format!("{problem}; {instead}")));
             Ok(())
         } else {
-            Err(file.error(offset, format!("{problem} (--lenient imports the rest: {instead})")))
+            Err(file.error(offset, format!("{problem} (with --lenient: {instead}, and a warning)")))
         }
     }
 }

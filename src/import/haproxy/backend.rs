@@ -296,7 +296,7 @@ impl<'t> Backend<'_, 't> {
             let why = if backups.is_empty() {
                 "no servers"
             } else {
-                "only backup servers"
+                "only backup servers, and lbsim does not model backups"
             };
             return Err(self.file.error(at, format!("{} {name:?} has {why}", section.kind())));
         }
