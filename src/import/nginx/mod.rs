@@ -7,6 +7,7 @@
 
 mod key;
 mod lexer;
+mod sticky;
 mod tree;
 mod upstream;
 

@@ -10,9 +10,9 @@
 //! after `ip_hash`, `hash` or `random`, and so does the import.
 
 use super::key;
+use super::sticky::{self, nginx_time};
 use super::tree::{Directive, Files};
-use crate::engine::{DAY, MILLISECOND, SECOND, Time};
-use crate::import::reading::{Refusals, Text, written};
+use crate::import::reading::{Refusals, Text};
 use crate::import::{ImportError, Imported, ImportedServer, Origin, Product};
 use crate::scenario::units::Weight;
 
@@ -371,65 +371,9 @@ impl Upstream<'_> {
 
     /// `sticky cookie|route|learn ...;` (nginx Plus): kept until the method is known.
     fn sticky(&mut self, d: &Directive, origin: Origin) -> Result<(), ImportError> {
-        let words: Vec<&str> = d.args.iter().map(|a| a.text.as_str()).collect();
-        let param = |name: &str| {
-            words
-                .iter()
-                .find_map(|w| w.strip_prefix(name).and_then(|v| v.strip_prefix('=')))
-        };
-        let time = |name: &str, default: Option<&str>| -> Result<Option<String>, ImportError> {
-            match param(name).or(default) {
-                None | Some("max") => Ok(None),
-                Some(v) => nginx_time(v).map(|t| Some(written(t))).ok_or_else(|| {
-                    let at = d
-                        .args
-                        .iter()
-                        .find(|a| a.text.starts_with(name))
-                        .map_or(d.name.at, |a| a.at);
-                    self.text.error(at, format!("{name}={v}: invalid time"))
-                }),
-            }
-        };
-        let lifetime = match words.first() {
-            Some(&"cookie") if words.len() >= 2 => {
-                self.notes.push(format!(
-                    "sticky cookie {}: nginx names the server in a cookie it sets; lbsim's `cookie` keeps each user \
-                     on it{}.",
-                    words[1],
-                    if param("expires").is_some() {
-                        " until the cookie expires"
-                    } else {
-                        " for the whole visit and after (a session cookie)"
-                    }
-                ));
-                time("expires", None)?.map(|t| format!("max_age={t}"))
-            }
-            Some(&"learn") => {
-                self.notes.push(
-                    "sticky learn: nginx remembers the server of each session cookie the application sets, and \
-                     forgets it after `timeout` without a request (10m by default); lbsim's `cookie` with `idle` \
-                     does the same, with no limit on the zone's size."
-                        .into(),
-                );
-                time("timeout", Some("10m"))?.map(|t| format!("idle={t}"))
-            }
-            Some(&"route") => {
-                self.notes.push(
-                    "sticky route: the application puts the server's `route=` value in its session cookie or URL; \
-                     lbsim's `cookie` keeps each user on their server for as long as the scenario's sessions last."
-                        .into(),
-                );
-                None
-            }
-            _ => {
-                return Err(self.text.error(
-                    d.args.first().map_or(d.name.at, |a| a.at),
-                    "invalid sticky: expected sticky cookie NAME [expires=T] ..., sticky route $VARIABLE ... or \
-                     sticky learn create=... lookup=... zone=... [timeout=T]",
-                ));
-            }
-        };
-        self.sticky = Some((lifetime.unwrap_or_default(), origin));
+        let sticky = sticky::read(&self.text, d)?;
+        self.notes.push(sticky.note);
+        self.sticky = Some((sticky.lifetime.unwrap_or_default(), origin));
         Ok(())
     }
 
@@ -484,51 +428,5 @@ impl Upstream<'_> {
             notes: self.notes,
             warnings: self.refusals.warnings,
         })
-    }
-}
-
-/// An nginx time: numbers with units ms, s, m, h, d, w, M, y (seconds without).
-pub fn nginx_time(text: &str) -> Option<Time> {
-    let mut total: Time = 0;
-    let mut rest = text.trim();
-    if rest.is_empty() {
-        return None;
-    }
-    while !rest.is_empty() {
-        let digits = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
-        let n: Time = rest[..digits].parse().ok()?;
-        rest = &rest[digits..];
-        let (unit, len) = match rest.as_bytes() {
-            [b'm', b's', ..] => (MILLISECOND, 2),
-            [b's', ..] => (SECOND, 1),
-            [b'm', ..] => (60 * SECOND, 1),
-            [b'h', ..] => (3600 * SECOND, 1),
-            [b'd', ..] => (DAY, 1),
-            [b'w', ..] => (7 * DAY, 1),
-            [b'M', ..] => (30 * DAY, 1),
-            [b'y', ..] => (365 * DAY, 1),
-            [] => (SECOND, 0),
-            _ => return None,
-        };
-        total = total.checked_add(n.checked_mul(unit)?)?;
-        rest = rest[len..].trim_start();
-    }
-    Some(total)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn nginx_times() {
-        assert_eq!(nginx_time("10s"), Some(10 * SECOND));
-        assert_eq!(nginx_time("30"), Some(30 * SECOND));
-        assert_eq!(nginx_time("1h30m"), Some(5400 * SECOND));
-        assert_eq!(nginx_time("1h 30m"), Some(5400 * SECOND));
-        assert_eq!(nginx_time("500ms"), Some(500 * MILLISECOND));
-        assert_eq!(nginx_time("1M"), Some(30 * DAY));
-        assert_eq!(nginx_time("1x"), None);
-        assert_eq!(nginx_time(""), None);
     }
 }
