@@ -13,8 +13,11 @@
 //! do not change routing (timeouts, buffers, logging) are passed over in silence.
 
 mod envoy;
+mod haproxy;
 mod ipvs;
 mod kubernetes;
+mod nginx;
+mod reading;
 mod source;
 mod spec;
 mod write;
@@ -219,12 +222,10 @@ pub fn import(path: &Path, options: &Options) -> Result<Imported, ImportError> {
 /// Reads `text` as `product`'s configuration.
 fn parse(product: Product, text: &str, path: &Path, options: &Options) -> Result<Imported, ImportError> {
     match product {
+        Product::Nginx => nginx::parse(text, path, options),
+        Product::Haproxy => haproxy::parse(text, path, options),
         Product::Envoy => envoy::parse(text, path, options),
         Product::Kubernetes => kubernetes::parse(text, path, options),
         Product::Ipvs => ipvs::parse(text, path, options),
-        _ => Err(ImportError::whole(
-            path,
-            format!("importing {} configurations is not built yet", product.name()),
-        )),
     }
 }

@@ -49,7 +49,7 @@ impl Imported {
             .iter()
             .map(|o| self.cite(o))
             .collect::<Vec<_>>()
-            .join("; ");
+            .join(" and ");
         let from = if from.is_empty() {
             format!("the {} default", self.product.name())
         } else {

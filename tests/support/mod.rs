@@ -41,7 +41,11 @@ pub struct Backend {
 
 impl Backend {
     pub fn start() -> Backend {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind a backend on loopback");
+        Backend::serve(TcpListener::bind("127.0.0.1:0").expect("bind a backend on loopback"))
+    }
+
+    /// A backend on a listener bound already (to a port of the test's choosing).
+    pub fn serve(listener: TcpListener) -> Backend {
         let SocketAddr::V4(addr) = listener.local_addr().unwrap() else {
             unreachable!("bound to an IPv4 address")
         };
@@ -182,4 +186,43 @@ pub fn mismatches(clients: &[Ipv4Addr], predicted: &[String], served: &[String])
         }
     }
     bad
+}
+
+/// Imports `config` with `lbsim import` (more flags in `flags`) into `scenario`.
+pub fn import(config: &Path, flags: &[&str], scenario: &Path) {
+    let out = Command::new(env!("CARGO_BIN_EXE_lbsim"))
+        .arg("import")
+        .arg(config)
+        .args(flags)
+        .arg("--out")
+        .arg(scenario)
+        .output()
+        .expect("run lbsim import");
+    assert!(
+        out.status.success(),
+        "lbsim import {} failed: {}",
+        config.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// What `lbsim route --scenario` predicts for each source: the server's name.
+pub fn predict_from(scenario: &Path, clients: &[Ipv4Addr]) -> Vec<String> {
+    let out = Command::new(env!("CARGO_BIN_EXE_lbsim"))
+        .arg("route")
+        .arg("--scenario")
+        .arg(scenario)
+        .args(clients.iter().map(|c| c.to_string()))
+        .output()
+        .expect("run lbsim route");
+    assert!(
+        out.status.success(),
+        "lbsim route --scenario failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| l.split_once(' ').expect("IP SERVER").1.to_string())
+        .collect()
 }

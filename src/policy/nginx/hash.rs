@@ -31,6 +31,11 @@ pub const INFO: PolicyInfo = PolicyInfo {
             default: "off",
             help: "off: Cache::Memcached-style hash mod total weight; on: ketama ring (`hash $key consistent`)",
         },
+        Param {
+            name: "binary",
+            default: "off",
+            help: "on: the address as its 4 or 16 bytes (`hash $binary_remote_addr`) instead of its text; key=source only",
+        },
     ],
     build: |args, ctx| {
         let key = Key::read(args, &Key::ALL)?;
@@ -49,10 +54,17 @@ pub const INFO: PolicyInfo = PolicyInfo {
             );
             SpecError::at(e.offset, message)
         })? == 1;
+        let binary = args.choice("binary", &["off", "on"])? == 1;
+        if binary && key != Key::Source {
+            return Err(args.invalid(
+                "binary",
+                "binary=on: $binary_remote_addr is the whole address; use key=source",
+            ));
+        }
         Ok(if consistent {
-            Box::new(Ketama::new(ctx.pool, key))
+            Box::new(Ketama::new(ctx.pool, key, binary))
         } else {
-            Box::new(Rehashed::new(Hash { key }, ctx.pool))
+            Box::new(Rehashed::new(Hash { key, binary }, ctx.pool))
         })
     },
 };
@@ -87,6 +99,18 @@ impl KeyBytes {
             self.push(b":");
             self.push(decimal(client.port as u32, &mut [0; 10]));
         }
+        &self.bytes[..self.len]
+    }
+
+    /// The bytes hashed: the key's text, or with `binary` the address's own bytes
+    /// (`$binary_remote_addr`: 4 for IPv4, 16 for IPv6).
+    pub(super) fn hashed(&mut self, key: Key, binary: bool, client: &Client) -> &[u8] {
+        if !binary {
+            return self.of(key, client);
+        }
+        let octets = client.addr.octets();
+        self.len = 0;
+        self.push(if client.addr.is_v4() { &octets[12..] } else { &octets });
         &self.bytes[..self.len]
     }
 
@@ -154,12 +178,13 @@ fn try_crc(attempt: u32, key: &[u8]) -> u32 {
 /// the key, then of the try number followed by the key.
 pub struct Hash {
     key: Key,
+    binary: bool,
 }
 
 impl Tries for Hash {
     fn positions(&self, client: &Client) -> impl Iterator<Item = u64> {
         let mut bytes = KeyBytes::default();
-        let text = bytes.of(self.key, client);
+        let text = bytes.hashed(self.key, self.binary, client);
         let mut key = [0u8; 64];
         key[..text.len()].copy_from_slice(text);
         let len = text.len();
@@ -243,6 +268,30 @@ mod tests {
         assert_eq!(picks(&weighted(&[1, 1, 1], &[])), [0, 0, 1, 1, 0, 1]);
         assert_eq!(picks(&weighted(&[2, 1, 3], &[])), [2, 2, 2, 2, 2, 2]);
         assert_eq!(picks(&weighted(&[1, 1, 1, 1], &[1])), [3, 3, 2, 0, 3, 2]);
+    }
+
+    #[test]
+    fn binary_keys_are_the_address_bytes() {
+        let mut bytes = KeyBytes::default();
+        assert_eq!(bytes.hashed(Key::Source, true, &at("10.1.2.3")), [10, 1, 2, 3]);
+        assert_eq!(bytes.hashed(Key::Source, true, &at("2001:db8::1")).len(), 16);
+        assert_eq!(bytes.hashed(Key::Source, false, &at("10.1.2.3")), b"10.1.2.3");
+        let pool = weighted(&[1, 1, 1, 1], &[]);
+        let (text, binary) = (built("nginx.hash", &pool), built("nginx.hash(binary=on)", &pool));
+        let differ = (0..200u32)
+            .map(|i| at(&format!("10.0.{}.{}", i / 250, i % 250 + 1)))
+            .filter(|c| text.peek(c, 0, &pool) != binary.peek(c, 0, &pool))
+            .count();
+        assert!(
+            differ > 100,
+            "the bytes and the text place clients independently: {differ} of 200 differ"
+        );
+        let ctx = BuildContext {
+            pool: &pool,
+            expected_users: 1,
+        };
+        let spec = spec::parse("nginx.hash(key=session, binary=on)", 0).unwrap();
+        assert!(build(&spec, &ctx).err().unwrap().message.contains("use key=source"));
     }
 
     #[test]

@@ -47,6 +47,8 @@ fn points(name: &str, weight: u32) -> impl Iterator<Item = u32> {
 
 pub struct Ketama {
     key: Key,
+    /// The address's bytes are hashed instead of its text (`$binary_remote_addr`).
+    binary: bool,
     /// The configured servers the ring was built from.
     configured: Vec<ServerId>,
     /// The ring: point values, sorted, each value once, and the name group owning each.
@@ -61,9 +63,10 @@ pub struct Ketama {
 }
 
 impl Ketama {
-    pub fn new(pool: &Pool, key: Key) -> Ketama {
+    pub fn new(pool: &Pool, key: Key, binary: bool) -> Ketama {
         let mut k = Ketama {
             key,
+            binary,
             configured: Vec::new(),
             points: Vec::new(),
             groups: Vec::new(),
@@ -117,7 +120,7 @@ impl Ketama {
         if self.configured.len() < 2 {
             return None;
         }
-        let h = crc32(KeyBytes::default().of(self.key, client));
+        let h = crc32(KeyBytes::default().hashed(self.key, self.binary, client));
         let first = self.index.first_at_or_after(&self.points, h);
         (0..TRIES as usize).find_map(|t| {
             let g = self.groups[(first + t) % self.groups.len()];
@@ -222,7 +225,10 @@ mod tests {
     fn down_servers_stay_on_the_ring() {
         let up = named(&SERVERS, &[1, 1, 1], &[]);
         let down = named(&SERVERS, &[1, 1, 1], &[1]);
-        let (a, b) = (Ketama::new(&up, Key::Source), Ketama::new(&down, Key::Source));
+        let (a, b) = (
+            Ketama::new(&up, Key::Source, false),
+            Ketama::new(&down, Key::Source, false),
+        );
         assert_eq!((&a.points, &a.groups), (&b.points, &b.groups));
         for ip in CLIENTS {
             let (was, now) = (a.peek(&at(ip), 0, &up).unwrap(), b.peek(&at(ip), 0, &down).unwrap());
