@@ -29,6 +29,7 @@ pub mod stick_table;
 pub mod aws;
 pub mod envoy;
 pub mod haproxy;
+pub mod ingress_nginx;
 pub mod ipvs;
 pub mod katran;
 pub mod kubernetes;
@@ -176,6 +177,7 @@ const FAMILIES: &[&[PolicyInfo]] = &[
     aws::POLICIES,
     envoy::POLICIES,
     haproxy::POLICIES,
+    ingress_nginx::POLICIES,
     ipvs::POLICIES,
     katran::POLICIES,
     kubernetes::POLICIES,
