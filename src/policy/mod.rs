@@ -31,6 +31,7 @@ pub mod envoy;
 pub mod haproxy;
 pub mod ingress_nginx;
 pub mod ipvs;
+pub mod istio;
 pub mod katran;
 pub mod kubernetes;
 pub mod nginx;
@@ -179,6 +180,7 @@ const FAMILIES: &[&[PolicyInfo]] = &[
     haproxy::POLICIES,
     ingress_nginx::POLICIES,
     ipvs::POLICIES,
+    istio::POLICIES,
     katran::POLICIES,
     kubernetes::POLICIES,
     nginx::POLICIES,
