@@ -25,8 +25,10 @@ pub mod round_robin;
 pub mod session_store;
 pub mod spec;
 pub mod stick_table;
+pub mod tuple;
 
 pub mod aws;
+pub mod azure;
 pub mod envoy;
 pub mod haproxy;
 pub mod ingress_nginx;
@@ -176,6 +178,7 @@ const TEXTBOOK: &[PolicyInfo] = &[
 const FAMILIES: &[&[PolicyInfo]] = &[
     TEXTBOOK,
     aws::POLICIES,
+    azure::POLICIES,
     envoy::POLICIES,
     haproxy::POLICIES,
     ingress_nginx::POLICIES,
