@@ -30,6 +30,7 @@ pub mod tuple;
 pub mod aws;
 pub mod azure;
 pub mod envoy;
+pub mod gcp;
 pub mod haproxy;
 pub mod ingress_nginx;
 pub mod ipvs;
@@ -180,6 +181,7 @@ const FAMILIES: &[&[PolicyInfo]] = &[
     aws::POLICIES,
     azure::POLICIES,
     envoy::POLICIES,
+    gcp::POLICIES,
     haproxy::POLICIES,
     ingress_nginx::POLICIES,
     ipvs::POLICIES,

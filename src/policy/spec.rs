@@ -144,6 +144,7 @@ fn written(t: u64) -> String {
         .find(|&(u, _)| t >= u && t % u == 0);
     match unit {
         Some((u, name)) => format!("{}{name}", t / u),
+        None if t == 0 => "0s".to_string(),
         None => format!("{}ms", t / 1_000_000),
     }
 }
