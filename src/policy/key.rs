@@ -206,6 +206,11 @@ impl Default for KeyText {
 }
 
 impl KeyText {
+    /// What has been written so far.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
+
     fn push(&mut self, b: u8) {
         self.bytes[self.len] = b;
         self.len += 1;

@@ -25,11 +25,16 @@ pub mod round_robin;
 pub mod session_store;
 pub mod spec;
 pub mod stick_table;
+pub mod tuple;
 
 pub mod aws;
+pub mod azure;
 pub mod envoy;
+pub mod gcp;
 pub mod haproxy;
+pub mod ingress_nginx;
 pub mod ipvs;
+pub mod istio;
 pub mod katran;
 pub mod kubernetes;
 pub mod nginx;
@@ -174,9 +179,13 @@ const TEXTBOOK: &[PolicyInfo] = &[
 const FAMILIES: &[&[PolicyInfo]] = &[
     TEXTBOOK,
     aws::POLICIES,
+    azure::POLICIES,
     envoy::POLICIES,
+    gcp::POLICIES,
     haproxy::POLICIES,
+    ingress_nginx::POLICIES,
     ipvs::POLICIES,
+    istio::POLICIES,
     katran::POLICIES,
     kubernetes::POLICIES,
     nginx::POLICIES,

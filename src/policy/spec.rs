@@ -144,6 +144,7 @@ fn written(t: u64) -> String {
         .find(|&(u, _)| t >= u && t.is_multiple_of(u));
     match unit {
         Some((u, name)) => format!("{}{name}", t / u),
+        None if t == 0 => "0s".to_string(),
         None => format!("{}ms", t / 1_000_000),
     }
 }
@@ -190,6 +191,18 @@ impl<'a> Args<'a> {
         }
     }
 
+    /// Whether the specification writes `name`, for parameters whose default
+    /// depends on another one.
+    pub fn given(&self, name: &str) -> bool {
+        self.spec.args.iter().any(|a| a.key == name)
+    }
+
+    /// The value as written (or the default), with its offset, for values the
+    /// policy reads itself.
+    pub fn text(&mut self, name: &str) -> (String, usize) {
+        self.raw(name)
+    }
+
     /// A whole number in `min..=max`.
     pub fn int(&mut self, name: &str, min: u64, max: u64) -> Result<u64, SpecError> {
         let (v, at) = self.raw(name);
@@ -209,6 +222,23 @@ impl<'a> Args<'a> {
             Ok(0) => Ok(None),
             Ok(t) => Ok(Some(Duration(t))),
             Err(e) => Err(SpecError::at(at, format!("{name}: {e}, or \"none\""))),
+        }
+    }
+
+    /// A duration from 0 to `max`, or "none" for none at all: unlike
+    /// [`Args::duration_or_none`], 0 is a value of its own.
+    pub fn duration_or_absent(&mut self, name: &str, max: u64) -> Result<Option<u64>, SpecError> {
+        let (v, at) = self.raw(name);
+        match parse_duration(&v) {
+            _ if v == "none" => Ok(None),
+            Ok(t) if t <= max => Ok(Some(t)),
+            _ => Err(SpecError::at(
+                at,
+                format!(
+                    "{name}={v}: expected a duration from 0s to {}, or \"none\"",
+                    written(max)
+                ),
+            )),
         }
     }
 

@@ -112,6 +112,17 @@ impl Pool {
         &mut self.in_flight
     }
 
+    /// The same servers in the same states, each of weight 1: the pool as seen by
+    /// products whose backends carry no weight.
+    pub fn unweighted(&self) -> Pool {
+        let mut pool = self.clone();
+        for s in &mut pool.servers {
+            s.weight = 1;
+        }
+        pool.reindex();
+        pool
+    }
+
     /// Applies a membership change; returns false if it changes nothing (e.g.
     /// failing a server that is already down).
     pub fn apply(&mut self, kind: &PoolChangeKind) -> bool {
@@ -163,5 +174,18 @@ mod tests {
         assert_eq!(p.up(), &[1, 2]);
         assert_eq!(p.configured(), &[1, 2]);
         assert_eq!(p.total_up_weight(), 2);
+    }
+
+    #[test]
+    fn unweighted_keeps_everything_but_the_weights() {
+        let mut p = pool();
+        p.servers[0].weight = 7;
+        assert!(p.apply(&PoolChangeKind::Fail(1)));
+        let q = p.unweighted();
+        assert_eq!(
+            (q.up(), q.configured(), q.total_up_weight()),
+            (&[0][..], &[0, 1][..], 1)
+        );
+        assert_eq!(q.name(0), "A");
     }
 }

@@ -26,25 +26,10 @@ pub const INFO: PolicyInfo = PolicyInfo {
               request hash XXH64 of the key text; optional bounded load",
     params: &[TABLE_SIZE, HASH_BALANCE_FACTOR, KEY],
     build: |args, ctx| {
-        let size = args.int(TABLE_SIZE.name, 2, MAX_TABLE_SIZE)?;
-        if !is_prime(size) {
-            return Err(args.invalid(
-                TABLE_SIZE.name,
-                format!("table_size={size}: expected a prime number from 2 to {MAX_TABLE_SIZE}, e.g. 65537"),
-            ));
-        }
+        let size = table_size(args)?;
         let bounded = balance_factor(args)?;
         let key = Key::read(args, &Key::ALL)?;
-        let mut maglev = Maglev {
-            size,
-            slot: FastMod::new(size),
-            key,
-            table: Vec::new(),
-            bounded,
-            order: Vec::new(),
-        };
-        maglev.pool_changed(ctx.pool);
-        Ok(Box::new(maglev))
+        Ok(Box::new(Maglev::new(ctx.pool, size, key, bounded)))
     },
 };
 
@@ -56,6 +41,18 @@ const TABLE_SIZE: Param = Param {
 
 /// Envoy's validation limit for `table_size`.
 const MAX_TABLE_SIZE: u64 = 5_000_011;
+
+/// Reads `table_size`: a prime up to Envoy's limit.
+pub fn table_size(args: &mut Args) -> Result<u64, SpecError> {
+    let size = args.int(TABLE_SIZE.name, 2, MAX_TABLE_SIZE)?;
+    if !is_prime(size) {
+        return Err(args.invalid(
+            TABLE_SIZE.name,
+            format!("table_size={size}: expected a prime number from 2 to {MAX_TABLE_SIZE}, e.g. 65537"),
+        ));
+    }
+    Ok(size)
+}
 
 pub struct Maglev {
     size: u64,
@@ -101,7 +98,21 @@ fn build(pool: &Pool, hosts: &[(ServerId, f64)], max_weight: f64, size: u64) -> 
 }
 
 impl Maglev {
-    fn home(&self, h: u64) -> ServerId {
+    pub(super) fn new(pool: &Pool, size: u64, key: Key, bounded: Option<BoundedLoad>) -> Maglev {
+        let mut maglev = Maglev {
+            size,
+            slot: FastMod::new(size),
+            key,
+            table: Vec::new(),
+            bounded,
+            order: Vec::new(),
+        };
+        maglev.pool_changed(pool);
+        maglev
+    }
+
+    /// The host of the slot a request hash `h` lands in.
+    pub(super) fn home(&self, h: u64) -> ServerId {
         self.table[self.slot.of(h) as usize]
     }
 }

@@ -22,11 +22,60 @@ mod ring_hash;
 
 use xxhash_rust::xxh64::xxh64;
 
-use super::{Args, Client, Key, KeyText, Param, PolicyInfo, SpecError};
+use super::{Args, Client, Key, KeyText, Param, Policy, PolicyInfo, SpecError};
 use crate::pool::{Pool, ServerId};
 use bounded_load::BoundedLoad;
+use maglev::Maglev;
+use ring_hash::RingHash;
+
+pub use maglev::table_size;
+pub use ring_hash::RING_SIZE_LIMIT;
 
 pub const POLICIES: &[PolicyInfo] = &[ring_hash::INFO, maglev::INFO];
+
+/// A cluster's consistent-hash table, for products that configure Envoy (Istio's
+/// DestinationRule) or that lbsim stands in for with Envoy's tables: where a
+/// request hash goes. Rebuilt over the healthy hosts whenever the pool changes.
+pub struct Table(Kind);
+
+enum Kind {
+    Ring(RingHash),
+    Maglev(Maglev),
+}
+
+impl Table {
+    /// `RING_HASH` with `minimum_ring_size` and Envoy's default maximum.
+    pub fn ring_hash(pool: &Pool, minimum_ring_size: u64) -> Table {
+        let max = RING_SIZE_LIMIT as f64;
+        Table(Kind::Ring(RingHash::new(
+            pool,
+            minimum_ring_size as f64,
+            max,
+            Key::Source,
+            None,
+        )))
+    }
+
+    /// `MAGLEV` with a table of `size` slots (a prime, see [`table_size`]).
+    pub fn maglev(pool: &Pool, size: u64) -> Table {
+        Table(Kind::Maglev(Maglev::new(pool, size, Key::Source, None)))
+    }
+
+    /// The host a request with hash `h` goes to.
+    pub fn host(&self, h: u64) -> ServerId {
+        match &self.0 {
+            Kind::Ring(r) => r.home(h),
+            Kind::Maglev(m) => m.home(h),
+        }
+    }
+
+    pub fn rebuild(&mut self, pool: &Pool) {
+        match &mut self.0 {
+            Kind::Ring(r) => r.pool_changed(pool),
+            Kind::Maglev(m) => m.pool_changed(pool),
+        }
+    }
+}
 
 const KEY: Param = Param {
     name: "key",
@@ -60,7 +109,7 @@ fn balance_factor(args: &mut Args) -> Result<Option<BoundedLoad>, SpecError> {
 }
 
 /// The request hash: XXH64 of the key as text, seed 0 (`HashUtil::xxHash64`).
-fn request_hash(key: Key, client: &Client) -> u64 {
+pub fn request_hash(key: Key, client: &Client) -> u64 {
     let mut text = KeyText::default();
     xxh64(key.text(client, &mut text), 0)
 }

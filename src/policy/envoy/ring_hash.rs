@@ -57,7 +57,7 @@ const MAXIMUM_RING_SIZE: Param = Param {
 };
 
 /// Envoy's validation limit for both ring sizes: 8M entries.
-const RING_SIZE_LIMIT: u64 = 8 * 1024 * 1024;
+pub const RING_SIZE_LIMIT: u64 = 8 * 1024 * 1024;
 
 pub struct RingHash {
     min: f64,
@@ -73,7 +73,7 @@ pub struct RingHash {
 }
 
 impl RingHash {
-    fn new(pool: &Pool, min: f64, max: f64, key: Key, bounded: Option<BoundedLoad>) -> RingHash {
+    pub(super) fn new(pool: &Pool, min: f64, max: f64, key: Key, bounded: Option<BoundedLoad>) -> RingHash {
         let mut ring = RingHash {
             min,
             max,
@@ -89,7 +89,7 @@ impl RingHash {
     }
 
     /// ketama's lookup: the first point at or after `h`, wrapping to the first.
-    fn home(&self, h: u64) -> ServerId {
+    pub(super) fn home(&self, h: u64) -> ServerId {
         self.hosts[self.index.successor(&self.points, h)]
     }
 }
