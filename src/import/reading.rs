@@ -5,7 +5,6 @@
 use std::path::Path;
 
 use super::{ImportError, Place};
-use crate::engine::{DAY, HOUR, MILLISECOND, MINUTE, SECOND, Time};
 
 /// A configuration file and its text.
 #[derive(Clone, Copy)]
@@ -57,23 +56,6 @@ impl Refusals {
     }
 }
 
-/// A duration as a scenario writes it: the largest unit that divides it.
-pub(super) fn written(t: Time) -> String {
-    let unit = [
-        (DAY, "d"),
-        (HOUR, "h"),
-        (MINUTE, "m"),
-        (SECOND, "s"),
-        (MILLISECOND, "ms"),
-    ]
-    .into_iter()
-    .find(|&(u, _)| t >= u && t % u == 0);
-    match unit {
-        Some((u, name)) => format!("{}{name}", t / u),
-        None => format!("{}ms", t.div_ceil(MILLISECOND)),
-    }
-}
-
 /// A size with an optional binary suffix (`k`, `m`, `g`), as HAProxy and nginx write them.
 pub(super) fn binary_size(text: &str) -> Option<u64> {
     let (digits, scale) = match text.as_bytes().last()?.to_ascii_lowercase() {
@@ -92,15 +74,6 @@ pub(super) fn binary_size(text: &str) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn durations_are_written_in_their_largest_whole_unit() {
-        assert_eq!(written(30 * MINUTE), "30m");
-        assert_eq!(written(90 * MINUTE), "90m");
-        assert_eq!(written(2 * DAY), "2d");
-        assert_eq!(written(1500 * MILLISECOND), "1500ms");
-        assert_eq!(written(10 * SECOND), "10s");
-    }
 
     #[test]
     fn sizes_take_binary_suffixes() {

@@ -5,7 +5,7 @@
 //! Errors carry the byte offset inside the text, so the scenario reader can point at
 //! the line and column of the offending character.
 
-use crate::scenario::units::{Duration, parse_duration};
+use crate::scenario::units::{Duration, parse_duration, written};
 
 /// A problem with a policy specification, at a byte offset inside its text.
 #[derive(Debug, Clone, PartialEq)]
@@ -134,19 +134,6 @@ fn split_top_level(s: &str, base: usize) -> Result<Vec<(&str, usize)>, SpecError
     }
     out.push((&s[start..], base + start));
     Ok(out)
-}
-
-/// A duration as a scenario would write it, in its largest whole unit.
-fn written(t: u64) -> String {
-    use crate::engine::{DAY, HOUR, MINUTE, SECOND};
-    let unit = [(DAY, "d"), (HOUR, "h"), (MINUTE, "m"), (SECOND, "s")]
-        .into_iter()
-        .find(|&(u, _)| t >= u && t.is_multiple_of(u));
-    match unit {
-        Some((u, name)) => format!("{}{name}", t / u),
-        None if t == 0 => "0s".to_string(),
-        None => format!("{}ms", t / 1_000_000),
-    }
 }
 
 /// A parameter a policy accepts, with its default and one line of help.

@@ -66,6 +66,27 @@ pub fn parse_duration(text: &str) -> Result<Time, String> {
     nonneg_secs(total / 1e9, text)
 }
 
+/// A duration as a scenario file writes it, the inverse of [`parse_duration`]: in
+/// its largest whole unit (`2d`, `90m`, `1500ms`), otherwise in seconds with
+/// decimals; `0s` for zero.
+pub fn written(t: Time) -> String {
+    use crate::engine::time::{DAY, HOUR, MILLISECOND, MINUTE, SECOND};
+    let unit = [
+        (DAY, "d"),
+        (HOUR, "h"),
+        (MINUTE, "m"),
+        (SECOND, "s"),
+        (MILLISECOND, "ms"),
+    ]
+    .into_iter()
+    .find(|&(u, _)| t >= u && t.is_multiple_of(u));
+    match unit {
+        Some((u, name)) => format!("{}{name}", t / u),
+        None if t == 0 => "0s".into(),
+        None => format!("{}s", crate::output::num(crate::engine::time::as_secs(t))),
+    }
+}
+
 fn nonneg_secs(secs: f64, text: &str) -> Result<Time, String> {
     if secs.is_finite() && secs >= 0.0 {
         Ok(time::from_secs(secs))
@@ -247,6 +268,24 @@ impl<'de> Deserialize<'de> for Weight {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn durations_are_written_in_their_largest_whole_unit_and_read_back() {
+        use crate::engine::time::{DAY, MILLISECOND, MINUTE, SECOND};
+        let cases = [
+            (30 * MINUTE, "30m"),
+            (90 * MINUTE, "90m"),
+            (2 * DAY, "2d"),
+            (1500 * MILLISECOND, "1500ms"),
+            (10 * SECOND, "10s"),
+            (0, "0s"),
+            (1_500_000, "0.0015s"),
+        ];
+        for (t, text) in cases {
+            assert_eq!(written(t), text);
+            assert_eq!(parse_duration(text), Ok(t), "{text}");
+        }
+    }
     use crate::engine::time::{HOUR, MILLISECOND, MINUTE, SECOND};
 
     #[test]

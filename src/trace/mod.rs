@@ -181,22 +181,12 @@ impl TraceStats {
             self.clients,
             self.named_clients,
             self.sessions,
-            gap(self.idle),
+            crate::scenario::units::written(self.idle),
             self.mean(),
             self.median,
             self.p90,
             self.malformed,
         )
-    }
-}
-
-/// An idle gap as the command line takes it: `30m`, `1h`, `90s`, `0.5s`.
-fn gap(t: Time) -> String {
-    match t {
-        0 => "0s".into(),
-        t if t % time::HOUR == 0 => format!("{}h", t / time::HOUR),
-        t if t % time::MINUTE == 0 => format!("{}m", t / time::MINUTE),
-        t => format!("{}s", crate::output::num(time::as_secs(t))),
     }
 }
 

@@ -6,7 +6,8 @@
 use super::tree::Directive;
 use crate::engine::{DAY, MILLISECOND, SECOND, Time};
 use crate::import::ImportError;
-use crate::import::reading::{Text, written};
+use crate::import::reading::Text;
+use crate::scenario::units::written;
 
 /// What a `sticky` line makes of `cookie`: its lifetime parameter and a note.
 pub struct Sticky {

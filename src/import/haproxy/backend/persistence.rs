@@ -6,8 +6,9 @@ use super::{Backend, Server};
 use crate::engine::{MILLISECOND, SECOND, Time};
 use crate::import::haproxy::Section;
 use crate::import::haproxy::lexer::Line;
-use crate::import::reading::{binary_size, written};
+use crate::import::reading::binary_size;
 use crate::import::{ImportError, Origin};
+use crate::scenario::units::written;
 
 impl Backend<'_, '_> {
     /// `stick on src` (or `stick match src` with `stick store-request src`) over
