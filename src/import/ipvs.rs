@@ -12,7 +12,7 @@
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::Path;
 
-use super::source::Source;
+use super::reading::Source;
 use super::spec::PolicyText;
 use super::{ImportError, Imported, ImportedServer, Options, Origin, Product};
 

@@ -17,7 +17,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use super::source::Source;
+use super::reading::Source;
 use super::spec::PolicyText;
 use super::yaml::{self, PortRef, Spanned, at};
 use super::{ImportError, Imported, ImportedServer, Options, Product};

@@ -18,7 +18,6 @@ mod ipvs;
 mod kubernetes;
 mod nginx;
 mod reading;
-mod source;
 mod spec;
 mod write;
 mod yaml;

@@ -5,7 +5,7 @@
 
 use std::ops::Range;
 
-use super::source::Source;
+use super::reading::Source;
 use super::{ImportError, ImportedServer};
 use crate::policy::{self, BuildContext};
 use crate::pool::{Pool, Presence, Server};

@@ -11,7 +11,7 @@ use serde_saphyr::{DefaultMessageFormatter, Location, MessageFormatter};
 pub use serde_saphyr::Spanned;
 
 use super::ImportError;
-use super::source::Source;
+use super::reading::Source;
 
 /// The one document of `src`.
 pub fn parse<T: DeserializeOwned>(src: &Source) -> Result<T, ImportError> {

@@ -19,7 +19,7 @@ use config::{Cluster, LbEndpoint, Top};
 use policy::Kind;
 use routes::Hash;
 
-use super::source::Source;
+use super::reading::Source;
 use super::yaml::{self, Spanned, at};
 use super::{ImportError, Imported, ImportedServer, Options, Product};
 

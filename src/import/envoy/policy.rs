@@ -3,7 +3,7 @@
 //! extensions, as the lbsim policy that picks as Envoy does.
 
 use super::config::{Cluster, CommonLb, ConsistentHashing, LoadBalancingPolicy};
-use crate::import::source::Source;
+use crate::import::reading::Source;
 use crate::import::spec::PolicyText;
 use crate::import::yaml::{Count, Spanned, at};
 use crate::import::{ImportError, Origin};

@@ -7,7 +7,7 @@
 //! without a hash policy leave Envoy with no hash, and it picks at random.
 
 use super::config::{FilterConfig, HashPolicy, Listener, WeightedClusters};
-use crate::import::source::Source;
+use crate::import::reading::Source;
 use crate::import::yaml::{Spanned, at};
 use crate::import::{ImportError, Origin};
 
