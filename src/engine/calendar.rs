@@ -4,7 +4,9 @@
 //! instant run in the order they were scheduled, on every run and every machine.
 //!
 //! It is a calendar queue (Brown, 1988): a ring of buckets, each covering `width`
-//! of simulated time. Scheduling appends to a bucket; a bucket is sorted once, when
+//! of simulated time (rounded up to a power of two of nanoseconds, and the ring
+//! to a power of two of buckets, so that finding a bucket is a shift and a mask
+//! rather than two divisions; the order of events does not depend on either). Scheduling appends to a bucket; a bucket is sorted once, when
 //! its time comes, and then drained from the end. Events beyond the ring (a return
 //! visit hours later) wait in a heap and move into the ring as it turns. Every pop
 //! is the (time, sequence) minimum of all pending events, exactly as one heap would
@@ -49,7 +51,10 @@ impl<E> Ord for Entry<E> {
 
 /// Pending events, earliest first; ties in time keep their scheduling order.
 pub struct Calendar<E> {
-    width: Time,
+    /// log2 of the bucket width in nanoseconds.
+    shift: u32,
+    /// The ring's length less one.
+    mask: u64,
     /// `ring[b % len]` holds the events of bucket b, for b in `current..current + len`.
     ring: Vec<Vec<Entry<E>>>,
     /// The bucket being drained; it is sorted latest-first once `sorted` is set.
@@ -64,11 +69,12 @@ pub struct Calendar<E> {
 }
 
 impl<E> Calendar<E> {
-    /// A calendar of `buckets` buckets of `width` each.
+    /// A calendar of at least `buckets` buckets of at least `width` each.
     pub fn new(width: Time, buckets: usize) -> Self {
         Self {
-            width: width.max(1),
-            ring: (0..buckets.max(1)).map(|_| Vec::new()).collect(),
+            shift: width.max(1).next_power_of_two().trailing_zeros(),
+            mask: buckets.max(1).next_power_of_two() as u64 - 1,
+            ring: (0..buckets.max(1).next_power_of_two()).map(|_| Vec::new()).collect(),
             current: 0,
             sorted: false,
             in_ring: 0,
@@ -79,11 +85,11 @@ impl<E> Calendar<E> {
     }
 
     fn bucket_of(&self, time: Time) -> u64 {
-        time / self.width
+        time >> self.shift
     }
 
     fn slot(&self, bucket: u64) -> usize {
-        (bucket % self.ring.len() as u64) as usize
+        (bucket & self.mask) as usize
     }
 
     /// Schedules `event` at `time`, which must not be before the last popped event.
