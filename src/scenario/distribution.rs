@@ -132,7 +132,9 @@ fn gamma(x: f64) -> f64 {
 }
 
 impl Sampler {
-    /// One draw, in base units.
+    /// One draw, in base units. Inlined: it runs once or twice per request, and a
+    /// constant's draw should cost nothing.
+    #[inline(always)]
     pub fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> f64 {
         match self {
             Sampler::Constant(v) => *v,
@@ -144,6 +146,7 @@ impl Sampler {
     }
 
     /// One draw as a whole count of at least 1 (requests in a visit).
+    #[inline]
     pub fn sample_count<R: Rng + ?Sized>(&self, rng: &mut R) -> u32 {
         crate::engine::time::round_to_u64(self.sample(rng)).clamp(1, u32::MAX as u64) as u32
     }

@@ -107,9 +107,7 @@ impl Workload {
 
         let mut w = Workload {
             end: sc.duration,
-            // One-second buckets over about four minutes hold nearly all think
-            // times; return visits, hours away, wait beyond the ring.
-            calendar: Calendar::new(time::SECOND, 256),
+            calendar: calendar_for(sc),
             arrivals: sc.arrivals.clone().map(ArrivalProcess::new),
             nets,
             net_cdf,
@@ -363,6 +361,21 @@ impl Workload {
     fn plan_of(&self, u: u32) -> &Plan {
         &self.plans[self.scripts[self.users[u].home as usize].plan]
     }
+}
+
+/// A calendar sized to the scenario's expected request rate: about two events
+/// per bucket, so that sorting a bucket when its time comes costs little, over a
+/// ring of about four and a half minutes, which holds nearly all think times;
+/// return visits, hours away, wait beyond it. The sizes change what the calendar
+/// costs, never the order of its events.
+fn calendar_for(sc: &Scenario) -> Calendar<Event> {
+    const RING: Time = 1 << 38;
+    let requests = sc.sessions.requests.get_ref().mean().min(1e3);
+    let visits = sc.expected_users() * (1.0 + sc.sessions.return_share.0);
+    let per_second = visits * requests / time::as_secs(sc.duration.max(time::SECOND));
+    let width = (2.0 / per_second.max(1e-9) * time::SECOND as f64).clamp(time::MILLISECOND as f64, time::SECOND as f64);
+    let width = width as Time;
+    Calendar::new(width, (RING / width.next_power_of_two()) as usize)
 }
 
 impl RequestSource for Workload {
