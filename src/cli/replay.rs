@@ -7,7 +7,9 @@ use clap::Args;
 
 use lbsim::engine::Time;
 use lbsim::scenario::{Network, Scenario};
-use lbsim::trace::{Format, Trace};
+use lbsim::trace::detect::detect;
+use lbsim::trace::nginx_json::Keys;
+use lbsim::trace::{self, Format, Trace};
 use lbsim::{experiment, output};
 
 use super::common::{RunFlags, destination, finish, say, scenario, usage_error};
@@ -21,9 +23,22 @@ pub struct ReplayArgs {
     pub scenario: PathBuf,
     /// common: NCSA Common Log Format, fields after BYTES ignored (so combined logs
     /// read too); combined: also requires "REFERER" "USER-AGENT"; csv: a header row
-    /// naming `time` (RFC 3339 or Unix seconds) and `client` columns, others ignored.
-    #[arg(long, value_name = "FORMAT", default_value = "common", value_parser = parse_format)]
-    pub format: Format,
+    /// naming `time` (RFC 3339 or Unix seconds) and `client` columns, others ignored;
+    /// alb and elb: AWS Application and Classic Load Balancer access logs; haproxy:
+    /// HAProxy's `option httplog` lines, with or without a syslog header;
+    /// nginx-json: one JSON object per line (`log_format escape=json`). Without it,
+    /// the format is told from the log's first lines.
+    #[arg(long, value_name = "FORMAT", value_parser = parse_format)]
+    pub format: Option<Format>,
+    /// nginx-json: the key holding the client's address.
+    #[arg(long, value_name = "KEY", default_value = "remote_addr")]
+    pub json_client: String,
+    /// nginx-json: the key holding the time ($time_iso8601, $time_local or $msec).
+    #[arg(long, value_name = "KEY", default_value = "time_iso8601")]
+    pub json_time: String,
+    /// nginx-json: the key holding the request line.
+    #[arg(long, value_name = "KEY", default_value = "request")]
+    pub json_request: String,
     /// A client's session ends when its next request comes more than this long after
     /// its previous one.
     #[arg(long, value_name = "DURATION", default_value = "30m", value_parser = lbsim::scenario::units::parse_duration)]
@@ -38,12 +53,27 @@ pub struct ReplayArgs {
 }
 
 pub fn main(a: ReplayArgs) -> ExitCode {
-    replay(&a.log, a.format, a.idle, a.churn, &a.scenario, &a.flags)
+    let how = Reading {
+        format: a.format,
+        json: Keys {
+            client: a.json_client,
+            time: a.json_time,
+            request: a.json_request,
+        },
+    };
+    replay(&a.log, how, a.idle, a.churn, &a.scenario, &a.flags)
 }
 
-/// Replays `log`, read as `format`, cut at gaps over `idle`, with `churn` or not,
-/// through the scenario at `path`.
-fn replay(log: &Path, format: Format, idle: Time, churn: bool, path: &Path, flags: &RunFlags) -> ExitCode {
+/// How to read the log: its format if given (else told from its first lines)
+/// and the keys of a JSON log.
+struct Reading {
+    format: Option<Format>,
+    json: Keys,
+}
+
+/// Replays `log`, read as `how` says, cut at gaps over `idle`, with `churn` or
+/// not, through the scenario at `path`.
+fn replay(log: &Path, how: Reading, idle: Time, churn: bool, path: &Path, flags: &RunFlags) -> ExitCode {
     let mut sc = match scenario(path, flags, true) {
         Ok(sc) => sc,
         Err(code) => return code,
@@ -69,7 +99,12 @@ fn replay(log: &Path, format: Format, idle: Time, churn: bool, path: &Path, flag
         Ok(dir) => dir,
         Err(code) => return code,
     };
-    let trace = match Trace::read(log, format, idle) {
+    let format = match how.format.map_or_else(|| detect(log), Ok) {
+        Ok(f) => f,
+        Err(e) => return usage_error(e),
+    };
+    let how = trace::Reading { format, json: how.json };
+    let trace = match Trace::read(log, &how, idle) {
         Ok(t) => t,
         Err(e) => return usage_error(e),
     };
@@ -116,8 +151,5 @@ fn announce(trace: &Trace, churn: Option<&Network>, sc: &Scenario) {
 }
 
 pub fn parse_format(name: &str) -> Result<Format, String> {
-    Format::from_name(name).ok_or_else(|| {
-        let names: Vec<&str> = Format::ALL.iter().map(|f| f.name()).collect();
-        format!("expected one of: {}", names.join(", "))
-    })
+    Format::from_name(name).ok_or_else(|| format!("expected one of: {}", Format::names()))
 }

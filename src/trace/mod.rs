@@ -39,9 +39,16 @@
 //! results are per policy and per server, messages about bad lines give line
 //! numbers and what is wrong but never the line, and no journeys are written.
 
+pub mod alb;
 pub mod clients;
 pub mod clock;
+pub mod detect;
+pub mod elb;
+mod fields;
+pub mod haproxy;
+mod lines;
 pub mod log;
+pub mod nginx_json;
 mod read;
 pub mod sessions;
 pub mod source;
@@ -56,6 +63,7 @@ use crate::policy::key::Addr;
 use crate::scenario::{Network, Scenario};
 
 pub use log::Format;
+pub use read::Reading;
 pub use source::Replay;
 
 use sessions::Hit;
@@ -64,6 +72,8 @@ use sessions::Hit;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Malformed {
     pub line: u64,
+    /// Where on the line it goes wrong (1-based, in bytes), where the format tells.
+    pub column: Option<usize>,
     /// Which part is wrong.
     pub why: &'static str,
 }
@@ -76,6 +86,12 @@ pub enum TraceError {
     Read(PathBuf, Option<u64>, String),
     /// A CSV log without `time` and `client` columns.
     Header(PathBuf),
+    /// A line fits more than one format.
+    Ambiguous {
+        path: PathBuf,
+        line: u64,
+        fits: Vec<Format>,
+    },
     /// Not one line fits the format.
     Empty {
         path: PathBuf,
@@ -95,6 +111,12 @@ impl fmt::Display for TraceError {
                 f,
                 "{}:1: expected a header row naming a `time` and a `client` column, e.g. time,client",
                 p.display()
+            ),
+            TraceError::Ambiguous { path, line, fits } => write!(
+                f,
+                "{}:{line}: cannot tell the log's format: the line fits {}; give --format",
+                path.display(),
+                fits.iter().map(|f| f.name()).collect::<Vec<_>>().join(" and ")
             ),
             TraceError::Empty {
                 path,
@@ -117,9 +139,16 @@ impl fmt::Display for TraceError {
 impl std::error::Error for TraceError {}
 
 impl Malformed {
-    /// `FILE:LINE: expected FORMAT (what is wrong)`.
+    /// `FILE:LINE[:COLUMN]: expected FORMAT (what is wrong)`.
     pub fn show(&self, path: &Path, format: Format) -> String {
-        format!("{}:{}: {} ({})", path.display(), self.line, format.expected(), self.why)
+        let column = self.column.map_or(String::new(), |c| format!(":{c}"));
+        format!(
+            "{}:{}{column}: {} ({})",
+            path.display(),
+            self.line,
+            format.expected(),
+            self.why
+        )
     }
 }
 
@@ -198,10 +227,11 @@ pub struct Trace {
 }
 
 impl Trace {
-    /// Reads the log at `path` and cuts each client's requests into sessions at
-    /// gaps longer than `idle`.
-    pub fn read(path: &Path, format: Format, idle: Time) -> Result<Trace, TraceError> {
-        let read = read::read(path, format)?;
+    /// Reads the log at `path` as `how` says and cuts each client's requests into
+    /// sessions at gaps longer than `idle`.
+    pub fn read(path: &Path, how: &Reading, idle: Time) -> Result<Trace, TraceError> {
+        let format = how.format;
+        let read = read::read(path, how)?;
         if read.requests.is_empty() {
             return Err(TraceError::Empty {
                 path: path.to_path_buf(),

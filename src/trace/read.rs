@@ -8,14 +8,32 @@
 
 use std::fs::File;
 use std::io::{BufRead, BufReader};
+use std::ops::ControlFlow;
 use std::path::Path;
 
 use flate2::read::MultiGzDecoder;
 
 use super::clients::Clients;
-use super::clock;
-use super::log::{self, Format};
-use super::{Malformed, TraceError};
+use super::fields::Bad;
+use super::log::{self, Format, Line};
+use super::nginx_json::Keys;
+use super::{Malformed, TraceError, alb, clock, elb, haproxy, lines, nginx_json};
+
+/// How to read a log: its format, and for JSON logs which keys hold what.
+#[derive(Clone, Debug)]
+pub struct Reading {
+    pub format: Format,
+    pub json: Keys,
+}
+
+impl Reading {
+    pub fn new(format: Format) -> Reading {
+        Reading {
+            format,
+            json: Keys::default(),
+        }
+    }
+}
 
 /// How many malformed lines are kept to be reported.
 pub const REPORTED: usize = 5;
@@ -37,8 +55,30 @@ impl Parsed {
     fn bad(&mut self, line: u64, why: &'static str) {
         self.malformed += 1;
         if self.first_malformed.len() < REPORTED {
-            self.first_malformed.push(Malformed { line, why });
+            self.first_malformed.push(Malformed {
+                line,
+                column: None,
+                why,
+            });
         }
+    }
+
+    /// A line of a format whose reader says where it goes wrong.
+    fn located(&mut self, line: u64, read: Result<Line, Bad>) -> ControlFlow<()> {
+        match read {
+            Ok(l) => self.good(l.time, l.client),
+            Err(bad) => {
+                self.malformed += 1;
+                if self.first_malformed.len() < REPORTED {
+                    self.first_malformed.push(Malformed {
+                        line,
+                        column: Some(bad.column),
+                        why: bad.why,
+                    });
+                }
+            }
+        }
+        ControlFlow::Continue(())
     }
 
     fn good(&mut self, time: i64, client: &str) {
@@ -48,19 +88,29 @@ impl Parsed {
 }
 
 /// Reads every request line of the log at `path`.
-pub fn read(path: &Path, format: Format) -> Result<Parsed, TraceError> {
+pub fn read(path: &Path, how: &Reading) -> Result<Parsed, TraceError> {
     let input = open(path)?;
     let mut read = Parsed::default();
+    let format = how.format;
     match format {
         Format::Common | Format::Combined => ncsa(input, format == Format::Combined, path, &mut read)?,
         Format::Csv => csv(input, path, &mut read)?,
+        Format::Alb => lines::each(input, path, |n, l| read.located(n, alb::line(l)))?,
+        Format::Elb => lines::each(input, path, |n, l| read.located(n, elb::line(l)))?,
+        Format::Haproxy => lines::each(input, path, |n, l| read.located(n, haproxy::line(l)))?,
+        Format::NginxJson => {
+            let mut client = String::new();
+            lines::each(input, path, |n, l| {
+                read.located(n, nginx_json::line(l, &how.json, &mut client))
+            })?
+        }
     }
     Ok(read)
 }
 
 /// The file, decompressed on the fly when it starts with gzip's magic bytes
 /// (whatever its name); several gzip members one after another read as one.
-fn open(path: &Path) -> Result<Box<dyn BufRead>, TraceError> {
+pub fn open(path: &Path) -> Result<Box<dyn BufRead>, TraceError> {
     let cannot = |e| TraceError::Open(path.to_path_buf(), e);
     let mut plain = BufReader::with_capacity(1 << 16, File::open(path).map_err(cannot)?);
     let gzip = plain.fill_buf().map_err(cannot)?.starts_with(&GZIP_MAGIC);
