@@ -6,10 +6,12 @@ use std::process::ExitCode;
 use clap::Args;
 
 use lbsim::engine::Time;
+use lbsim::privacy::Secret;
+use lbsim::privacy::key::KeyError;
 use lbsim::scenario::{Network, Scenario};
 use lbsim::trace::detect::detect;
 use lbsim::trace::nginx_json::Keys;
-use lbsim::trace::{self, Format, Trace};
+use lbsim::trace::{Format, Reading, Trace, TraceError};
 use lbsim::{experiment, output};
 
 use super::common::{RunFlags, destination, finish, say, scenario, usage_error};
@@ -21,6 +23,29 @@ pub struct ReplayArgs {
     /// The scenario whose servers, pool events, serving and policies to use (TOML).
     #[arg(long, value_name = "FILE")]
     pub scenario: PathBuf,
+    #[command(flatten)]
+    pub reading: LogArgs,
+    /// The key that hashes host names into addresses: 64 hexadecimal digits, as
+    /// `lbsim anonymize` prints and reads [default: a key made for this run, so
+    /// results of a log with host names repeat only with a key].
+    #[arg(long, value_name = "FILE")]
+    pub key_file: Option<PathBuf>,
+    /// A client's session ends when its next request comes more than this long after
+    /// its previous one.
+    #[arg(long, value_name = "DURATION", default_value = "30m", value_parser = lbsim::scenario::units::parse_duration)]
+    pub idle: Time,
+    /// Lay the scenario's mobile network over the log's clients: each is, with that
+    /// network's share, a phone whose logged address is its WiFi and which switches
+    /// to carrier addresses and back at the network's switch_rate and cellular_stay.
+    #[arg(long)]
+    pub churn: bool,
+    #[command(flatten)]
+    pub flags: RunFlags,
+}
+
+/// How to read an access log, for `replay` and `anonymize`.
+#[derive(Args)]
+pub struct LogArgs {
     /// common: NCSA Common Log Format, fields after BYTES ignored (so combined logs
     /// read too); combined: also requires "REFERER" "USER-AGENT"; csv: a header row
     /// naming `time` (RFC 3339 or Unix seconds) and `client` columns, others ignored;
@@ -39,41 +64,53 @@ pub struct ReplayArgs {
     /// nginx-json: the key holding the request line.
     #[arg(long, value_name = "KEY", default_value = "request")]
     pub json_request: String,
-    /// A client's session ends when its next request comes more than this long after
-    /// its previous one.
-    #[arg(long, value_name = "DURATION", default_value = "30m", value_parser = lbsim::scenario::units::parse_duration)]
-    pub idle: Time,
-    /// Lay the scenario's mobile network over the log's clients: each is, with that
-    /// network's share, a phone whose logged address is its WiFi and which switches
-    /// to carrier addresses and back at the network's switch_rate and cellular_stay.
-    #[arg(long)]
-    pub churn: bool,
-    #[command(flatten)]
-    pub flags: RunFlags,
+}
+
+impl LogArgs {
+    /// How to read `log`, its format told from its first lines unless given,
+    /// host names hashed under `names`.
+    pub fn reading(self, log: &Path, names: Secret) -> Result<Reading, TraceError> {
+        Ok(Reading {
+            format: self.format.map_or_else(|| detect(log), Ok)?,
+            json: Keys {
+                client: self.json_client,
+                time: self.json_time,
+                request: self.json_request,
+            },
+            names,
+        })
+    }
+}
+
+/// The key in `file`, or a fresh one.
+pub fn key(file: Option<&Path>) -> Result<Secret, KeyError> {
+    file.map_or_else(|| Ok(Secret::generate()), Secret::read)
 }
 
 pub fn main(a: ReplayArgs) -> ExitCode {
-    let how = Reading {
-        format: a.format,
-        json: Keys {
-            client: a.json_client,
-            time: a.json_time,
-            request: a.json_request,
-        },
-    };
-    replay(&a.log, how, a.idle, a.churn, &a.scenario, &a.flags)
+    replay(
+        &a.log,
+        a.reading,
+        a.key_file.as_deref(),
+        a.idle,
+        a.churn,
+        &a.scenario,
+        &a.flags,
+    )
 }
 
-/// How to read the log: its format if given (else told from its first lines)
-/// and the keys of a JSON log.
-struct Reading {
-    format: Option<Format>,
-    json: Keys,
-}
-
-/// Replays `log`, read as `how` says, cut at gaps over `idle`, with `churn` or
-/// not, through the scenario at `path`.
-fn replay(log: &Path, how: Reading, idle: Time, churn: bool, path: &Path, flags: &RunFlags) -> ExitCode {
+/// Replays `log`, read as `reading` says with host names hashed under the key in
+/// `key_file` (or a fresh one), cut at gaps over `idle`, with `churn` or not,
+/// through the scenario at `path`.
+fn replay(
+    log: &Path,
+    reading: LogArgs,
+    key_file: Option<&Path>,
+    idle: Time,
+    churn: bool,
+    path: &Path,
+    flags: &RunFlags,
+) -> ExitCode {
     let mut sc = match scenario(path, flags, true) {
         Ok(sc) => sc,
         Err(code) => return code,
@@ -99,15 +136,17 @@ fn replay(log: &Path, how: Reading, idle: Time, churn: bool, path: &Path, flags:
         Ok(dir) => dir,
         Err(code) => return code,
     };
-    let format = match how.format.map_or_else(|| detect(log), Ok) {
-        Ok(f) => f,
+    let names = match key(key_file) {
+        Ok(k) => k,
         Err(e) => return usage_error(e),
     };
-    let how = trace::Reading { format, json: how.json };
-    let trace = match Trace::read(log, &how, idle) {
+    let trace = match reading.reading(log, names).and_then(|how| Trace::read(log, &how, idle)) {
         Ok(t) => t,
         Err(e) => return usage_error(e),
     };
+    if key_file.is_none() && trace.stats.named_clients > 0 && !flags.quiet {
+        eprintln!("note: host names were hashed with a key made for this run; give --key-file for results that repeat");
+    }
     if let Err(e) = sc.for_replay(trace.duration()) {
         return usage_error(format!("{}: {e}", log.display()));
     }

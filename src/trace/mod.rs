@@ -44,12 +44,12 @@ pub mod clients;
 pub mod clock;
 pub mod detect;
 pub mod elb;
-mod fields;
+pub(crate) mod fields;
 pub mod haproxy;
-mod lines;
+pub(crate) mod lines;
 pub mod log;
 pub mod nginx_json;
-mod read;
+pub(crate) mod read;
 pub mod sessions;
 pub mod source;
 

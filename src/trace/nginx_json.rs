@@ -23,6 +23,7 @@
 //! line a request.
 
 use std::collections::HashMap;
+use std::ops::Range;
 
 use serde_json::value::RawValue;
 
@@ -50,6 +51,21 @@ impl Default for Keys {
 /// Reads one JSON line and takes the client and time from it, decoding the
 /// client into `client`.
 pub fn line<'c>(text: &[u8], keys: &Keys, client: &'c mut String) -> Result<Line<'c>, Bad> {
+    let (time, _) = read(text, keys, client)?;
+    Ok(Line {
+        client: client.as_str(),
+        time,
+    })
+}
+
+/// Where on a good line the client's value is, quotes included, and the client
+/// decoded into `client`.
+pub fn client_span(text: &[u8], keys: &Keys, client: &mut String) -> Result<Range<usize>, Bad> {
+    read(text, keys, client).map(|(_, span)| span)
+}
+
+/// The time of a JSON line and the span of its client's value.
+fn read(text: &[u8], keys: &Keys, client: &mut String) -> Result<(i64, Range<usize>), Bad> {
     let object: HashMap<String, &RawValue> = serde_json::from_slice(text).map_err(|e| Bad {
         column: e.column().max(1),
         why: match e.classify() {
@@ -91,10 +107,8 @@ pub fn line<'c>(text: &[u8], keys: &Keys, client: &'c mut String) -> Result<Line
             why: "the request is not a string",
         });
     }
-    Ok(Line {
-        client: client.as_str(),
-        time,
-    })
+    let start = column(addr) - 1;
+    Ok((time, start..start + addr.get().len()))
 }
 
 /// A time as nginx writes `$time_iso8601`, `$time_local` or `$msec`.

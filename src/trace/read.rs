@@ -18,21 +18,15 @@ use super::fields::Bad;
 use super::log::{self, Format, Line};
 use super::nginx_json::Keys;
 use super::{Malformed, TraceError, alb, clock, elb, haproxy, lines, nginx_json};
+use crate::privacy::Secret;
 
-/// How to read a log: its format, and for JSON logs which keys hold what.
+/// How to read a log: its format, for JSON logs which keys hold what, and the
+/// key that hashes host names into addresses.
 #[derive(Clone, Debug)]
 pub struct Reading {
     pub format: Format,
     pub json: Keys,
-}
-
-impl Reading {
-    pub fn new(format: Format) -> Reading {
-        Reading {
-            format,
-            json: Keys::default(),
-        }
-    }
+    pub names: Secret,
 }
 
 /// How many malformed lines are kept to be reported.
@@ -42,7 +36,6 @@ pub const REPORTED: usize = 5;
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 
 /// What reading a log found.
-#[derive(Default)]
 pub struct Parsed {
     /// (Unix nanoseconds, client id), in file order.
     pub requests: Vec<(i64, u32)>,
@@ -90,7 +83,12 @@ impl Parsed {
 /// Reads every request line of the log at `path`.
 pub fn read(path: &Path, how: &Reading) -> Result<Parsed, TraceError> {
     let input = open(path)?;
-    let mut read = Parsed::default();
+    let mut read = Parsed {
+        requests: Vec::new(),
+        clients: Clients::new(&how.names),
+        malformed: 0,
+        first_malformed: Vec::new(),
+    };
     let format = how.format;
     match format {
         Format::Common | Format::Combined => ncsa(input, format == Format::Combined, path, &mut read)?,
@@ -110,7 +108,7 @@ pub fn read(path: &Path, how: &Reading) -> Result<Parsed, TraceError> {
 
 /// The file, decompressed on the fly when it starts with gzip's magic bytes
 /// (whatever its name); several gzip members one after another read as one.
-pub fn open(path: &Path) -> Result<Box<dyn BufRead>, TraceError> {
+pub(crate) fn open(path: &Path) -> Result<Box<dyn BufRead>, TraceError> {
     let cannot = |e| TraceError::Open(path.to_path_buf(), e);
     let mut plain = BufReader::with_capacity(1 << 16, File::open(path).map_err(cannot)?);
     let gzip = plain.fill_buf().map_err(cannot)?.starts_with(&GZIP_MAGIC);
