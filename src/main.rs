@@ -99,6 +99,13 @@ enum Command {
     Validate(cli::validate::ValidateArgs),
     /// List every policy with its parameters and defaults.
     Policies,
+    /// Print the JSON Schema of scenario files, for editors that complete and check keys.
+    ///
+    /// Generated from the types that read scenario files. Name it in a scenario's
+    /// first line, `#:schema ./scenario.schema.json`, as taplo and Even Better TOML
+    /// expect; the bundled scenarios do, beside scenarios/scenario.schema.json.
+    #[command(after_help = "Example:\n  lbsim schema > scenario.schema.json")]
+    Schema,
     /// Print the server a policy picks for each client address, one "IP SERVER" line each.
     ///
     /// Servers are given in configuration order, since real products hash server
@@ -137,6 +144,7 @@ fn main() -> ExitCode {
         Command::Report(a) => cli::report::main(a),
         Command::Validate(a) => cli::validate::main(a),
         Command::Policies => cli::policies::main(),
+        Command::Schema => cli::schema::main(),
         Command::Route(a) => cli::route::main(a),
         Command::Import(a) => cli::import::main(a),
     }

@@ -11,4 +11,5 @@ pub mod replay;
 pub mod report;
 pub mod route;
 pub mod run;
+pub mod schema;
 pub mod validate;
