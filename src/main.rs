@@ -67,8 +67,8 @@ enum Command {
     /// line with each client address replaced by its Crypto-PAn image under a
     /// 32-byte key, and each host name by the address a replay gives it under that
     /// key; all else on a line is kept, malformed lines are left out. Addresses that
-    /// share a /24 (or a /64) still do, and no more, so prefix keys and ip_hash route
-    /// the anonymised log as they route the original.
+    /// share a /24 (or a /64) still do, and no more, so prefix keys group the
+    /// anonymised log's clients as they group the original's.
     #[command(after_help = "Examples:\n  lbsim anonymize access.log.gz --out shared.log.gz\n  \
                       head -c 32 /dev/urandom > team.key; lbsim anonymize alb.log --key-file team.key --out alb-anon.log")]
     Anonymize(cli::anonymize::AnonymizeArgs),

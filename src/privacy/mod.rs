@@ -14,11 +14,13 @@
 //!   240.0.0.0/4 (see `trace::clients`).
 //!
 //! Both are keyed by one 32-byte secret ([`key`]). With the same key, a replay of
-//! the original log and of the anonymised one route every request alike; without
-//! it, the mapping cannot be computed, and since it is one-to-one per key, it
-//! cannot be undone from the log alone, except by an attacker who knows some
-//! clients' real addresses and finds them by their traffic (Xu et al. discuss these
-//! attacks). Everything else on a line (URLs, user agents, referers) is kept as it
+//! the anonymised log sees the clients grouped exactly as in the original (the
+//! same requests share an address, a /24, a /64), so every policy that chooses by
+//! those groups and by arrival order (round robin, stick tables, cookies, IPVS
+//! persistence) routes it alike; hashes see the same groups but other values, and
+//! send them to other servers. Without the key the mapping cannot be computed, nor
+//! undone from the log alone, except by an attacker who knows some clients' real
+//! addresses and finds them by their traffic (Xu et al. discuss these attacks). Everything else on a line (URLs, user agents, referers) is kept as it
 //! is: check it before sharing.
 
 pub mod anonymize;

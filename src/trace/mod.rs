@@ -12,8 +12,11 @@
 //!
 //! # From lines to users and sessions
 //!
-//! Each line is read into a time and a client ([`log`], [`clock`]); lines that do
-//! not fit the format are counted and the first few reported by number
+//! Each line is read into a time and a client ([`log`] for the NCSA formats,
+//! [`alb`], [`elb`], [`haproxy`] and [`nginx_json`] for load balancers' and
+//! nginx's own, [`clock`] for their times); the format is told from the first
+//! lines unless given ([`detect`]). Lines that do not fit the format are counted
+//! and the first few reported by number, and by column where the format tells
 //! (`read`). Each distinct client is one user, with one address ([`clients`]).
 //! Requests are put in time order and each user's are cut into sessions where
 //! the user was idle longer than the idle gap, 30 minutes unless told
@@ -38,6 +41,8 @@
 //! An address or host name identifies a person's machine. A replay writes none:
 //! results are per policy and per server, messages about bad lines give line
 //! numbers and what is wrong but never the line, and no journeys are written.
+//! Host names are hashed under a key made for each run unless one is given
+//! ([`clients`]); `lbsim anonymize` ([`crate::privacy`]) writes a log to share.
 
 pub mod alb;
 pub mod clients;
