@@ -9,7 +9,8 @@ use clap::Args;
 use flate2::Compression;
 use flate2::write::GzEncoder;
 
-use lbsim::privacy::{Secret, anonymize};
+use lbsim::privacy::anonymize;
+use lbsim::trace::Reading;
 
 use super::common::usage_error;
 use super::replay::{LogArgs, key};
@@ -35,21 +36,15 @@ pub fn main(a: AnonymizeArgs) -> ExitCode {
         Ok(k) => k,
         Err(e) => return usage_error(e),
     };
-    let how = match a.reading.reading(&a.log, key.clone()) {
+    let how = match a.reading.reading(&a.log, key) {
         Ok(how) => how,
         Err(e) => return usage_error(e),
     };
-    if a.key_file.is_none() {
-        eprintln!(
-            "key: {}\n  (made for this run and shown once: save it to a file and pass it with --key-file to anonymise\n  more logs the same way, or to replay the original with the same host-name addresses)",
-            key.hex()
-        );
-    }
     let written = match &a.out {
-        Some(out) => to_file(&a.log, &how, &key, out),
+        Some(out) => to_file(&a.log, &how, out),
         None => {
             let mut stdout = BufWriter::new(std::io::stdout().lock());
-            anonymize::anonymize(&a.log, &how, &key, &mut stdout).map_err(|e| e.to_string())
+            anonymize::anonymize(&a.log, &how, &mut stdout).map_err(|e| e.to_string())
         }
     };
     match written {
@@ -69,6 +64,12 @@ pub fn main(a: AnonymizeArgs) -> ExitCode {
                 w.clients,
                 w.malformed
             );
+            if a.key_file.is_none() {
+                eprintln!(
+                    "key: {}\n  (made for this run and shown once: save it to a file and pass it with --key-file to anonymise\n  more logs the same way, or to replay the original with the same host-name addresses)",
+                    how.names.hex()
+                );
+            }
             ExitCode::SUCCESS
         }
         Err(e) => usage_error(e),
@@ -76,7 +77,7 @@ pub fn main(a: AnonymizeArgs) -> ExitCode {
 }
 
 /// Anonymises into a file beside `out`, renamed over it once complete.
-fn to_file(log: &Path, how: &lbsim::trace::Reading, key: &Secret, out: &Path) -> Result<anonymize::Written, String> {
+fn to_file(log: &Path, how: &Reading, out: &Path) -> Result<anonymize::Written, String> {
     let name = out
         .file_name()
         .map_or("log".into(), |n| n.to_string_lossy().into_owned());
@@ -86,12 +87,12 @@ fn to_file(log: &Path, how: &lbsim::trace::Reading, key: &Secret, out: &Path) ->
         let file = BufWriter::new(File::create(&tmp).map_err(cannot)?);
         let written = if name.ends_with(".gz") {
             let mut z = GzEncoder::new(file, Compression::default());
-            let w = anonymize::anonymize(log, how, key, &mut z).map_err(|e| e.to_string())?;
+            let w = anonymize::anonymize(log, how, &mut z).map_err(|e| e.to_string())?;
             z.finish().and_then(|mut f| f.flush()).map_err(cannot)?;
             w
         } else {
             let mut file = file;
-            let w = anonymize::anonymize(log, how, key, &mut file).map_err(|e| e.to_string())?;
+            let w = anonymize::anonymize(log, how, &mut file).map_err(|e| e.to_string())?;
             file.flush().map_err(cannot)?;
             w
         };

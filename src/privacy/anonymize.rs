@@ -16,12 +16,10 @@ use std::path::Path;
 
 use aes::Aes128;
 
-use super::{CryptoPan, Secret};
+use super::CryptoPan;
 use crate::trace::clients::{fold, name_address};
+use crate::trace::read::REPORTED;
 use crate::trace::{Format, Malformed, Reading, TraceError, alb, clock, elb, haproxy, lines, log, nginx_json};
-
-/// How many malformed lines are kept to be reported.
-const REPORTED: usize = 5;
 
 /// What an anonymisation wrote.
 #[derive(Debug)]
@@ -66,10 +64,11 @@ fn failed(path: &Path, e: std::io::Error) -> TraceError {
     )
 }
 
-/// Reads the log at `path` as `how` says (its `names` key is not used: `key`
-/// keys everything) and writes it to `out` with every client anonymised under
-/// `key`. A log with no good line is an error.
-pub fn anonymize(path: &Path, how: &Reading, key: &Secret, out: &mut dyn Write) -> Result<Written, TraceError> {
+/// Reads the log at `path` as `how` says and writes it to `out` with every
+/// client anonymised under `how.names`, the key that hashes host names in a
+/// replay. A log with no good line is an error.
+pub fn anonymize(path: &Path, how: &Reading, out: &mut dyn Write) -> Result<Written, TraceError> {
+    let key = &how.names;
     let mut stand_ins = StandIns {
         pan: CryptoPan::new(key),
         names: key.cipher(),

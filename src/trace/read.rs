@@ -46,13 +46,13 @@ pub struct Parsed {
 
 impl Parsed {
     fn bad(&mut self, line: u64, why: &'static str) {
+        self.bad_at(line, None, why);
+    }
+
+    fn bad_at(&mut self, line: u64, column: Option<usize>, why: &'static str) {
         self.malformed += 1;
         if self.first_malformed.len() < REPORTED {
-            self.first_malformed.push(Malformed {
-                line,
-                column: None,
-                why,
-            });
+            self.first_malformed.push(Malformed { line, column, why });
         }
     }
 
@@ -60,16 +60,7 @@ impl Parsed {
     fn located(&mut self, line: u64, read: Result<Line, Bad>) -> ControlFlow<()> {
         match read {
             Ok(l) => self.good(l.time, l.client),
-            Err(bad) => {
-                self.malformed += 1;
-                if self.first_malformed.len() < REPORTED {
-                    self.first_malformed.push(Malformed {
-                        line,
-                        column: Some(bad.column),
-                        why: bad.why,
-                    });
-                }
-            }
+            Err(bad) => self.bad_at(line, Some(bad.column), bad.why),
         }
         ControlFlow::Continue(())
     }
