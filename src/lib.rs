@@ -6,8 +6,9 @@
 //! policy ([`experiment`]); each lane routes it ([`policy`]) to its own copy of the
 //! servers ([`pool`]) and measures session loss, imbalance and latency
 //! ([`metrics`]), which [`output`] writes as CSV and JSON. A real access log can
-//! stand in for the generated stream ([`trace`]), and [`report`] turns a run
-//! folder into charts and one HTML page.
+//! stand in for the generated stream ([`trace`]), [`privacy`] anonymises such a
+//! log to share it, and [`report`] turns a run folder into charts and one HTML
+//! page.
 
 pub mod engine;
 pub mod experiment;
@@ -18,6 +19,7 @@ pub mod output;
 pub mod plan;
 pub mod policy;
 pub mod pool;
+pub mod privacy;
 pub mod report;
 pub mod route;
 pub mod scenario;

@@ -57,8 +57,21 @@ enum Command {
     /// files as `run` (without journeys; no client address or name is written
     /// anywhere), with the log's statistics in run.json, then prints a comparison
     /// table.
-    #[command(after_help = "Example:\n  lbsim replay access.log.gz --scenario scenarios/shop-mixed.toml --idle 30m")]
+    #[command(
+        after_help = "Example:\n  lbsim replay access.log.gz --scenario scenarios/shop-mixed.toml --idle 30m --key-file team.key"
+    )]
     Replay(cli::replay::ReplayArgs),
+    /// Write an access log with every client replaced by a prefix-preserving stand-in.
+    ///
+    /// Reads LOG (any format `replay` reads, plain or gzip) and writes it line for
+    /// line with each client address replaced by its Crypto-PAn image under a
+    /// 32-byte key, and each host name by the address a replay gives it under that
+    /// key; all else on a line is kept, malformed lines are left out. Addresses that
+    /// share a /24 (or a /64) still do, and no more, so prefix keys group the
+    /// anonymised log's clients as they group the original's.
+    #[command(after_help = "Examples:\n  lbsim anonymize access.log.gz --out shared.log.gz\n  \
+                      head -c 32 /dev/urandom > team.key; lbsim anonymize alb.log --key-file team.key --out alb-anon.log")]
+    Anonymize(cli::anonymize::AnonymizeArgs),
     /// Find, for each policy, the fewest servers that meet service-level objectives.
     ///
     /// Simulates the scenario with servers.count set to counts from --min-servers
@@ -86,6 +99,13 @@ enum Command {
     Validate(cli::validate::ValidateArgs),
     /// List every policy with its parameters and defaults.
     Policies,
+    /// Print the JSON Schema of scenario files, for editors that complete and check keys.
+    ///
+    /// Generated from the types that read scenario files. Name it in a scenario's
+    /// first line, `#:schema ./scenario.schema.json`, as taplo and Even Better TOML
+    /// expect; the bundled scenarios do, beside scenarios/scenario.schema.json.
+    #[command(after_help = "Example:\n  lbsim schema > scenario.schema.json")]
+    Schema,
     /// Print the server a policy picks for each client address, one "IP SERVER" line each.
     ///
     /// Servers are given in configuration order, since real products hash server
@@ -119,10 +139,12 @@ fn main() -> ExitCode {
         Command::Run(a) => cli::run::main(a),
         Command::Merge(a) => cli::merge::main(a),
         Command::Replay(a) => cli::replay::main(a),
+        Command::Anonymize(a) => cli::anonymize::main(a),
         Command::Plan(a) => cli::plan::main(a),
         Command::Report(a) => cli::report::main(a),
         Command::Validate(a) => cli::validate::main(a),
         Command::Policies => cli::policies::main(),
+        Command::Schema => cli::schema::main(),
         Command::Route(a) => cli::route::main(a),
         Command::Import(a) => cli::import::main(a),
     }

@@ -118,9 +118,21 @@ fn s(p: &Path) -> &str {
     p.to_str().expect("UTF-8 path")
 }
 
-/// Runs a replay that must succeed; returns its output.
+/// The key that hashes host names, so that replays of one log agree.
+const KEY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/logs/sample.key");
+
+/// Runs a replay that must succeed, host names hashed under [`KEY`]; returns its output.
 fn replay(log: &Path, scenario: &Path, out: &Path, extra: &[&str], threads: Option<&str>) -> Output {
-    let mut args = vec!["replay", s(log), "--scenario", s(scenario), "--out", s(out)];
+    let mut args = vec![
+        "replay",
+        s(log),
+        "--scenario",
+        s(scenario),
+        "--out",
+        s(out),
+        "--key-file",
+        KEY,
+    ];
     args.extend_from_slice(extra);
     let run = lbsim(&args, threads);
     assert!(run.status.success(), "{args:?}: {}", text(&run.stderr));

@@ -1,6 +1,7 @@
 //! One module per subcommand, each with its arguments and what it does with them;
 //! `common` holds what they share.
 
+pub mod anonymize;
 pub mod common;
 pub mod import;
 pub mod merge;
@@ -10,4 +11,5 @@ pub mod replay;
 pub mod report;
 pub mod route;
 pub mod run;
+pub mod schema;
 pub mod validate;

@@ -6,8 +6,12 @@ use std::process::ExitCode;
 use clap::Args;
 
 use lbsim::engine::Time;
+use lbsim::privacy::Secret;
+use lbsim::privacy::key::KeyError;
 use lbsim::scenario::{Network, Scenario};
-use lbsim::trace::{Format, Trace};
+use lbsim::trace::detect::detect;
+use lbsim::trace::nginx_json::Keys;
+use lbsim::trace::{Format, Reading, Trace, TraceError};
 use lbsim::{experiment, output};
 
 use super::common::{RunFlags, destination, finish, say, scenario, usage_error};
@@ -19,11 +23,13 @@ pub struct ReplayArgs {
     /// The scenario whose servers, pool events, serving and policies to use (TOML).
     #[arg(long, value_name = "FILE")]
     pub scenario: PathBuf,
-    /// common: NCSA Common Log Format, fields after BYTES ignored (so combined logs
-    /// read too); combined: also requires "REFERER" "USER-AGENT"; csv: a header row
-    /// naming `time` (RFC 3339 or Unix seconds) and `client` columns, others ignored.
-    #[arg(long, value_name = "FORMAT", default_value = "common", value_parser = parse_format)]
-    pub format: Format,
+    #[command(flatten)]
+    pub reading: LogArgs,
+    /// The key that hashes host names into addresses: 64 hexadecimal digits, as
+    /// `lbsim anonymize` prints and reads [default: a key made for this run, so
+    /// results of a log with host names repeat only with a key].
+    #[arg(long, value_name = "FILE")]
+    pub key_file: Option<PathBuf>,
     /// A client's session ends when its next request comes more than this long after
     /// its previous one.
     #[arg(long, value_name = "DURATION", default_value = "30m", value_parser = lbsim::scenario::units::parse_duration)]
@@ -37,13 +43,74 @@ pub struct ReplayArgs {
     pub flags: RunFlags,
 }
 
-pub fn main(a: ReplayArgs) -> ExitCode {
-    replay(&a.log, a.format, a.idle, a.churn, &a.scenario, &a.flags)
+/// How to read an access log, for `replay` and `anonymize`.
+#[derive(Args)]
+pub struct LogArgs {
+    /// common: NCSA Common Log Format, fields after BYTES ignored (so combined logs
+    /// read too); combined: also requires "REFERER" "USER-AGENT"; csv: a header row
+    /// naming `time` (RFC 3339 or Unix seconds) and `client` columns, others ignored;
+    /// alb and elb: AWS Application and Classic Load Balancer access logs; haproxy:
+    /// HAProxy's `option httplog` lines, with or without a syslog header;
+    /// nginx-json: one JSON object per line (`log_format escape=json`). Without it,
+    /// the format is told from the log's first lines.
+    #[arg(long, value_name = "FORMAT", value_parser = parse_format)]
+    pub format: Option<Format>,
+    /// nginx-json: the key holding the client's address.
+    #[arg(long, value_name = "KEY", default_value = "remote_addr")]
+    pub json_client: String,
+    /// nginx-json: the key holding the time ($time_iso8601, $time_local or $msec).
+    #[arg(long, value_name = "KEY", default_value = "time_iso8601")]
+    pub json_time: String,
+    /// nginx-json: the key holding the request line.
+    #[arg(long, value_name = "KEY", default_value = "request")]
+    pub json_request: String,
 }
 
-/// Replays `log`, read as `format`, cut at gaps over `idle`, with `churn` or not,
+impl LogArgs {
+    /// How to read `log`, its format told from its first lines unless given,
+    /// host names hashed under `names`.
+    pub fn reading(self, log: &Path, names: Secret) -> Result<Reading, TraceError> {
+        Ok(Reading {
+            format: self.format.map_or_else(|| detect(log), Ok)?,
+            json: Keys {
+                client: self.json_client,
+                time: self.json_time,
+                request: self.json_request,
+            },
+            names,
+        })
+    }
+}
+
+/// The key in `file`, or a fresh one.
+pub fn key(file: Option<&Path>) -> Result<Secret, KeyError> {
+    file.map_or_else(|| Ok(Secret::generate()), Secret::read)
+}
+
+pub fn main(a: ReplayArgs) -> ExitCode {
+    replay(
+        &a.log,
+        a.reading,
+        a.key_file.as_deref(),
+        a.idle,
+        a.churn,
+        &a.scenario,
+        &a.flags,
+    )
+}
+
+/// Replays `log`, read as `reading` says with host names hashed under the key in
+/// `key_file` (or a fresh one), cut at gaps over `idle`, with `churn` or not,
 /// through the scenario at `path`.
-fn replay(log: &Path, format: Format, idle: Time, churn: bool, path: &Path, flags: &RunFlags) -> ExitCode {
+fn replay(
+    log: &Path,
+    reading: LogArgs,
+    key_file: Option<&Path>,
+    idle: Time,
+    churn: bool,
+    path: &Path,
+    flags: &RunFlags,
+) -> ExitCode {
     let mut sc = match scenario(path, flags, true) {
         Ok(sc) => sc,
         Err(code) => return code,
@@ -69,10 +136,17 @@ fn replay(log: &Path, format: Format, idle: Time, churn: bool, path: &Path, flag
         Ok(dir) => dir,
         Err(code) => return code,
     };
-    let trace = match Trace::read(log, format, idle) {
+    let names = match key(key_file) {
+        Ok(k) => k,
+        Err(e) => return usage_error(e),
+    };
+    let trace = match reading.reading(log, names).and_then(|how| Trace::read(log, &how, idle)) {
         Ok(t) => t,
         Err(e) => return usage_error(e),
     };
+    if key_file.is_none() && trace.stats.named_clients > 0 && !flags.quiet {
+        eprintln!("note: host names were hashed with a key made for this run; give --key-file for results that repeat");
+    }
     if let Err(e) = sc.for_replay(trace.duration()) {
         return usage_error(format!("{}: {e}", log.display()));
     }
@@ -116,8 +190,5 @@ fn announce(trace: &Trace, churn: Option<&Network>, sc: &Scenario) {
 }
 
 pub fn parse_format(name: &str) -> Result<Format, String> {
-    Format::from_name(name).ok_or_else(|| {
-        let names: Vec<&str> = Format::ALL.iter().map(|f| f.name()).collect();
-        format!("expected one of: {}", names.join(", "))
-    })
+    Format::from_name(name).ok_or_else(|| format!("expected one of: {}", Format::names()))
 }

@@ -11,6 +11,7 @@
 
 use rand::Rng;
 use rand_distr::{Distribution, Exp, LogNormal, Pareto, Weibull};
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 use super::units::{Duration, Positive};
@@ -34,7 +35,7 @@ impl Magnitude for Positive {
 }
 
 /// A distribution as written in a scenario file.
-#[derive(Clone, Copy, Debug, Deserialize, PartialEq)]
+#[derive(Clone, Copy, Debug, Deserialize, JsonSchema, PartialEq)]
 #[serde(tag = "dist", rename_all = "lowercase", deny_unknown_fields)]
 pub enum Dist<V> {
     /// Always `value`.

@@ -1,6 +1,7 @@
 //! The scenario file format, as serde reads it. Unknown keys are rejected
 //! everywhere, so a typo is an error with its line and column, never ignored.
 
+use schemars::JsonSchema;
 use serde::Deserialize;
 use toml::Spanned;
 
@@ -16,30 +17,36 @@ fn one() -> Count {
 }
 
 /// A whole scenario file.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ScenarioFile {
     /// Names the run and its output folder; defaults to the file name.
+    #[schemars(with = "Option<String>")]
     pub name: Option<Spanned<String>>,
     #[serde(default = "default_seed")]
     pub seed: u64,
     /// Simulated time from midnight of day one. Required for `lbsim run`; a replay
     /// takes its duration from the trace.
+    #[schemars(with = "Option<Duration>")]
     pub duration: Option<Spanned<Duration>>,
     #[serde(default = "one")]
     pub replications: Count,
     /// Requests before this time are routed but not measured (default 0).
     #[serde(default)]
+    #[schemars(with = "Option<Duration>")]
     pub warmup: Option<Spanned<Duration>>,
     /// Width of the time-series windows.
     #[serde(default)]
+    #[schemars(with = "Option<Duration>")]
     pub window: Option<Spanned<Duration>>,
     /// Policy specifications, e.g. `["ip_hash", "ring(vnodes=160)"]`.
+    #[schemars(with = "Vec<String>")]
     pub policies: Spanned<Vec<Spanned<String>>>,
     #[serde(default)]
     pub arrivals: Option<Arrivals>,
     #[serde(default)]
     pub sessions: Sessions,
+    #[schemars(with = "Option<Vec<Network>>")]
     pub networks: Option<Spanned<Vec<Network>>>,
     pub servers: Servers,
     #[serde(default)]
@@ -49,23 +56,26 @@ pub struct ScenarioFile {
 }
 
 /// New users arriving as a Poisson process, optionally shaped over the day.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Arrivals {
     /// Mean arrival rate of new users (the daily mean when shaped).
     pub rate: Rate,
     /// A sinusoid over 24 hours.
+    #[schemars(with = "Option<Diurnal>")]
     pub diurnal: Option<Spanned<Diurnal>>,
     /// Or the shape as 24 values, one per hour from midnight, rescaled to a mean
     /// of 1 so that `rate` stays the daily mean.
+    #[schemars(with = "Option<Vec<f64>>")]
     pub hourly: Option<Spanned<Vec<f64>>>,
     /// Flash crowds: the rate multiplied over an interval, on top of the shape.
     #[serde(default)]
+    #[schemars(with = "Vec<Flash>")]
     pub flash: Vec<Spanned<Flash>>,
 }
 
 /// A flash crowd: `multiplier` times the usual arrival rate from `at` for `for`.
-#[derive(Debug, Deserialize, Clone, Copy)]
+#[derive(Debug, Deserialize, JsonSchema, Clone, Copy)]
 #[serde(deny_unknown_fields)]
 pub struct Flash {
     pub at: Duration,
@@ -74,7 +84,7 @@ pub struct Flash {
     pub multiplier: Positive,
 }
 
-#[derive(Debug, Deserialize, Clone, Copy)]
+#[derive(Debug, Deserialize, JsonSchema, Clone, Copy)]
 #[serde(deny_unknown_fields)]
 pub struct Diurnal {
     /// Peak rate over mean rate, from 1 (flat) to 2 (zero at the trough).
@@ -84,10 +94,11 @@ pub struct Diurnal {
 }
 
 /// Visits: how many requests, how far apart, how long state lives, who returns.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct Sessions {
     /// Requests per visit; its mean must be finite.
+    #[schemars(with = "Dist<Positive>")]
     pub requests: Spanned<Dist<Positive>>,
     pub think: Dist<Duration>,
     /// Idle time after which a server forgets a session's state.
@@ -95,6 +106,7 @@ pub struct Sessions {
     /// Share of visits followed by another visit of the same user.
     pub return_share: Share,
     /// Time from the end of a visit to the start of the next.
+    #[schemars(with = "Dist<Duration>")]
     pub return_after: Spanned<Dist<Duration>>,
     /// Idle time after which a connection closes; the next request opens a new
     /// one, with a new source port (and, where the network decides per
@@ -133,7 +145,7 @@ impl Default for Sessions {
 
 /// One kind of network users reach the service from, with its share of users.
 /// Defaults are measured or specified values; README.md gives their sources.
-#[derive(Debug, Deserialize, Clone)]
+#[derive(Debug, Deserialize, JsonSchema, Clone)]
 #[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
 pub enum Network {
     /// Home broadband behind a NAT router: a few users per public address, some
@@ -220,7 +232,7 @@ pub enum Network {
 }
 
 /// IP address pooling of a NAT (RFC 4787 section 4.1).
-#[derive(Debug, Deserialize, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Deserialize, JsonSchema, Clone, Copy, Default, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum Pooling {
     /// All connections of a subscriber share one public address (the RFC 6888 default).
@@ -231,7 +243,7 @@ pub enum Pooling {
 }
 
 /// How a proxy farm picks the egress address.
-#[derive(Debug, Deserialize, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Deserialize, JsonSchema, Clone, Copy, Default, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum Egress {
     #[default]
@@ -320,22 +332,27 @@ impl Network {
 }
 
 /// The servers at the start of the run and how they serve.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Servers {
     /// Number of servers, named s1, s2, ...
+    #[schemars(with = "Option<Count>")]
     pub count: Option<Spanned<Count>>,
     /// Or their names, in configuration order.
+    #[schemars(with = "Option<Vec<String>>")]
     pub names: Option<Spanned<Vec<String>>>,
     /// Weights in configuration order (default 1 each).
+    #[schemars(with = "Option<Vec<Weight>>")]
     pub weights: Option<Spanned<Vec<Weight>>>,
     /// Servers configured but marked down at the start (nginx `down`, HAProxy
     /// `disabled`): in the balancer's configuration, taking no requests until a
     /// `recover` event.
     #[serde(default)]
+    #[schemars(with = "Vec<String>")]
     pub down: Vec<Spanned<String>>,
     /// Parallel workers per server.
     #[serde(default = "Servers::workers")]
+    #[schemars(with = "Count")]
     pub workers: Spanned<Count>,
     /// Work per request.
     #[serde(default = "Servers::service")]
@@ -365,12 +382,14 @@ impl Servers {
 }
 
 /// A timed change to the pool.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PoolEvent {
+    #[schemars(with = "Duration")]
     pub at: Spanned<Duration>,
     pub action: Action,
     /// The server acted on; for `add`, the new server's name (default: the next sN).
+    #[schemars(with = "Option<String>")]
     pub server: Option<Spanned<String>>,
     /// For `add`: the new server's weight.
     pub weight: Option<Weight>,
@@ -379,7 +398,7 @@ pub struct PoolEvent {
     pub lasting: Option<Duration>,
 }
 
-#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Deserialize, JsonSchema, Clone, Copy, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum Action {
     Add,
@@ -389,11 +408,12 @@ pub enum Action {
 }
 
 /// Users written out one by one, to follow named people through a run.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ScriptedUser {
     pub name: String,
     /// Public source address at the start.
+    #[schemars(with = "String")]
     pub address: Spanned<String>,
     /// Identical users behind the same address (an office NAT); only a single
     /// user's requests are written to journeys.csv.
@@ -425,9 +445,10 @@ impl ScriptedUser {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Move {
     pub at: Duration,
+    #[schemars(with = "String")]
     pub address: Spanned<String>,
 }

@@ -8,6 +8,7 @@ pub mod distribution;
 pub mod error;
 pub mod file;
 mod resolve;
+pub mod schema;
 pub mod sweep;
 pub mod units;
 

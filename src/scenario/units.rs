@@ -265,6 +265,113 @@ impl<'de> Deserialize<'de> for Weight {
     }
 }
 
+/// JSON Schemas of the units, for `lbsim schema`: what each accepts, as its
+/// deserializer does (the numeric limits exactly; the text forms by pattern).
+mod schema {
+    use std::borrow::Cow;
+
+    use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
+
+    use super::*;
+
+    /// A decimal number, as the text forms write one.
+    const NUMBER: &str = r"(\d+(\.\d*)?|\.\d+)";
+
+    impl JsonSchema for Duration {
+        fn schema_name() -> Cow<'static, str> {
+            Cow::Borrowed("Duration")
+        }
+
+        fn json_schema(_: &mut SchemaGenerator) -> Schema {
+            let unit = "(ns|us|µs|ms|sec|s|min|m|h|d)";
+            let pattern = format!(r"^\s*({NUMBER}|{NUMBER}\s*{unit}(\s*{NUMBER}\s*{unit})*)\s*$");
+            json_schema!({
+                "description": DURATION_FORM,
+                "oneOf": [
+                    { "type": "string", "pattern": pattern },
+                    { "type": "number", "minimum": 0 }
+                ]
+            })
+        }
+    }
+
+    impl JsonSchema for Rate {
+        fn schema_name() -> Cow<'static, str> {
+            Cow::Borrowed("Rate")
+        }
+
+        fn json_schema(_: &mut SchemaGenerator) -> Schema {
+            let pattern = format!(r"^\s*{NUMBER}\s*(/\s*(s|sec|m|min|h|d)\s*)?$");
+            json_schema!({
+                "description": RATE_FORM,
+                "oneOf": [
+                    { "type": "string", "pattern": pattern },
+                    { "type": "number", "minimum": 0 }
+                ]
+            })
+        }
+    }
+
+    impl JsonSchema for Share {
+        fn schema_name() -> Cow<'static, str> {
+            Cow::Borrowed("Share")
+        }
+
+        fn json_schema(_: &mut SchemaGenerator) -> Schema {
+            json_schema!({
+                "description": "a fraction from 0 to 1, e.g. 0.25",
+                "type": "number",
+                "minimum": 0,
+                "maximum": 1
+            })
+        }
+    }
+
+    impl JsonSchema for Positive {
+        fn schema_name() -> Cow<'static, str> {
+            Cow::Borrowed("Positive")
+        }
+
+        fn json_schema(_: &mut SchemaGenerator) -> Schema {
+            json_schema!({
+                "description": "a number greater than 0",
+                "type": "number",
+                "exclusiveMinimum": 0
+            })
+        }
+    }
+
+    impl JsonSchema for Count {
+        fn schema_name() -> Cow<'static, str> {
+            Cow::Borrowed("Count")
+        }
+
+        fn json_schema(_: &mut SchemaGenerator) -> Schema {
+            json_schema!({
+                "description": "a whole number of at least 1",
+                "type": "integer",
+                "minimum": 1,
+                "maximum": u32::MAX
+            })
+        }
+    }
+
+    impl JsonSchema for Weight {
+        fn schema_name() -> Cow<'static, str> {
+            Cow::Borrowed("Weight")
+        }
+
+        fn json_schema(_: &mut SchemaGenerator) -> Schema {
+            json_schema!({
+                "description": "a server weight, a whole number from 1 to 1000",
+                "type": "integer",
+                "minimum": 1,
+                "maximum": Weight::MAX
+            })
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

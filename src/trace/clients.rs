@@ -5,8 +5,13 @@
 //! for one address just as an address does, so it gets one: a keyed hash of the
 //! name (ASCII letters folded to lower case, as DNS compares them) into
 //! 240.0.0.0/4, the IPv4 block reserved for future use, where no real client can
-//! be. Every policy that keys on the address then sees one steady address per name,
-//! the same in every run. What the hash cannot give back is the name's network:
+//! be. Every policy that keys on the address then sees one steady address per name.
+//! The key is a secret ([`Secret`]), made afresh for each run unless one is
+//! given, so that no one can tell from a name which address it got (and so where
+//! it was routed) without the key; the same key gives the same addresses every
+//! time, and `lbsim anonymize` writes a name as its address under the key it is
+//! given. The hash is AES-128 under the key, of a 128-bit XXH3 digest of the
+//! name. What the hash cannot give back is the name's network:
 //! named clients land in random /24s, so prefix keys treat each as a network of
 //! its own, and two names in one real network are never grouped. Two names may
 //! share an address when their hashes meet in the block's 2^28 addresses (about
@@ -18,19 +23,27 @@
 
 use std::collections::HashMap;
 
-use xxhash_rust::xxh3::{xxh3_64_with_seed, xxh3_128};
+use aes::Aes128;
+use xxhash_rust::xxh3::xxh3_128;
 
 use crate::policy::key::Addr;
-
-/// The key of the name hash; fixed, so a name maps to the same address in every run.
-const NAME_KEY: u64 = 0x6c62_7369_6d2e_686e;
+use crate::privacy::Secret;
+use crate::privacy::cryptopan::encrypt;
 
 /// 240.0.0.0/4: reserved (RFC 1112, RFC 6890), never a real client's source.
 const NAME_BLOCK: u32 = 0xf000_0000;
 
-/// The address a host name stands for, given in lower case.
-fn name_address(folded: &str) -> Addr {
-    Addr::v4(NAME_BLOCK | (xxh3_64_with_seed(folded.as_bytes(), NAME_KEY) as u32 & !NAME_BLOCK))
+/// The address a host name stands for under the key `cipher`, given the name
+/// in lower case.
+pub fn name_address(folded: &str, cipher: &Aes128) -> Addr {
+    let hash = (encrypt(cipher, xxh3_128(folded.as_bytes())) >> 96) as u32;
+    Addr::v4(NAME_BLOCK | (hash & !NAME_BLOCK))
+}
+
+/// `name` with ASCII letters in lower case, as DNS compares names, into `folded`.
+pub fn fold(name: &str, folded: &mut String) {
+    folded.clear();
+    folded.extend(name.chars().map(|c| c.to_ascii_lowercase()));
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
@@ -41,7 +54,6 @@ enum Key {
 }
 
 /// The clients of a log, numbered in order of first appearance.
-#[derive(Default)]
 pub struct Clients {
     ids: HashMap<Key, u32>,
     /// Each client's address, by id.
@@ -49,16 +61,28 @@ pub struct Clients {
     /// Clients known by a host name rather than an address.
     pub named: u32,
     folded: String,
+    /// Keys the hash of names.
+    cipher: Aes128,
 }
 
 impl Clients {
+    /// No clients yet; host names will be hashed under `key`.
+    pub fn new(key: &Secret) -> Clients {
+        Clients {
+            ids: HashMap::new(),
+            addrs: Vec::new(),
+            named: 0,
+            folded: String::new(),
+            cipher: key.cipher(),
+        }
+    }
+
     /// The id of `client`, numbering it if it is new.
     pub fn id(&mut self, client: &str) -> u32 {
         let key = match client.parse::<std::net::IpAddr>() {
             Ok(ip) => Key::Addr(ip.into()),
             Err(_) => {
-                self.folded.clear();
-                self.folded.extend(client.chars().map(|c| c.to_ascii_lowercase()));
+                fold(client, &mut self.folded);
                 Key::Name(xxh3_128(self.folded.as_bytes()))
             }
         };
@@ -69,7 +93,7 @@ impl Clients {
                 Key::Addr(a) => a,
                 Key::Name(_) => {
                     self.named += 1;
-                    name_address(&self.folded)
+                    name_address(&self.folded, &self.cipher)
                 }
             };
             self.addrs.push(addr);
@@ -82,24 +106,31 @@ impl Clients {
 mod tests {
     use super::*;
 
+    fn key(byte: u8) -> Secret {
+        Secret::new([byte; 32])
+    }
+
     #[test]
     fn names_become_steady_reserved_addresses() {
-        let mut c = Clients::default();
+        let mut c = Clients::new(&key(7));
         let id = c.id("PiWeba3y.Prodigy.COM");
         c.id("piweba4y.prodigy.com");
         let a = c.addrs[id as usize];
-        assert_eq!(a, name_address("piweba3y.prodigy.com"));
+        assert_eq!(a, name_address("piweba3y.prodigy.com", &key(7).cipher()));
         assert_ne!(a, c.addrs[1]);
         assert!(a.is_v4() && a.octets()[12] >= 240, "{a}");
-        // Pinned: a change would move every named client in published results.
+        // Pinned: a change would move every named client of results published
+        // with their key.
         assert_eq!(a.to_string(), PINNED);
+        // Another key, another address.
+        assert_ne!(a, name_address("piweba3y.prodigy.com", &key(8).cipher()));
     }
 
-    const PINNED: &str = "250.219.249.136";
+    const PINNED: &str = "244.101.98.57";
 
     #[test]
     fn one_user_per_address_or_name() {
-        let mut c = Clients::default();
+        let mut c = Clients::new(&key(7));
         let ids: Vec<u32> = [
             "10.0.0.1",
             "host.example",

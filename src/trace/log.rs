@@ -23,17 +23,42 @@ pub enum Format {
     Combined,
     /// Comma-separated values with a header naming `time` and `client` columns.
     Csv,
+    /// AWS Application Load Balancer access logs.
+    Alb,
+    /// AWS Classic Load Balancer (ELB) access logs.
+    Elb,
+    /// HAProxy's `option httplog` format.
+    Haproxy,
+    /// nginx `log_format escape=json`: one JSON object per line.
+    NginxJson,
 }
 
 impl Format {
-    pub const ALL: [Format; 3] = [Format::Common, Format::Combined, Format::Csv];
+    pub const ALL: [Format; 7] = [
+        Format::Common,
+        Format::Combined,
+        Format::Csv,
+        Format::Alb,
+        Format::Elb,
+        Format::Haproxy,
+        Format::NginxJson,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
             Format::Common => "common",
             Format::Combined => "combined",
             Format::Csv => "csv",
+            Format::Alb => "alb",
+            Format::Elb => "elb",
+            Format::Haproxy => "haproxy",
+            Format::NginxJson => "nginx-json",
         }
+    }
+
+    /// Every format's name, for messages: `common, combined, ...`.
+    pub fn names() -> String {
+        Format::ALL.map(Format::name).join(", ")
     }
 
     pub fn from_name(name: &str) -> Option<Format> {
@@ -48,6 +73,18 @@ impl Format {
                 "expected Combined Log Format: HOST IDENT USER [TIME] \"REQUEST\" STATUS BYTES \"REFERER\" \"USER-AGENT\""
             }
             Format::Csv => "expected a CSV row with a time (RFC 3339 or Unix seconds) and a client",
+            Format::Alb => {
+                "expected an AWS ALB log line: type time elb client:port target:port 3 processing times 2 status codes 2 byte counts \"request\" \"user_agent\" ..."
+            }
+            Format::Elb => {
+                "expected an AWS classic ELB log line: timestamp elb client:port backend:port 3 processing times 2 status codes 2 byte counts \"request\" ..."
+            }
+            Format::Haproxy => {
+                "expected an HAProxy httplog line: [SYSLOG HEADER: ]client_ip:port [dd/Mon/yyyy:HH:MM:SS.mmm] frontend backend/server TR/Tw/Tc/Tr/Ta status bytes cookie cookie state a/f/b/s/r sq/bq [{captures}] \"request\""
+            }
+            Format::NginxJson => {
+                "expected an nginx JSON log line: one object with the client, time and request keys (--json-client, --json-time, --json-request)"
+            }
         }
     }
 }

@@ -12,8 +12,11 @@
 //!
 //! # From lines to users and sessions
 //!
-//! Each line is read into a time and a client ([`log`], [`clock`]); lines that do
-//! not fit the format are counted and the first few reported by number
+//! Each line is read into a time and a client ([`log`] for the NCSA formats,
+//! [`alb`], [`elb`], [`haproxy`] and [`nginx_json`] for load balancers' and
+//! nginx's own, [`clock`] for their times); the format is told from the first
+//! lines unless given ([`detect`]). Lines that do not fit the format are counted
+//! and the first few reported by number, and by column where the format tells
 //! (`read`). Each distinct client is one user, with one address ([`clients`]).
 //! Requests are put in time order and each user's are cut into sessions where
 //! the user was idle longer than the idle gap, 30 minutes unless told
@@ -38,11 +41,20 @@
 //! An address or host name identifies a person's machine. A replay writes none:
 //! results are per policy and per server, messages about bad lines give line
 //! numbers and what is wrong but never the line, and no journeys are written.
+//! Host names are hashed under a key made for each run unless one is given
+//! ([`clients`]); `lbsim anonymize` ([`crate::privacy`]) writes a log to share.
 
+pub mod alb;
 pub mod clients;
 pub mod clock;
+pub mod detect;
+pub mod elb;
+pub(crate) mod fields;
+pub mod haproxy;
+pub(crate) mod lines;
 pub mod log;
-mod read;
+pub mod nginx_json;
+pub(crate) mod read;
 pub mod sessions;
 pub mod source;
 
@@ -56,6 +68,7 @@ use crate::policy::key::Addr;
 use crate::scenario::{Network, Scenario};
 
 pub use log::Format;
+pub use read::Reading;
 pub use source::Replay;
 
 use sessions::Hit;
@@ -64,6 +77,8 @@ use sessions::Hit;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Malformed {
     pub line: u64,
+    /// Where on the line it goes wrong (1-based, in bytes), where the format tells.
+    pub column: Option<usize>,
     /// Which part is wrong.
     pub why: &'static str,
 }
@@ -76,6 +91,12 @@ pub enum TraceError {
     Read(PathBuf, Option<u64>, String),
     /// A CSV log without `time` and `client` columns.
     Header(PathBuf),
+    /// A line fits more than one format.
+    Ambiguous {
+        path: PathBuf,
+        line: u64,
+        fits: Vec<Format>,
+    },
     /// Not one line fits the format.
     Empty {
         path: PathBuf,
@@ -95,6 +116,12 @@ impl fmt::Display for TraceError {
                 f,
                 "{}:1: expected a header row naming a `time` and a `client` column, e.g. time,client",
                 p.display()
+            ),
+            TraceError::Ambiguous { path, line, fits } => write!(
+                f,
+                "{}:{line}: cannot tell the log's format: the line fits {}; give --format",
+                path.display(),
+                fits.iter().map(|f| f.name()).collect::<Vec<_>>().join(" and ")
             ),
             TraceError::Empty {
                 path,
@@ -117,9 +144,16 @@ impl fmt::Display for TraceError {
 impl std::error::Error for TraceError {}
 
 impl Malformed {
-    /// `FILE:LINE: expected FORMAT (what is wrong)`.
+    /// `FILE:LINE[:COLUMN]: expected FORMAT (what is wrong)`.
     pub fn show(&self, path: &Path, format: Format) -> String {
-        format!("{}:{}: {} ({})", path.display(), self.line, format.expected(), self.why)
+        let column = self.column.map_or(String::new(), |c| format!(":{c}"));
+        format!(
+            "{}:{}{column}: {} ({})",
+            path.display(),
+            self.line,
+            format.expected(),
+            self.why
+        )
     }
 }
 
@@ -198,10 +232,11 @@ pub struct Trace {
 }
 
 impl Trace {
-    /// Reads the log at `path` and cuts each client's requests into sessions at
-    /// gaps longer than `idle`.
-    pub fn read(path: &Path, format: Format, idle: Time) -> Result<Trace, TraceError> {
-        let read = read::read(path, format)?;
+    /// Reads the log at `path` as `how` says and cuts each client's requests into
+    /// sessions at gaps longer than `idle`.
+    pub fn read(path: &Path, how: &Reading, idle: Time) -> Result<Trace, TraceError> {
+        let format = how.format;
+        let read = read::read(path, how)?;
         if read.requests.is_empty() {
             return Err(TraceError::Empty {
                 path: path.to_path_buf(),

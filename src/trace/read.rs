@@ -8,14 +8,26 @@
 
 use std::fs::File;
 use std::io::{BufRead, BufReader};
+use std::ops::ControlFlow;
 use std::path::Path;
 
 use flate2::read::MultiGzDecoder;
 
 use super::clients::Clients;
-use super::clock;
-use super::log::{self, Format};
-use super::{Malformed, TraceError};
+use super::fields::Bad;
+use super::log::{self, Format, Line};
+use super::nginx_json::Keys;
+use super::{Malformed, TraceError, alb, clock, elb, haproxy, lines, nginx_json};
+use crate::privacy::Secret;
+
+/// How to read a log: its format, for JSON logs which keys hold what, and the
+/// key that hashes host names into addresses.
+#[derive(Clone, Debug)]
+pub struct Reading {
+    pub format: Format,
+    pub json: Keys,
+    pub names: Secret,
+}
 
 /// How many malformed lines are kept to be reported.
 pub const REPORTED: usize = 5;
@@ -24,7 +36,6 @@ pub const REPORTED: usize = 5;
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 
 /// What reading a log found.
-#[derive(Default)]
 pub struct Parsed {
     /// (Unix nanoseconds, client id), in file order.
     pub requests: Vec<(i64, u32)>,
@@ -35,10 +46,23 @@ pub struct Parsed {
 
 impl Parsed {
     fn bad(&mut self, line: u64, why: &'static str) {
+        self.bad_at(line, None, why);
+    }
+
+    fn bad_at(&mut self, line: u64, column: Option<usize>, why: &'static str) {
         self.malformed += 1;
         if self.first_malformed.len() < REPORTED {
-            self.first_malformed.push(Malformed { line, why });
+            self.first_malformed.push(Malformed { line, column, why });
         }
+    }
+
+    /// A line of a format whose reader says where it goes wrong.
+    fn located(&mut self, line: u64, read: Result<Line, Bad>) -> ControlFlow<()> {
+        match read {
+            Ok(l) => self.good(l.time, l.client),
+            Err(bad) => self.bad_at(line, Some(bad.column), bad.why),
+        }
+        ControlFlow::Continue(())
     }
 
     fn good(&mut self, time: i64, client: &str) {
@@ -48,19 +72,34 @@ impl Parsed {
 }
 
 /// Reads every request line of the log at `path`.
-pub fn read(path: &Path, format: Format) -> Result<Parsed, TraceError> {
+pub fn read(path: &Path, how: &Reading) -> Result<Parsed, TraceError> {
     let input = open(path)?;
-    let mut read = Parsed::default();
+    let mut read = Parsed {
+        requests: Vec::new(),
+        clients: Clients::new(&how.names),
+        malformed: 0,
+        first_malformed: Vec::new(),
+    };
+    let format = how.format;
     match format {
         Format::Common | Format::Combined => ncsa(input, format == Format::Combined, path, &mut read)?,
         Format::Csv => csv(input, path, &mut read)?,
+        Format::Alb => lines::each(input, path, |n, l| read.located(n, alb::line(l)))?,
+        Format::Elb => lines::each(input, path, |n, l| read.located(n, elb::line(l)))?,
+        Format::Haproxy => lines::each(input, path, |n, l| read.located(n, haproxy::line(l)))?,
+        Format::NginxJson => {
+            let mut client = String::new();
+            lines::each(input, path, |n, l| {
+                read.located(n, nginx_json::line(l, &how.json, &mut client))
+            })?
+        }
     }
     Ok(read)
 }
 
 /// The file, decompressed on the fly when it starts with gzip's magic bytes
 /// (whatever its name); several gzip members one after another read as one.
-fn open(path: &Path) -> Result<Box<dyn BufRead>, TraceError> {
+pub(crate) fn open(path: &Path) -> Result<Box<dyn BufRead>, TraceError> {
     let cannot = |e| TraceError::Open(path.to_path_buf(), e);
     let mut plain = BufReader::with_capacity(1 << 16, File::open(path).map_err(cannot)?);
     let gzip = plain.fill_buf().map_err(cannot)?.starts_with(&GZIP_MAGIC);
