@@ -97,6 +97,7 @@ fn finds_the_fewest_servers_theory_gives_for_a_utilisation_objective() {
             "latency_p99_ms_vs_servers",
             "utilisation_max_vs_servers",
             "sessions_lost_pct_vs_servers",
+            "not_served_pct_vs_servers",
         ],
     );
     let html = fs::read_to_string(out.join("report.html")).unwrap();
@@ -144,8 +145,8 @@ fn the_same_plan_on_one_or_two_threads_gives_the_same_bytes_and_force_replaces_i
 #[test]
 fn bad_objectives_and_unvariable_scenarios_are_refused_before_anything_is_written() {
     let dir = tempfile::tempdir().unwrap();
-    let form = "expected p99=DURATION (e.g. p99=250ms), utilisation=FRACTION (0-1, e.g. utilisation=0.7) \
-                or loss=PERCENT (e.g. loss=2%)";
+    let form = "expected p99=DURATION (e.g. p99=250ms), utilisation=FRACTION (0-1, e.g. utilisation=0.7), \
+                loss=PERCENT (e.g. loss=2%) or unserved=PERCENT (e.g. unserved=0.1%)";
     let named = QUEUE.replace("count = 1", "names = [\"a\", \"b\"]");
     let plain = QUEUE.replace("workers = 1", "workers = 1\nqueueing = false");
     let cases: [(&str, &[&str], &str); 7] = [

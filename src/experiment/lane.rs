@@ -3,7 +3,7 @@
 
 use crate::engine::{Stream, StreamRng, Time};
 use crate::metrics::tally::Remap;
-use crate::metrics::{LaneReport, LossCause, Tally};
+use crate::metrics::{LaneReport, LossCause, Tally, Unserved};
 use crate::policy::{self, BuildContext, Client, Policy, Spec};
 use crate::pool::flight::InFlight;
 use crate::pool::queue::{Admission, Queues};
@@ -114,7 +114,7 @@ impl Lane {
         self.tally.request(r, new_user);
         if self.pool.up().is_empty() {
             self.tally.unroutable();
-            self.not_served(r, "unroutable");
+            self.not_served(r, Unserved::Unroutable);
             return;
         }
         if let Some(f) = &mut self.flight {
@@ -129,7 +129,7 @@ impl Lane {
                 Admission::Served { wait, finish } => (Some(wait.saturating_add(service)), finish),
                 Admission::Dropped => {
                     self.tally.dropped();
-                    self.not_served(r, "dropped");
+                    self.not_served(r, Unserved::Dropped);
                     return;
                 }
             },
@@ -195,7 +195,11 @@ impl Lane {
         }
     }
 
-    fn not_served(&mut self, r: &Request, outcome: &'static str) {
+    /// A request that was not served fails its user: a loss of its own cause.
+    fn not_served(&mut self, r: &Request, why: Unserved) {
+        let cause = LossCause::NotServed(why);
+        let (first_in_visit, first_for_user) = self.states.mark_lost(r.user);
+        self.tally.loss(cause, first_in_visit, first_for_user);
         self.states.hold_change(r.user, r.change);
         if r.closes_visit && self.states.in_visit(r.user) {
             if let Some(h) = self.states.holder(r.user) {
@@ -204,7 +208,7 @@ impl Lane {
             self.states.set_in_visit(r.user, false);
         }
         if r.user < self.followed {
-            self.step(r, String::new(), outcome, None);
+            self.step(r, String::new(), why.name(), Some(cause));
         }
     }
 

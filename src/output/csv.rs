@@ -79,6 +79,7 @@ pub const SUMMARY: &[&str] = &[
     "utilisation_mean",
     "utilisation_max",
     "store_sessions_peak",
+    "not_served_pct",
     "stream_checksum",
 ];
 
@@ -140,6 +141,7 @@ pub fn summary_values(lane: &LaneOutcome) -> Vec<f64> {
         util_mean,
         util_max,
         r.store_sessions_peak.map_or(f64::NAN, |p| p as f64),
+        ratio(t.dropped + t.unroutable, t.requests, 100.0),
     ]
 }
 

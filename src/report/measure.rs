@@ -33,6 +33,18 @@ pub const LOSS: Measure = Measure {
     decimals: 2,
 };
 
+pub const UNSERVED: Measure = Measure {
+    column: "not_served_pct",
+    words: "requests not served",
+    title: "Requests not served",
+    axis: "requests dropped or unroutable (%)",
+    floor: 0.0,
+    ceiling: 100.0,
+    scale: 1.0,
+    unit: "%",
+    decimals: 2,
+};
+
 pub const IMBALANCE: Measure = Measure {
     column: "requests_max_mean",
     words: "busiest server's requests over the mean",
@@ -74,7 +86,7 @@ pub const SWEPT: [&Measure; 4] = [&LOSS, &IMBALANCE, &P99, &PEAK_UTILISATION];
 
 /// The metric read from `column`, if charts know it.
 pub fn by_column(column: &str) -> Option<&'static Measure> {
-    [&LOSS, &IMBALANCE, &P99, &PEAK_UTILISATION]
+    [&LOSS, &IMBALANCE, &P99, &PEAK_UTILISATION, &UNSERVED]
         .into_iter()
         .find(|m| m.column == column)
 }

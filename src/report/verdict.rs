@@ -20,6 +20,8 @@ fn cause_words(name: &str, detail: &str) -> String {
         ("affinity_expired", _) => "its affinity memory expiring or being evicted".into(),
         ("not_sticky", _) => "having no affinity at all".into(),
         ("load_spill", _) => "moving clients away for load".into(),
+        ("not_served", "dropped") => "requests turned away by full waiting lines".into(),
+        ("not_served", "unroutable") => "requests arriving while no server was up".into(),
         (name, "") => name.replace('_', " "),
         (name, detail) => format!("{} ({})", name.replace('_', " "), detail.replace('_', " ")),
     }
@@ -71,6 +73,13 @@ pub fn sentence(d: &RunData, p: usize) -> String {
             part.push_str(&format!(", {lead} {words} ({:.0}% of losses)", share * 100.0));
         }
         parts.push(part);
+    }
+    let unserved = Estimate::of(&s.not_served_pct).mean;
+    if unserved > 0.0 {
+        parts.push(format!(
+            "leaves {} of requests unserved",
+            estimate(&s.not_served_pct, None, "%")
+        ));
     }
     // From summary.csv: the busiest server of each replication, then the mean, so
     // replications that load different servers do not average the peak away.
