@@ -89,10 +89,27 @@ impl Lane {
             return;
         }
         self.measuring = true;
+        self.roll_to(self.warmup);
         let open = self.states.start_measuring();
         self.tally.start_measuring(self.warmup, &self.pool, open);
         if let Some(q) = &self.queues {
             self.warmup_busy = q.busy_by(self.warmup);
+            let w = self.tally.current_window();
+            q.busy_into(self.warmup, self.tally.busy_mark(w));
+        }
+    }
+
+    /// Advances the tally to the window holding `now`, marking the service time
+    /// given by the start of each window passed (nothing arrived in between, so
+    /// what the queues hold is known).
+    fn roll_to(&mut self, now: Time) {
+        let from = self.tally.current_window();
+        self.tally.roll_to(now, &self.pool);
+        if let Some(q) = &self.queues {
+            for w in from + 1..=self.tally.current_window() {
+                let start = self.tally.window_start(w);
+                q.busy_into(start, self.tally.busy_mark(w));
+            }
         }
     }
 
@@ -105,7 +122,7 @@ impl Lane {
     fn route(&mut self, r: &Request) {
         let (u, now) = (r.user, r.time);
         self.measure_from(now);
-        self.tally.roll_to(now, &self.pool);
+        self.roll_to(now);
         let new_user = self.states.first_sight(u);
         let prior = self.states.prior(u, now);
         if r.opens_visit {
@@ -227,7 +244,7 @@ impl Lane {
     pub fn apply(&mut self, change: &PoolChange, workload: &impl RequestSource) {
         let now = change.at;
         self.measure_from(now);
-        self.tally.roll_to(now, &self.pool);
+        self.roll_to(now);
         self.tally.credit_up_time(now, &self.pool);
         let client = |u: u32| Client {
             user: u,
@@ -286,7 +303,14 @@ impl Lane {
 
     pub fn finish(mut self, end: Time) -> (String, LaneReport, Vec<Step>) {
         self.measure_from(end);
+        let windows = self.tally.windows();
         let busy = self.queues.as_ref().map(|q| {
+            // Windows without an arrival after the last one the tally reached.
+            for w in self.tally.current_window() + 1..windows {
+                let start = self.tally.window_start(w);
+                q.busy_into(start, self.tally.busy_mark(w));
+            }
+            q.busy_into(end, self.tally.busy_mark(windows));
             let mut busy = q.busy_by(end);
             for (b, w) in busy.iter_mut().zip(&self.warmup_busy) {
                 *b -= w;

@@ -15,9 +15,9 @@ pub const FORM: &str = "expected p99=DURATION (e.g. p99=250ms), utilisation=FRAC
 /// A metric an objective can bound.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Target {
-    /// 99th percentile latency over the run, in ms.
+    /// 99th percentile latency in the worst window, in ms.
     P99,
-    /// The busiest server's busy worker time over available, 0 to 1.
+    /// The busiest server's busy worker time over available in the worst window, 0 to 1.
     Utilisation,
     /// Sessions lost (requests not served included), in percent.
     Loss,
@@ -42,8 +42,9 @@ impl Target {
     /// The summary metric (summary.csv column) it reads.
     pub fn column(self) -> &'static str {
         match self {
-            Target::P99 => "latency_p99_ms",
-            Target::Utilisation => "utilisation_max",
+            // The worst window, so that a daily peak is not averaged away.
+            Target::P99 => "latency_p99_ms_worst_window",
+            Target::Utilisation => "utilisation_max_worst_window",
             Target::Loss => "sessions_lost_pct",
             Target::Unserved => "not_served_pct",
         }

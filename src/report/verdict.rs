@@ -89,7 +89,10 @@ pub fn sentence(d: &RunData, p: usize) -> String {
     }
     let p99 = Estimate::of(&s.p99_ms).mean;
     if p99.is_finite() {
-        parts.push(format!("p99 latency {}", estimate(&s.p99_ms, Some(0), " ms")));
+        parts.push(format!(
+            "p99 latency {} over the run",
+            estimate(&s.p99_ms, Some(0), " ms")
+        ));
     }
     if parts.is_empty() {
         return "served no requests".into();
