@@ -50,6 +50,7 @@ fn plan(path: &Path, slos: &[String], min: u32, max: u32, flags: &RunFlags) -> E
         max,
         seed: flags.seed,
         replications: flags.replications,
+        allow_large: flags.allow_large,
     }) {
         Ok(p) => p,
         Err(e) => return usage_error(e),
