@@ -565,3 +565,86 @@ fn route_prints_one_line_per_client_from_arguments_or_stdin() {
     };
     assert!(err.contains("stdin 2: invalid address \"not-an-ip\""), "{err}");
 }
+
+#[test]
+fn absurd_rates_are_pointed_at() {
+    for (line, token) in [
+        (r#"rate = 1e308"#, "1e308"),
+        (r#"rate = "99999999999/s""#, r#""99999999999/s""#),
+    ] {
+        assert_rejected(
+            "rate.toml",
+            "rate",
+            line,
+            token,
+            &["at most 1000000/s", "expected a rate"],
+        );
+    }
+}
+
+#[test]
+fn runs_beyond_the_size_limits_are_refused_with_the_estimate_before_anything_runs() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (huge, _) = with_line("rate", r#"rate = "500000/s""#);
+    let path = write(&dir, "huge.toml", &huge);
+    let valid = write(&dir, "valid.toml", VALID);
+    let out = dir.path().join("out");
+    let (p, v, o) = (path.to_str().unwrap(), valid.to_str().unwrap(), out.to_str().unwrap());
+    let cases: [(Vec<&str>, &[&str]); 5] = [
+        (
+            vec!["validate", p],
+            &["300.1 million users", "GiB of memory (limit 8.0 GiB)"],
+        ),
+        (vec!["run", p, "--out", o], &["300.1 million users", "--allow-large"]),
+        (
+            vec!["run", p, "--out", o, "--vary", "seed=1,2"],
+            &["300.1 million users"],
+        ),
+        (
+            vec!["plan", p, "--out", o, "--slo", "loss=1%"],
+            &["with up to 64 servers", "300.1 million users"],
+        ),
+        // 600 users × ~10 requests × 2 policies per replication: a billion replications is too much work.
+        (
+            vec!["run", v, "--out", o, "--replications", "1000000000"],
+            &["request routings (limit 5.0 billion)"],
+        ),
+    ];
+    for (args, says) in cases {
+        let started = std::time::Instant::now();
+        let err = usage_error(&args);
+        assert!(
+            started.elapsed().as_secs() < 20,
+            "{args:?} took {:?}",
+            started.elapsed()
+        );
+        assert!(
+            err.starts_with("error: ") && err.contains("this run is too large"),
+            "{args:?}: {err}"
+        );
+        for s in says {
+            assert!(err.contains(s), "{args:?}: no {s:?} in {err}");
+        }
+        assert!(!out.exists(), "{args:?} wrote {o}");
+    }
+}
+
+#[test]
+fn a_scenario_file_is_read_with_a_size_cap() {
+    let started = std::time::Instant::now();
+    let err = usage_error(&["validate", "/dev/zero"]);
+    assert!(
+        err.contains("/dev/zero: cannot read the scenario: larger than 1 MiB"),
+        "{err}"
+    );
+    assert!(started.elapsed().as_secs() < 10);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let big = write(&dir, "big.toml", &format!("{VALID}\n{}", "# padding\n".repeat(110_000)));
+    let err = usage_error(&[
+        "run",
+        big.to_str().unwrap(),
+        "--out",
+        dir.path().join("out").to_str().unwrap(),
+    ]);
+    assert!(err.contains("larger than 1 MiB"), "{err}");
+}

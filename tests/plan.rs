@@ -12,11 +12,13 @@ use pictures::check_charts;
 
 /// Poisson arrivals of one-request visits at λ = 24/s, exponential service of
 /// mean 100 ms (μ = 10/s) on one worker per server: with N servers sharing the
-/// load evenly each is busy ρ = λ / (N μ) = 2.4 / N of the time.
+/// load evenly each is busy ρ = λ / (N μ) = 2.4 / N of the time. The planner
+/// judges the worst window; one window of the whole run keeps theory's answer.
 const QUEUE: &str = r#"
 name = "plan-queue"
 seed = 11
 duration = "10m"
+window = "10m"
 replications = 3
 policies = ["round_robin", "least_conn"]
 
@@ -80,7 +82,10 @@ fn finds_the_fewest_servers_theory_gives_for_a_utilisation_objective() {
     }
     // Doubling 1, 2, 4, then 3 between the last miss and the first hit.
     assert_eq!(json["evaluated_servers"], serde_json::json!([1, 2, 3, 4]));
-    for row in rows(&out).iter().filter(|r| r["metric"] == "utilisation_max") {
+    for row in rows(&out)
+        .iter()
+        .filter(|r| r["metric"] == "utilisation_max_worst_window")
+    {
         let n: f64 = row["servers"].parse().unwrap();
         let mean: f64 = row["mean"].parse().unwrap();
         // The busiest server of a stable queue is near ρ; an overloaded one is always busy.
@@ -94,9 +99,10 @@ fn finds_the_fewest_servers_theory_gives_for_a_utilisation_objective() {
     check_charts(
         &out,
         &[
-            "latency_p99_ms_vs_servers",
-            "utilisation_max_vs_servers",
+            "latency_p99_ms_worst_window_vs_servers",
+            "utilisation_max_worst_window_vs_servers",
             "sessions_lost_pct_vs_servers",
+            "not_served_pct_vs_servers",
         ],
     );
     let html = fs::read_to_string(out.join("report.html")).unwrap();
@@ -144,8 +150,8 @@ fn the_same_plan_on_one_or_two_threads_gives_the_same_bytes_and_force_replaces_i
 #[test]
 fn bad_objectives_and_unvariable_scenarios_are_refused_before_anything_is_written() {
     let dir = tempfile::tempdir().unwrap();
-    let form = "expected p99=DURATION (e.g. p99=250ms), utilisation=FRACTION (0-1, e.g. utilisation=0.7) \
-                or loss=PERCENT (e.g. loss=2%)";
+    let form = "expected p99=DURATION (e.g. p99=250ms), utilisation=FRACTION (0-1, e.g. utilisation=0.7), \
+                loss=PERCENT (e.g. loss=2%) or unserved=PERCENT (e.g. unserved=0.1%)";
     let named = QUEUE.replace("count = 1", "names = [\"a\", \"b\"]");
     let plain = QUEUE.replace("workers = 1", "workers = 1\nqueueing = false");
     let cases: [(&str, &[&str], &str); 7] = [

@@ -65,8 +65,8 @@ fn summary_stats_are_mean_sd_and_t_interval_of_the_replications() {
 
     let summary = read(&out.join("summary.csv"));
     let stats = read(&out.join("summary_stats.csv"));
-    // 3 policies × 28 metrics (every summary column but the checksum).
-    assert_eq!(stats.len(), 3 * 28);
+    // 3 policies × 31 metrics (every summary column but the checksum).
+    assert_eq!(stats.len(), 3 * 31);
     for policy in ["ip_hash", "ring(vnodes=40)", "stick_table(base=least_conn, expire=10m)"] {
         let xs: Vec<f64> = summary
             .iter()

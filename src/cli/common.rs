@@ -9,6 +9,7 @@ use clap::Args;
 
 use lbsim::output::{self, OutputError};
 use lbsim::scenario::Scenario;
+use lbsim::scenario::size::Size;
 use lbsim::{experiment, report};
 
 /// What `run`, `replay` and `plan` share: where results go, and what to override.
@@ -39,6 +40,18 @@ pub struct RunFlags {
     /// Do not write charts/ and report.html (make them later with `lbsim report DIR`).
     #[arg(long)]
     pub no_report: bool,
+    /// Run (or plan) even when it is estimated to need more than 8 GiB of memory or
+    /// more than 5 billion request routings (requests × policies × replications).
+    #[arg(long)]
+    pub allow_large: bool,
+}
+
+/// Refuses a run estimated beyond the limits, unless `--allow-large`.
+pub fn within_limits(path: &Path, size: Size, flags: &RunFlags) -> Result<(), ExitCode> {
+    match size.refusal() {
+        Some(why) if !flags.allow_large => Err(usage_error(format!("{}: {why}", path.display()))),
+        _ => Ok(()),
+    }
 }
 
 /// Refuses `--baseline` where no comparisons are written (`what`: a sweep, a plan).

@@ -15,7 +15,8 @@ pub struct PlanArgs {
     /// The scenario file (TOML), with [servers] count = N (not names or weights).
     pub scenario: PathBuf,
     /// An objective (repeatable, one per metric): p99=DURATION, utilisation=FRACTION
-    /// (0-1, the busiest server's busy worker time) or loss=PERCENT (sessions lost).
+    /// (0-1, the busiest server's busy worker time), loss=PERCENT (sessions lost,
+    /// requests not served included) or unserved=PERCENT (requests dropped or unroutable).
     #[arg(long = "slo", value_name = "METRIC=LIMIT", required = true)]
     pub slos: Vec<String>,
     /// The fewest servers to try.
@@ -49,6 +50,7 @@ fn plan(path: &Path, slos: &[String], min: u32, max: u32, flags: &RunFlags) -> E
         max,
         seed: flags.seed,
         replications: flags.replications,
+        allow_large: flags.allow_large,
     }) {
         Ok(p) => p,
         Err(e) => return usage_error(e),

@@ -12,8 +12,9 @@ use lbsim::scenario::sweep::Sweep;
 use lbsim::{experiment, output};
 
 use super::common::{
-    RunFlags, destination, finish, no_baseline, output_error, report_into, say, scenario, usage_error,
+    RunFlags, destination, finish, no_baseline, output_error, report_into, say, scenario, usage_error, within_limits,
 };
+use lbsim::scenario::size::Size;
 
 #[derive(Args)]
 pub struct RunArgs {
@@ -47,7 +48,7 @@ pub fn main(a: RunArgs) -> ExitCode {
 fn run(path: &Path, vary: &[String], shard: Option<Shard>, resume: bool, flags: &RunFlags) -> ExitCode {
     match Sweep::load(path, &flags.policies, vary) {
         Err(e) => return usage_error(e),
-        Ok(Some(sweep)) => return run_sweep(sweep, vary, shard, resume, flags),
+        Ok(Some(sweep)) => return run_sweep(path, sweep, vary, shard, resume, flags),
         Ok(None) => {}
     }
     // A single run is written whole or not at all: there is nothing to split or resume.
@@ -61,6 +62,9 @@ fn run(path: &Path, vary: &[String], shard: Option<Shard>, resume: bool, flags: 
         Ok(sc) => sc,
         Err(code) => return code,
     };
+    if let Err(code) = within_limits(path, Size::of(&sc, rayon::current_num_threads()), flags) {
+        return code;
+    }
     let dir = match destination(&sc, flags) {
         Ok(dir) => dir,
         Err(code) => return code,
@@ -74,7 +78,14 @@ fn run(path: &Path, vary: &[String], shard: Option<Shard>, resume: bool, flags: 
 
 /// Runs a sweep's jobs (those of `shard` not yet in its folder), each kept as
 /// it finishes, then, once the folder holds every job, sweep.csv and run.json.
-fn run_sweep(mut sweep: Sweep, vary: &[String], shard: Option<Shard>, resume: bool, flags: &RunFlags) -> ExitCode {
+fn run_sweep(
+    path: &Path,
+    mut sweep: Sweep,
+    vary: &[String],
+    shard: Option<Shard>,
+    resume: bool,
+    flags: &RunFlags,
+) -> ExitCode {
     if let Err(code) = no_baseline(flags, "a sweep") {
         return code;
     }
@@ -86,6 +97,17 @@ fn run_sweep(mut sweep: Sweep, vary: &[String], shard: Option<Shard>, resume: bo
         if !sweep.keys.iter().any(|k| k == "replications") {
             p.scenario.replications = flags.replications.unwrap_or(p.scenario.replications);
         }
+    }
+    // Jobs run one replication each, as many at once as there are threads.
+    let size = sweep
+        .points
+        .iter()
+        .map(|p| Size::of(&p.scenario, rayon::current_num_threads()))
+        .reduce(Size::then);
+    if let Some(size) = size
+        && let Err(code) = within_limits(path, size, flags)
+    {
+        return code;
     }
     let spec = SweepSpec::new(
         &sweep,

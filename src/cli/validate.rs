@@ -8,6 +8,7 @@ use clap::Args;
 use lbsim::output;
 use lbsim::pool::Presence;
 use lbsim::scenario::Scenario;
+use lbsim::scenario::size::Size;
 use lbsim::scenario::sweep::Sweep;
 
 use super::common::{say, usage_error};
@@ -27,11 +28,21 @@ fn validate(path: PathBuf) -> ExitCode {
     match Sweep::load(&path, &[], &[]) {
         Err(e) => return usage_error(e),
         Ok(Some(sweep)) => {
+            let threads = rayon::current_num_threads();
+            let size = sweep
+                .points
+                .iter()
+                .map(|p| Size::of(&p.scenario, threads))
+                .reduce(Size::then);
+            if let Some(why) = size.and_then(|s| s.refusal()) {
+                return usage_error(format!("{}: {why}", path.display()));
+            }
             say(&format!(
-                "{}: ok, a sweep of {} points over {}\n",
+                "{}: ok, a sweep of {} points over {}\n  size          {}\n",
                 path.display(),
                 sweep.points.len(),
-                sweep.keys.join(", ")
+                sweep.keys.join(", "),
+                size.map_or(String::new(), |s| s.describe())
             ));
             return ExitCode::SUCCESS;
         }
@@ -45,6 +56,10 @@ fn validate(path: PathBuf) -> ExitCode {
             Err(_) => return usage_error(e),
         },
     };
+    let size = Size::of(&sc, rayon::current_num_threads());
+    if !replay_only && let Some(why) = size.refusal() {
+        return usage_error(format!("{}: {why}", path.display()));
+    }
     let count = |p: Presence| sc.servers.iter().filter(|s| s.presence == p).count();
     let initial = match count(Presence::Down) {
         0 => count(Presence::Up).to_string(),
@@ -68,8 +83,13 @@ fn validate(path: PathBuf) -> ExitCode {
             format!("about {:.0} expected", sc.expected_users()),
         )
     };
+    let size = if replay_only {
+        String::new()
+    } else {
+        format!("  size          {}\n", size.describe())
+    };
     say(&format!(
-        "{}: {verdict}\n  name          {}\n  duration      {duration}\n  users         {users}\n  servers       {initial} at start, {} pool events\n  policies      {}\n",
+        "{}: {verdict}\n  name          {}\n  duration      {duration}\n  users         {users}\n  servers       {initial} at start, {} pool events\n  policies      {}\n{size}",
         path.display(),
         sc.name,
         sc.changes.len(),

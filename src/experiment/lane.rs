@@ -3,7 +3,7 @@
 
 use crate::engine::{Stream, StreamRng, Time};
 use crate::metrics::tally::Remap;
-use crate::metrics::{LaneReport, LossCause, Tally};
+use crate::metrics::{LaneReport, LossCause, Tally, Unserved};
 use crate::policy::{self, BuildContext, Client, Policy, Spec};
 use crate::pool::flight::InFlight;
 use crate::pool::queue::{Admission, Queues};
@@ -89,10 +89,27 @@ impl Lane {
             return;
         }
         self.measuring = true;
+        self.roll_to(self.warmup);
         let open = self.states.start_measuring();
         self.tally.start_measuring(self.warmup, &self.pool, open);
         if let Some(q) = &self.queues {
             self.warmup_busy = q.busy_by(self.warmup);
+            let w = self.tally.current_window();
+            q.busy_into(self.warmup, self.tally.busy_mark(w));
+        }
+    }
+
+    /// Advances the tally to the window holding `now`, marking the service time
+    /// given by the start of each window passed (nothing arrived in between, so
+    /// what the queues hold is known).
+    fn roll_to(&mut self, now: Time) {
+        let from = self.tally.current_window();
+        self.tally.roll_to(now, &self.pool);
+        if let Some(q) = &self.queues {
+            for w in from + 1..=self.tally.current_window() {
+                let start = self.tally.window_start(w);
+                q.busy_into(start, self.tally.busy_mark(w));
+            }
         }
     }
 
@@ -105,7 +122,7 @@ impl Lane {
     fn route(&mut self, r: &Request) {
         let (u, now) = (r.user, r.time);
         self.measure_from(now);
-        self.tally.roll_to(now, &self.pool);
+        self.roll_to(now);
         let new_user = self.states.first_sight(u);
         let prior = self.states.prior(u, now);
         if r.opens_visit {
@@ -114,7 +131,7 @@ impl Lane {
         self.tally.request(r, new_user);
         if self.pool.up().is_empty() {
             self.tally.unroutable();
-            self.not_served(r, "unroutable");
+            self.not_served(r, Unserved::Unroutable);
             return;
         }
         if let Some(f) = &mut self.flight {
@@ -129,7 +146,7 @@ impl Lane {
                 Admission::Served { wait, finish } => (Some(wait.saturating_add(service)), finish),
                 Admission::Dropped => {
                     self.tally.dropped();
-                    self.not_served(r, "dropped");
+                    self.not_served(r, Unserved::Dropped);
                     return;
                 }
             },
@@ -195,7 +212,11 @@ impl Lane {
         }
     }
 
-    fn not_served(&mut self, r: &Request, outcome: &'static str) {
+    /// A request that was not served fails its user: a loss of its own cause.
+    fn not_served(&mut self, r: &Request, why: Unserved) {
+        let cause = LossCause::NotServed(why);
+        let (first_in_visit, first_for_user) = self.states.mark_lost(r.user);
+        self.tally.loss(cause, first_in_visit, first_for_user);
         self.states.hold_change(r.user, r.change);
         if r.closes_visit && self.states.in_visit(r.user) {
             if let Some(h) = self.states.holder(r.user) {
@@ -204,7 +225,7 @@ impl Lane {
             self.states.set_in_visit(r.user, false);
         }
         if r.user < self.followed {
-            self.step(r, String::new(), outcome, None);
+            self.step(r, String::new(), why.name(), Some(cause));
         }
     }
 
@@ -223,7 +244,7 @@ impl Lane {
     pub fn apply(&mut self, change: &PoolChange, workload: &impl RequestSource) {
         let now = change.at;
         self.measure_from(now);
-        self.tally.roll_to(now, &self.pool);
+        self.roll_to(now);
         self.tally.credit_up_time(now, &self.pool);
         let client = |u: u32| Client {
             user: u,
@@ -282,7 +303,14 @@ impl Lane {
 
     pub fn finish(mut self, end: Time) -> (String, LaneReport, Vec<Step>) {
         self.measure_from(end);
+        let windows = self.tally.windows();
         let busy = self.queues.as_ref().map(|q| {
+            // Windows without an arrival after the last one the tally reached.
+            for w in self.tally.current_window() + 1..windows {
+                let start = self.tally.window_start(w);
+                q.busy_into(start, self.tally.busy_mark(w));
+            }
+            q.busy_into(end, self.tally.busy_mark(windows));
             let mut busy = q.busy_by(end);
             for (b, w) in busy.iter_mut().zip(&self.warmup_busy) {
                 *b -= w;

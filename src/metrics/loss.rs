@@ -14,6 +14,10 @@
 //!    `affinity_expired`;
 //! 6. otherwise the policy moved the client for load (a request dropped at a
 //!    full queue left the memory pointing elsewhere): `load_spill`.
+//!
+//! A request that is not served at all fails its user whatever the state: it is
+//! a loss of its own, `not_served`, split into `dropped` (a full waiting line
+//! turned it away) and `unroutable` (no server was up).
 
 use crate::policy::{Affinity, Memory};
 use crate::workload::AddressChange;
@@ -26,11 +30,30 @@ pub enum LossCause {
     PoolRemap,
     AffinityExpired,
     LoadSpill,
+    NotServed(Unserved),
+}
+
+/// Why a request was not served.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unserved {
+    /// A full waiting line turned it away.
+    Dropped,
+    /// No server was up.
+    Unroutable,
+}
+
+impl Unserved {
+    pub fn name(self) -> &'static str {
+        match self {
+            Unserved::Dropped => "dropped",
+            Unserved::Unroutable => "unroutable",
+        }
+    }
 }
 
 impl LossCause {
     /// Every cause, in report order; `index` positions a cause in this list.
-    pub const ALL: [LossCause; 12] = [
+    pub const ALL: [LossCause; 14] = [
         LossCause::AddressChanged(AddressChange::Mobility),
         LossCause::AddressChanged(AddressChange::Scripted),
         LossCause::AddressChanged(AddressChange::Renumbering),
@@ -43,6 +66,8 @@ impl LossCause {
         LossCause::AffinityExpired,
         LossCause::NotSticky,
         LossCause::LoadSpill,
+        LossCause::NotServed(Unserved::Dropped),
+        LossCause::NotServed(Unserved::Unroutable),
     ];
 
     pub fn index(self) -> usize {
@@ -60,6 +85,7 @@ impl LossCause {
             LossCause::PoolRemap => "pool_remap",
             LossCause::AffinityExpired => "affinity_expired",
             LossCause::LoadSpill => "load_spill",
+            LossCause::NotServed(_) => "not_served",
         }
     }
 
@@ -67,6 +93,7 @@ impl LossCause {
     pub fn detail(self) -> &'static str {
         match self {
             LossCause::AddressChanged(why) => why.name(),
+            LossCause::NotServed(why) => why.name(),
             _ => "",
         }
     }

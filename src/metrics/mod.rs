@@ -7,5 +7,5 @@ pub mod spread;
 pub mod stats;
 pub mod tally;
 
-pub use loss::LossCause;
+pub use loss::{LossCause, Unserved};
 pub use tally::{LaneReport, Tally};

@@ -48,6 +48,9 @@ pub struct Window {
     pub requests: Spread,
     pub sessions: Spread,
     pub p99: f64,
+    /// The busiest server's busy worker time over its available time in this
+    /// window (NaN without queueing).
+    pub utilisation_max: f64,
     /// Each server's requests in this window and its fair share of them.
     pub servers: Vec<ServerWindow>,
 }
@@ -58,6 +61,9 @@ pub struct ServerWindow {
     pub requests: u64,
     /// The window's requests split by weight × time up in it; 0 when it was not up.
     pub fair_requests: f64,
+    /// Busy worker time over available worker time while up in this window (NaN
+    /// without queueing or when it was not up).
+    pub utilisation: f64,
 }
 
 /// One server's share of the run.
@@ -122,6 +128,10 @@ pub struct Tally {
     win_peak: Vec<u32>,
     /// Time each server was up in each window.
     win_up: Vec<Time>,
+    /// With queueing, each server's service time given by the start of each
+    /// window (by the end of the warm-up for the first one measured), then by
+    /// the end of the run: a window's busy time is the difference of two marks.
+    busy_marks: Vec<Time>,
     win_p99: Vec<f64>,
     latency: Latency,
     win_latency: Latency,
@@ -149,6 +159,7 @@ impl Tally {
             win_requests: vec![0; n * servers],
             win_peak: vec![0; n * servers],
             win_up: vec![0; n * servers],
+            busy_marks: vec![0; (n + 1) * servers],
             win_p99: vec![f64::NAN; n],
             latency: Latency::new(3),
             win_latency: Latency::new(2),
@@ -184,6 +195,27 @@ impl Tally {
         self.win_latency.reset();
         self.remaps.clear();
         self.first_window = self.current;
+    }
+
+    /// The window under way.
+    pub fn current_window(&self) -> usize {
+        self.current
+    }
+
+    /// How many windows the run has.
+    pub fn windows(&self) -> usize {
+        self.windows.len()
+    }
+
+    /// The start of window `w`.
+    pub fn window_start(&self, w: usize) -> Time {
+        w as Time * self.window
+    }
+
+    /// Where to write each server's service time given by the start of window
+    /// `w` (`w` = the number of windows: by the end of the run).
+    pub fn busy_mark(&mut self, w: usize) -> &mut [Time] {
+        &mut self.busy_marks[w * self.servers..(w + 1) * self.servers]
     }
 
     fn window_of(&self, t: Time) -> usize {
@@ -300,7 +332,8 @@ impl Tally {
     }
 
     /// Closes the books at `end`. `busy`: with queueing, each server's total
-    /// service time and the workers per server, for utilisation.
+    /// service time and the workers per server, for utilisation; the busy marks
+    /// are then written up to the end of the run.
     pub fn finish(mut self, pool: &Pool, end: Time, busy: Option<(&[Time], u32)>) -> LaneReport {
         self.win_p99[self.current] = self.win_latency.quantile_secs(0.99);
         self.credit_up_time(end, pool);
@@ -334,12 +367,23 @@ impl Tally {
                 }),
             })
             .collect();
+        let win_utilisation = |w: usize, s: usize| match busy {
+            Some((_, workers)) if self.win_up[w * n + s] > 0 => {
+                let given = self.busy_marks[(w + 1) * n + s] - self.busy_marks[w * n + s];
+                given as f64 / (workers as f64 * self.win_up[w * n + s] as f64)
+            }
+            _ => f64::NAN,
+        };
         let windows = (self.first_window..self.windows.len())
             .map(|w| {
                 let present = || (0..n).filter(move |&s| capacity(w, s) > 0.0);
                 let total: f64 = (0..n).map(|s| capacity(w, s)).sum();
                 let requests: u64 = (0..n).map(|s| self.win_requests[w * n + s]).sum();
                 Window {
+                    utilisation_max: (0..n)
+                        .map(|s| win_utilisation(w, s))
+                        .filter(|u| u.is_finite())
+                        .fold(f64::NAN, f64::max),
                     start: w as Time * self.window,
                     totals: self.windows[w],
                     requests: Spread::of(present().map(|s| self.win_requests[w * n + s] as f64 / capacity(w, s))),
@@ -353,6 +397,7 @@ impl Tally {
                             } else {
                                 0.0
                             },
+                            utilisation: win_utilisation(w, s),
                         })
                         .collect(),
                 }

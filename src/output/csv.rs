@@ -79,6 +79,9 @@ pub const SUMMARY: &[&str] = &[
     "utilisation_mean",
     "utilisation_max",
     "store_sessions_peak",
+    "not_served_pct",
+    "latency_p99_ms_worst_window",
+    "utilisation_max_worst_window",
     "stream_checksum",
 ];
 
@@ -140,7 +143,15 @@ pub fn summary_values(lane: &LaneOutcome) -> Vec<f64> {
         util_mean,
         util_max,
         r.store_sessions_peak.map_or(f64::NAN, |p| p as f64),
+        ratio(t.dropped + t.unroutable, t.requests, 100.0),
+        worst(r.windows.iter().map(|w| w.p99 * 1e3)),
+        worst(r.windows.iter().map(|w| w.utilisation_max)),
     ]
+}
+
+/// The largest finite value, NaN when there is none: a metric in its worst window.
+fn worst(xs: impl Iterator<Item = f64>) -> f64 {
+    xs.filter(|x| x.is_finite()).fold(f64::NAN, f64::max)
 }
 
 /// The summary row of one lane, in `SUMMARY` order.
@@ -172,6 +183,7 @@ pub fn files(sc: &Scenario, result: &RunResult) -> Vec<(&'static str, Vec<u8>)> 
             "requests_jain",
             "sessions_max_mean",
             "latency_p99_ms",
+            "utilisation_max",
         ],
         |_, lane, row| {
             for w in &lane.report.windows {
@@ -191,6 +203,7 @@ pub fn files(sc: &Scenario, result: &RunResult) -> Vec<(&'static str, Vec<u8>)> 
                     num(w.requests.jain),
                     num(w.sessions.max_over_mean),
                     ms(w.p99),
+                    num(w.utilisation_max),
                 ]);
             }
         },
@@ -236,6 +249,7 @@ pub fn files(sc: &Scenario, result: &RunResult) -> Vec<(&'static str, Vec<u8>)> 
             "requests",
             "fair_requests",
             "load_vs_fair",
+            "utilisation",
         ],
         |_, lane, row| {
             for w in &lane.report.windows {
@@ -253,6 +267,7 @@ pub fn files(sc: &Scenario, result: &RunResult) -> Vec<(&'static str, Vec<u8>)> 
                         sw.requests.to_string(),
                         num(sw.fair_requests),
                         num(load),
+                        num(sw.utilisation),
                     ]);
                 }
             }

@@ -20,6 +20,7 @@ use crate::experiment;
 use crate::metrics::stats::Estimate;
 use crate::output::csv::{SUMMARY, summary_values};
 use crate::scenario::Scenario;
+use crate::scenario::size::Size;
 use crate::scenario::sweep::Sweep;
 use slo::{Slo, Target};
 
@@ -33,6 +34,8 @@ pub struct Request<'a> {
     pub max: u32,
     pub seed: Option<u64>,
     pub replications: Option<u32>,
+    /// Plan even beyond the size limits (see [`crate::scenario::size`]).
+    pub allow_large: bool,
 }
 
 /// What one server count measured: `[policy][target]`, one value per replication,
@@ -98,7 +101,18 @@ impl<'a> Planner<'a> {
         let first = at(&req, req.min).map_err(|e| {
             format!("{e}\n(a scenario that names servers needs at least that many: raise --min-servers)")
         })?;
-        at(&req, req.max)?;
+        let most = at(&req, req.max)?;
+        // Doubling then halving evaluates about twice log2(max / min) + 1 counts, none
+        // larger than the most.
+        let rounds = 2.0 * (f64::from(req.max) / f64::from(req.min)).log2().ceil() + 1.0;
+        let one = Size::of(&most, rayon::current_num_threads());
+        let size = Size {
+            routings: one.routings * rounds,
+            ..one
+        };
+        if let Some(why) = size.refusal().filter(|_| !req.allow_large) {
+            return Err(format!("{}: with up to {} servers, {why}", req.path.display(), req.max));
+        }
         let queueing = first.serving.queueing;
         if let Some(s) = req.slos.iter().find(|s| s.target.needs_queueing() && !queueing) {
             return Err(format!(
@@ -155,7 +169,8 @@ impl<'a> Planner<'a> {
 /// Refuses a file whose servers cannot be counted up and down: named servers,
 /// or one weight per server.
 fn countable(path: &Path) -> Result<(), String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let text =
+        crate::scenario::read_file(path).map_err(|e| format!("{}: cannot read the scenario: {e}", path.display()))?;
     // A file that is not TOML is reported when it is read as a scenario.
     let Ok(doc) = text.parse::<toml::Table>() else {
         return Ok(());

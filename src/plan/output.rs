@@ -135,7 +135,7 @@ fn shown(plan: &Plan, servers: u32, p: usize, t: Target) -> String {
     let decimals = match t {
         Target::P99 => 0,
         Target::Utilisation => 3,
-        Target::Loss => 2,
+        Target::Loss | Target::Unserved => 2,
     };
     plan.estimate(servers, p, t).show(decimals)
 }

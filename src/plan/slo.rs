@@ -10,22 +10,24 @@ use crate::metrics::stats::Estimate;
 use crate::scenario::units;
 
 /// What `--slo` expects, for messages.
-pub const FORM: &str = "expected p99=DURATION (e.g. p99=250ms), utilisation=FRACTION (0-1, e.g. utilisation=0.7) or loss=PERCENT (e.g. loss=2%)";
+pub const FORM: &str = "expected p99=DURATION (e.g. p99=250ms), utilisation=FRACTION (0-1, e.g. utilisation=0.7), loss=PERCENT (e.g. loss=2%) or unserved=PERCENT (e.g. unserved=0.1%)";
 
 /// A metric an objective can bound.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Target {
-    /// 99th percentile latency over the run, in ms.
+    /// 99th percentile latency in the worst window, in ms.
     P99,
-    /// The busiest server's busy worker time over available, 0 to 1.
+    /// The busiest server's busy worker time over available in the worst window, 0 to 1.
     Utilisation,
-    /// Sessions lost, in percent.
+    /// Sessions lost (requests not served included), in percent.
     Loss,
+    /// Requests not served (dropped at a full queue or with no server up), in percent.
+    Unserved,
 }
 
 impl Target {
     /// Every target, in the order tables and files show them.
-    pub const ALL: [Target; 3] = [Target::P99, Target::Utilisation, Target::Loss];
+    pub const ALL: [Target; 4] = [Target::P99, Target::Utilisation, Target::Loss, Target::Unserved];
 
     /// The name in `--slo`.
     pub fn name(self) -> &'static str {
@@ -33,21 +35,24 @@ impl Target {
             Target::P99 => "p99",
             Target::Utilisation => "utilisation",
             Target::Loss => "loss",
+            Target::Unserved => "unserved",
         }
     }
 
     /// The summary metric (summary.csv column) it reads.
     pub fn column(self) -> &'static str {
         match self {
-            Target::P99 => "latency_p99_ms",
-            Target::Utilisation => "utilisation_max",
+            // The worst window, so that a daily peak is not averaged away.
+            Target::P99 => "latency_p99_ms_worst_window",
+            Target::Utilisation => "utilisation_max_worst_window",
             Target::Loss => "sessions_lost_pct",
+            Target::Unserved => "not_served_pct",
         }
     }
 
     /// Whether it is measured only when requests wait for workers.
     pub fn needs_queueing(self) -> bool {
-        !matches!(self, Target::Loss)
+        !matches!(self, Target::Loss | Target::Unserved)
     }
 
     /// A value of it, with its unit.
@@ -55,7 +60,7 @@ impl Target {
         match self {
             Target::P99 => format!("{} ms", crate::output::num((x * 10.0).round() / 10.0)),
             Target::Utilisation => format!("{:.3}", x),
-            Target::Loss => format!("{}%", crate::output::num((x * 1000.0).round() / 1000.0)),
+            Target::Loss | Target::Unserved => format!("{}%", crate::output::num((x * 1000.0).round() / 1000.0)),
         }
     }
 }
@@ -87,7 +92,7 @@ impl Slo {
                 }
                 (Target::Utilisation, x)
             }
-            "loss" => {
+            name @ ("loss" | "unserved") => {
                 let x: f64 = value
                     .strip_suffix('%')
                     .and_then(|n| n.trim().parse().ok())
@@ -95,7 +100,7 @@ impl Slo {
                 if !(0.0..=100.0).contains(&x) {
                     return Err(bad("a percentage from 0% to 100%; "));
                 }
-                (Target::Loss, x)
+                (if name == "loss" { Target::Loss } else { Target::Unserved }, x)
             }
             _ => return Err(bad("")),
         };
@@ -160,6 +165,8 @@ mod tests {
         assert_eq!(Slo::parse("p99=1s").expect("valid").limit, 1000.0);
         assert_eq!(Slo::parse("utilisation=0.7").expect("valid").limit, 0.7);
         assert_eq!(Slo::parse("loss=2%").expect("valid").limit, 2.0);
+        let unserved = Slo::parse("unserved=0.1%").expect("valid");
+        assert_eq!((unserved.target, unserved.limit), (Target::Unserved, 0.1));
         assert_eq!(p99.describe(), "p99 ≤ 250 ms");
     }
 

@@ -90,9 +90,17 @@ impl Queues {
 
     /// Service time actually given by `end`, per server.
     pub fn busy_by(&self, end: Time) -> Vec<Time> {
-        (0..self.busy.len())
-            .map(|s| self.busy[s] - self.unfinished(s, end))
-            .collect()
+        let mut out = vec![0; self.busy.len()];
+        self.busy_into(end, &mut out);
+        out
+    }
+
+    /// `busy_by(end)` written into `out`, one slot per server, allocating nothing.
+    /// `end` must not precede the latest arrival admitted.
+    pub fn busy_into(&self, end: Time, out: &mut [Time]) {
+        for (s, o) in out.iter_mut().enumerate() {
+            *o = self.busy[s] - self.unfinished(s, end);
+        }
     }
 
     pub fn workers(&self) -> u32 {

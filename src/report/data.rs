@@ -79,6 +79,8 @@ pub struct Summary {
     pub users_affected_pct: Vec<f64>,
     pub requests_max_mean: Vec<f64>,
     pub p99_ms: Vec<f64>,
+    /// Requests dropped or unroutable, in percent (NaN for folders written without the column).
+    pub not_served_pct: Vec<f64>,
 }
 
 /// A loss cause as losses.csv names it.
@@ -216,6 +218,7 @@ impl RunData {
             summary_csv.col("requests_max_mean")?,
             summary_csv.col("latency_p99_ms")?,
         ];
+        let not_served = summary_csv.col("not_served_pct").ok();
         for row in &summary_csv.rows {
             let name = &row[pol];
             let i = *index.entry(name.to_string()).or_insert_with(|| {
@@ -233,6 +236,7 @@ impl RunData {
             s.users_affected_pct.push(v[2]);
             s.requests_max_mean.push(v[3]);
             s.p99_ms.push(v[4]);
+            s.not_served_pct.push(not_served.map_or(f64::NAN, |c| number(row, c)));
         }
         if policies.is_empty() {
             return Err(ReportError::Malformed(summary_csv.path, "no rows".into()));

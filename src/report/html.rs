@@ -103,7 +103,7 @@ pub(super) fn figures(charts: &[Chart]) -> String {
 fn comparison(d: &RunData) -> String {
     let mut out = String::from(
         "<table>\n<tr><th></th><th>policy</th><th>sessions lost %</th><th>losses / 1k requests</th>\
-         <th>users hit %</th><th>requests max/mean</th><th>p99 ms</th></tr>\n",
+         <th>users hit %</th><th>requests max/mean</th><th>p99 ms over the run</th></tr>\n",
     );
     for (p, name) in d.policies.iter().enumerate() {
         let s = &d.summary[p];

@@ -33,6 +33,18 @@ pub const LOSS: Measure = Measure {
     decimals: 2,
 };
 
+pub const UNSERVED: Measure = Measure {
+    column: "not_served_pct",
+    words: "requests not served",
+    title: "Requests not served",
+    axis: "requests dropped or unroutable (%)",
+    floor: 0.0,
+    ceiling: 100.0,
+    scale: 1.0,
+    unit: "%",
+    decimals: 2,
+};
+
 pub const IMBALANCE: Measure = Measure {
     column: "requests_max_mean",
     words: "busiest server's requests over the mean",
@@ -47,9 +59,9 @@ pub const IMBALANCE: Measure = Measure {
 
 pub const P99: Measure = Measure {
     column: "latency_p99_ms",
-    words: "p99 latency",
-    title: "p99 latency",
-    axis: "p99 latency (ms)",
+    words: "p99 latency over the run",
+    title: "p99 latency over the whole run",
+    axis: "p99 latency over the run (ms)",
     floor: 0.0,
     ceiling: f64::INFINITY,
     scale: 1.0,
@@ -57,11 +69,35 @@ pub const P99: Measure = Measure {
     decimals: 0,
 };
 
+pub const P99_WORST: Measure = Measure {
+    column: "latency_p99_ms_worst_window",
+    words: "p99 latency in the worst window",
+    title: "p99 latency in the worst window",
+    axis: "p99 latency in the worst window (ms)",
+    floor: 0.0,
+    ceiling: f64::INFINITY,
+    scale: 1.0,
+    unit: " ms",
+    decimals: 0,
+};
+
+pub const UTILISATION_WORST: Measure = Measure {
+    column: "utilisation_max_worst_window",
+    words: "busiest server's utilisation in the worst window",
+    title: "Busiest server's utilisation in the worst window",
+    axis: "busiest server's utilisation in the worst window (% of worker time)",
+    floor: 0.0,
+    ceiling: 100.0,
+    scale: 100.0,
+    unit: "%",
+    decimals: 0,
+};
+
 pub const PEAK_UTILISATION: Measure = Measure {
     column: "utilisation_max",
-    words: "busiest server's utilisation",
-    title: "Peak utilisation (busiest server)",
-    axis: "busiest server's utilisation (% of worker time)",
+    words: "busiest server's utilisation averaged over the run",
+    title: "Busiest server's utilisation, averaged over the run",
+    axis: "busiest server's mean utilisation over the run (% of worker time)",
     floor: 0.0,
     ceiling: 100.0,
     scale: 100.0,
@@ -74,7 +110,15 @@ pub const SWEPT: [&Measure; 4] = [&LOSS, &IMBALANCE, &P99, &PEAK_UTILISATION];
 
 /// The metric read from `column`, if charts know it.
 pub fn by_column(column: &str) -> Option<&'static Measure> {
-    [&LOSS, &IMBALANCE, &P99, &PEAK_UTILISATION]
-        .into_iter()
-        .find(|m| m.column == column)
+    [
+        &LOSS,
+        &IMBALANCE,
+        &P99,
+        &PEAK_UTILISATION,
+        &UNSERVED,
+        &P99_WORST,
+        &UTILISATION_WORST,
+    ]
+    .into_iter()
+    .find(|m| m.column == column)
 }

@@ -49,6 +49,9 @@ pub fn cause(name: &str, detail: &str) -> RGBColor {
         ("affinity_expired", _) => RGBColor(148, 103, 189),
         ("not_sticky", _) => RGBColor(127, 127, 127),
         ("load_spill", _) => RGBColor(140, 86, 75),
+        // Requests not served: shades of pink, apart from the losses of state.
+        ("not_served", "dropped") => RGBColor(227, 119, 194),
+        ("not_served", _) => RGBColor(247, 182, 210),
         _ => RGBColor(188, 189, 34),
     }
 }

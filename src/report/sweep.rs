@@ -300,8 +300,8 @@ pub fn sentence(d: &SweepData, p: usize) -> String {
     }
     for (m, words) in [
         (1, "busiest server at"),
-        (2, "p99 latency"),
-        (3, "busiest server utilised"),
+        (2, "p99 latency over the run"),
+        (3, "busiest server utilised, averaged over the run,"),
     ] {
         if let Some((lo, hi, _)) = range(m) {
             let tail = if m == 1 { " its fair share" } else { "" };

@@ -20,6 +20,8 @@ fn cause_words(name: &str, detail: &str) -> String {
         ("affinity_expired", _) => "its affinity memory expiring or being evicted".into(),
         ("not_sticky", _) => "having no affinity at all".into(),
         ("load_spill", _) => "moving clients away for load".into(),
+        ("not_served", "dropped") => "requests turned away by full waiting lines".into(),
+        ("not_served", "unroutable") => "requests arriving while no server was up".into(),
         (name, "") => name.replace('_', " "),
         (name, detail) => format!("{} ({})", name.replace('_', " "), detail.replace('_', " ")),
     }
@@ -72,6 +74,13 @@ pub fn sentence(d: &RunData, p: usize) -> String {
         }
         parts.push(part);
     }
+    let unserved = Estimate::of(&s.not_served_pct).mean;
+    if unserved > 0.0 {
+        parts.push(format!(
+            "leaves {} of requests unserved",
+            estimate(&s.not_served_pct, None, "%")
+        ));
+    }
     // From summary.csv: the busiest server of each replication, then the mean, so
     // replications that load different servers do not average the peak away.
     if Estimate::of(&s.requests_max_mean).mean.is_finite() {
@@ -80,7 +89,10 @@ pub fn sentence(d: &RunData, p: usize) -> String {
     }
     let p99 = Estimate::of(&s.p99_ms).mean;
     if p99.is_finite() {
-        parts.push(format!("p99 latency {}", estimate(&s.p99_ms, Some(0), " ms")));
+        parts.push(format!(
+            "p99 latency {} over the run",
+            estimate(&s.p99_ms, Some(0), " ms")
+        ));
     }
     if parts.is_empty() {
         return "served no requests".into();

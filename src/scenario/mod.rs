@@ -9,6 +9,7 @@ pub mod error;
 pub mod file;
 mod resolve;
 pub mod schema;
+pub mod size;
 pub mod sweep;
 pub mod units;
 
@@ -94,6 +95,25 @@ pub struct Scenario {
     pub users: Vec<ScriptedUser>,
 }
 
+/// The largest scenario file read: far more than any scenario needs, so that a
+/// device or a log given by mistake fails at once instead of filling memory.
+pub const MAX_FILE_BYTES: u64 = 1 << 20;
+
+/// The text of a scenario file, refused past [`MAX_FILE_BYTES`].
+pub fn read_file(path: &Path) -> std::io::Result<String> {
+    use std::io::Read;
+    let mut text = String::new();
+    std::fs::File::open(path)?
+        .take(MAX_FILE_BYTES + 1)
+        .read_to_string(&mut text)?;
+    if text.len() as u64 > MAX_FILE_BYTES {
+        return Err(std::io::Error::other(
+            "larger than 1 MiB, so not a scenario file (scenarios are a few kilobytes of TOML)",
+        ));
+    }
+    Ok(text)
+}
+
 impl Scenario {
     pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
         Scenario::load_with_policies(path, &[])
@@ -113,7 +133,7 @@ impl Scenario {
     }
 
     fn read(path: &Path, policies: &[String], replay: bool) -> Result<Scenario, ScenarioError> {
-        let source = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read {
+        let source = read_file(path).map_err(|source| ScenarioError::Read {
             path: path.to_path_buf(),
             source,
         })?;

@@ -59,7 +59,7 @@ impl Sweep {
     /// when there is nothing to vary, or the file is not valid TOML: then it is an
     /// ordinary scenario, and reading it as one reports any error.
     pub fn load(path: &Path, policies: &[String], vary: &[String]) -> Result<Option<Sweep>, ScenarioError> {
-        let source = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read {
+        let source = super::read_file(path).map_err(|source| ScenarioError::Read {
             path: path.to_path_buf(),
             source,
         })?;

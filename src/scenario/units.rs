@@ -157,9 +157,17 @@ pub fn parse_rate(text: &str) -> Result<f64, String> {
     nonneg_rate(value / per, text)
 }
 
+/// The highest rate a scenario may give, per second: far above any real
+/// balancer's arrivals, and low enough that counts over a run stay exact.
+pub const MAX_RATE: f64 = 1e6;
+
 fn nonneg_rate(v: f64, text: &str) -> Result<f64, String> {
-    if v.is_finite() && v >= 0.0 {
+    if (0.0..=MAX_RATE).contains(&v) {
         Ok(v)
+    } else if v > MAX_RATE {
+        Err(format!(
+            "invalid rate {text:?}: at most 1000000/s; expected {RATE_FORM}"
+        ))
     } else {
         Err(format!(
             "invalid rate {text:?}: a rate cannot be negative; expected {RATE_FORM}"
@@ -182,10 +190,16 @@ impl<'de> Deserialize<'de> for Rate {
                 nonneg_rate(v as f64, &v.to_string()).map(Rate).map_err(E::custom)
             }
             fn visit_u64<E: de::Error>(self, v: u64) -> Result<Rate, E> {
-                Ok(Rate(v as f64))
+                nonneg_rate(v as f64, &v.to_string()).map(Rate).map_err(E::custom)
             }
             fn visit_f64<E: de::Error>(self, v: f64) -> Result<Rate, E> {
-                nonneg_rate(v, &v.to_string()).map(Rate).map_err(E::custom)
+                // 1e308 as written, not as its 309 digits.
+                let text = if v.abs() < 1e15 {
+                    v.to_string()
+                } else {
+                    format!("{v:e}")
+                };
+                nonneg_rate(v, &text).map(Rate).map_err(E::custom)
             }
         }
         d.deserialize_any(V)
