@@ -46,7 +46,8 @@ pub struct Window {
     pub start: Time,
     pub totals: Totals,
     pub requests: Spread,
-    pub sessions: Spread,
+    /// Spread of each server's peak concurrent sessions in the window per unit of weight.
+    pub peak_sessions_per_weight: Spread,
     pub p99: f64,
     /// Each server's requests in this window and its fair share of them.
     pub servers: Vec<ServerWindow>,
@@ -89,7 +90,7 @@ pub struct LaneReport {
     /// Spread of each server's requests over its fair share (see `ServerReport`).
     pub requests_spread: Spread,
     /// Spread of peak concurrent sessions per unit of weight.
-    pub sessions_spread: Spread,
+    pub peak_sessions_per_weight: Spread,
     pub latency: LatencySummary,
     /// With a shared session store: the most live sessions it held at once.
     pub store_sessions_peak: Option<u64>,
@@ -343,7 +344,9 @@ impl Tally {
                     start: w as Time * self.window,
                     totals: self.windows[w],
                     requests: Spread::of(present().map(|s| self.win_requests[w * n + s] as f64 / capacity(w, s))),
-                    sessions: Spread::of(present().map(|s| self.win_peak[w * n + s] as f64 / weight(s))),
+                    peak_sessions_per_weight: Spread::of(
+                        present().map(|s| self.win_peak[w * n + s] as f64 / weight(s)),
+                    ),
                     p99: self.win_p99[w],
                     servers: (0..n)
                         .map(|s| ServerWindow {
@@ -367,7 +370,7 @@ impl Tally {
                     .filter(|&s| fair[s] > 0.0)
                     .map(|s| self.server_requests[s] as f64 / fair[s]),
             ),
-            sessions_spread: Spread::of(
+            peak_sessions_per_weight: Spread::of(
                 (0..n)
                     .filter(|&s| fair[s] > 0.0)
                     .map(|s| self.peak_active[s] as f64 / weight(s)),

@@ -4,7 +4,7 @@
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::charts::{Drawn, FONT, tick, top};
+use super::canvas::{Drawn, FONT, tick, top};
 use super::data::RunData;
 use super::palette;
 
@@ -17,27 +17,31 @@ fn time_unit(d: &RunData) -> (f64, &'static str) {
     }
 }
 
-/// One line per policy over the run's windows, each point at its window's middle,
-/// with the pool changes as labelled vertical lines.
+/// One line per policy of `shown` (positions in the run, which fix the colours)
+/// over the run's windows, each point at its window's middle, with the pool
+/// changes as vertical lines, labelled when `labels`.
 pub(super) fn time_chart<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     d: &RunData,
     values: &[Vec<f64>],
+    shown: &[usize],
     y_desc: &str,
     floor: f64,
+    labels: bool,
 ) -> Drawn
 where
     DB::ErrorType: 'static,
 {
+    let values: Vec<(usize, &Vec<f64>)> = shown.iter().map(|&p| (p, &values[p])).collect();
     let (scale, unit) = time_unit(d);
     let end = if d.duration_s.is_finite() {
         d.duration_s
     } else {
         d.windows.last().map_or(1.0, |w| w + d.window_s)
     };
-    let y_max = top(values.iter().flatten().copied(), floor);
+    let y_max = top(values.iter().flat_map(|(_, v)| v.iter()).copied(), floor);
     // Room above the data for the pool changes' labels.
-    let y_hi = if d.events.is_empty() {
+    let y_hi = if d.events.is_empty() || !labels {
         y_max
     } else {
         floor + (y_max - floor) * 1.25
@@ -63,7 +67,7 @@ where
         chart.draw_series(LineSeries::new([(x, floor), (x, y_hi)], grey.stroke_width(1)))?;
     }
     let font = TextStyle::from((FONT, 13)).color(&grey);
-    for (k, e) in d.events.iter().enumerate() {
+    for (k, e) in d.events.iter().enumerate().filter(|_| labels) {
         let x = e.at_s / scale;
         // Three label rows, so neighbouring changes do not print over each other.
         let y = y_hi - (y_hi - floor) * (0.02 + 0.06 * (k % 3) as f64);
@@ -80,7 +84,7 @@ where
         chart.draw_series([tag])?;
     }
     let half = d.window_s / 2.0;
-    for (p, series) in values.iter().enumerate() {
+    for (p, series) in values {
         let colour = palette::policy(p);
         // A missing value (no requests in the window) breaks the line.
         let mut run: Vec<(f64, f64)> = Vec::new();

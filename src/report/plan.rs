@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use super::against::{self, Against, Line, Objective, Point, XAxis};
-use super::charts::{Chart, tick};
+use super::canvas::{Chart, tick};
 use super::data::{Table, number};
 use super::html::{self, escape};
 use super::measure::{self, Measure};

@@ -90,6 +90,111 @@ pub fn sentence(d: &RunData, p: usize) -> String {
     text
 }
 
+/// 104000 as "104,000".
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The policy to deploy: the fewest sessions lost, then the lower p99, then the
+/// more even load (means over replications); `None` without any policy.
+pub fn best(d: &RunData) -> Option<usize> {
+    let key = |p: usize| {
+        let s = &d.summary[p];
+        let m = |xs: &[f64]| {
+            let x = Estimate::of(xs).mean;
+            if x.is_finite() { x } else { f64::INFINITY }
+        };
+        (m(&s.sessions_lost_pct), m(&s.p99_ms), m(&s.requests_max_mean))
+    };
+    (0..d.policies.len()).min_by(|&a, &b| {
+        let (ka, kb) = (key(a), key(b));
+        ka.0.total_cmp(&kb.0)
+            .then(ka.1.total_cmp(&kb.1))
+            .then(ka.2.total_cmp(&kb.2))
+            .then(a.cmp(&b))
+    })
+}
+
+/// The report's opening paragraph: which policy to deploy, on how many servers,
+/// what it costs in lost sessions (with intervals over replications), how it
+/// compares with the next best and the worst, and how close the call is.
+pub fn answer(d: &RunData) -> String {
+    let Some(b) = best(d) else {
+        return "The run compared no policies.".into();
+    };
+    let s = &d.summary[b];
+    let lost = Estimate::of(&s.sessions_lost_pct);
+    let sessions = d.meta.get("sessions").and_then(|v| v.as_f64()).unwrap_or(f64::NAN) / d.replications.max(1) as f64;
+    let mut text = format!(
+        "Deploy {} on {} server{}: it loses {} of sessions",
+        d.policies[b],
+        d.servers.len(),
+        if d.servers.len() == 1 { "" } else { "s" },
+        estimate(&s.sessions_lost_pct, None, "%")
+    );
+    if sessions.is_finite() && lost.mean.is_finite() {
+        text.push_str(&format!(
+            " (about {} of the {} sessions of a replication)",
+            thousands((sessions * lost.mean / 100.0).round() as u64),
+            thousands(sessions.round() as u64)
+        ));
+    }
+    if d.policies.len() > 1 {
+        text.push_str(&format!(", the fewest of the {} policies compared", d.policies.len()));
+    }
+    text.push('.');
+    let mut others: Vec<usize> = (0..d.policies.len()).filter(|&p| p != b).collect();
+    let mean = |p: usize| Estimate::of(&d.summary[p].sessions_lost_pct).mean;
+    others.sort_by(|&x, &y| mean(x).total_cmp(&mean(y)).then(x.cmp(&y)));
+    if let Some(&next) = others.first() {
+        let n = &d.summary[next];
+        text.push_str(&format!(
+            " The next best, {}, loses {}",
+            d.policies[next],
+            estimate(&n.sessions_lost_pct, None, "%")
+        ));
+        let e = Estimate::of(&n.sessions_lost_pct);
+        let overlap = lost.half_width.is_finite() && e.mean - e.half_width <= lost.mean + lost.half_width;
+        if overlap {
+            text.push_str(", within the confidence intervals: more replications would tell them apart");
+        }
+        text.push('.');
+    }
+    if let Some(&worst) = others.last().filter(|_| others.len() > 1) {
+        text.push_str(&format!(
+            " The worst, {}, loses {}.",
+            d.policies[worst],
+            estimate(&d.summary[worst].sessions_lost_pct, None, "%")
+        ));
+    }
+    if Estimate::of(&s.requests_max_mean).mean.is_finite() {
+        text.push_str(&format!(
+            " With {}, the busiest server carries {} its fair share",
+            d.policies[b],
+            estimate(&s.requests_max_mean, Some(2), "×")
+        ));
+        if Estimate::of(&s.p99_ms).mean.is_finite() {
+            text.push_str(&format!(
+                " and 99% of requests are answered within {}",
+                estimate(&s.p99_ms, Some(0), " ms")
+            ));
+        }
+        text.push('.');
+    }
+    if d.replications < 2 {
+        text.push_str(" One replication: these are single measurements, without confidence intervals.");
+    }
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
