@@ -10,7 +10,7 @@ use super::bars::{cause_bars, grouped_bars, server_bars};
 use super::canvas::{Chart, Drawn, FONT, LINE_HEIGHT, WIDTH, beside_legend, encode, legend};
 use super::data::RunData;
 use super::distribution::cdf_chart;
-use super::lines::time_chart;
+use super::lines::{Panel, time_chart};
 use super::palette;
 
 /// What a chart answers; report.html groups its charts under these.
@@ -49,6 +49,51 @@ enum Kind {
 
 /// Typical levels this many times apart put two groups of policies on separate scales.
 const SCALE_GAP: f64 = 10.0;
+/// Typical levels this many times apart, without one gap between two groups,
+/// put the chart on a logarithmic axis.
+const LOG_SPREAD: f64 = 100.0;
+
+/// How a time chart's y axis shows policies of very different levels.
+#[derive(Debug, PartialEq)]
+enum Scale {
+    /// One linear axis shows them all.
+    Linear,
+    /// Two groups in panels of their own: the high one, then the rest.
+    Panels(Vec<usize>, Vec<usize>),
+    /// Levels spread over decades with no clean break: a log axis.
+    Log,
+}
+
+/// The level of each policy: its mean over windows, above `floor`.
+fn levels(values: &[Vec<f64>], floor: f64) -> Vec<f64> {
+    values
+        .iter()
+        .map(|series| {
+            let (sum, n) = series
+                .iter()
+                .filter(|v| v.is_finite())
+                .fold((0.0, 0), |(s, n), v| (s + (v - floor).max(0.0), n + 1));
+            if n == 0 { 0.0 } else { sum / n as f64 }
+        })
+        .collect()
+}
+
+/// The scale for `values`: panels when [`by_scale`] splits them, a log axis when
+/// the positive levels span [`LOG_SPREAD`] or more (on a floor of 0 only), else linear.
+fn scale_for(values: &[Vec<f64>], floor: f64) -> Scale {
+    if let Some((high, low)) = by_scale(values, floor) {
+        return Scale::Panels(high, low);
+    }
+    let positive: Vec<f64> = levels(values, floor).into_iter().filter(|l| *l > 0.0).collect();
+    let (lo, hi) = positive
+        .iter()
+        .fold((f64::INFINITY, 0.0f64), |(lo, hi), &l| (lo.min(l), hi.max(l)));
+    if floor == 0.0 && hi / lo >= LOG_SPREAD {
+        Scale::Log
+    } else {
+        Scale::Linear
+    }
+}
 
 /// When some policies' mean level is at least [`SCALE_GAP`] times every other's
 /// (round robin losing nearly every session beside hashes losing a few), the two
@@ -56,13 +101,8 @@ const SCALE_GAP: f64 = 10.0;
 /// shows all. Means rather than peaks, so one spike at a pool change does not
 /// hide the difference.
 fn by_scale(values: &[Vec<f64>], floor: f64) -> Option<(Vec<usize>, Vec<usize>)> {
-    let level = |p: usize| {
-        let (sum, n) = values[p]
-            .iter()
-            .filter(|v| v.is_finite())
-            .fold((0.0, 0), |(s, n), v| (s + (v - floor).max(0.0), n + 1));
-        if n == 0 { 0.0 } else { sum / n as f64 }
-    };
+    let levels = levels(values, floor);
+    let level = |p: usize| levels[p];
     let mut order: Vec<usize> = (0..values.len()).collect();
     order.sort_by(|&a, &b| level(b).total_cmp(&level(a)).then(a.cmp(&b)));
     let ratio = |k: usize| {
@@ -147,9 +187,9 @@ impl Kind {
         }
     }
 
-    /// The two groups of policies drawn in separate panels, if the chart needs them.
-    fn panels(self, d: &RunData) -> Option<(Vec<usize>, Vec<usize>)> {
-        self.series(d).and_then(|(v, floor)| by_scale(v, floor))
+    /// How the chart's y axis shows policies of very different levels.
+    fn scale(self, d: &RunData) -> Scale {
+        self.series(d).map_or(Scale::Linear, |(v, floor)| scale_for(v, floor))
     }
 
     /// What the chart shows and how to read it, for report.html.
@@ -175,17 +215,24 @@ impl Kind {
             Kind::LatencyOverTime => "99% of each window's requests were answered within this time.".into(),
             Kind::Utilisation => "Busy worker time over available worker time while the server was up.".into(),
         };
-        if let Some((high, _)) = self.panels(d) {
-            let names = listing(high.iter().map(|&p| d.policies[p].as_str()).collect());
-            let (verb, pronoun) = if high.len() == 1 {
-                ("runs", "it is")
-            } else {
-                ("run", "they are")
-            };
-            text.push_str(&format!(
-                " {names} {verb} more than {SCALE_GAP:.0} times higher than the other policies on average, so \
-                 {pronoun} drawn in the upper panel and the others below it, each panel on its own scale."
-            ));
+        match self.scale(d) {
+            Scale::Panels(high, _) => {
+                let names = listing(high.iter().map(|&p| d.policies[p].as_str()).collect());
+                let (verb, pronoun) = if high.len() == 1 {
+                    ("runs", "it is")
+                } else {
+                    ("run", "they are")
+                };
+                text.push_str(&format!(
+                    " {names} {verb} more than {SCALE_GAP:.0} times higher than the other policies on average, so \
+                     {pronoun} drawn in the upper panel and the others below it, each panel on its own scale."
+                ));
+            }
+            Scale::Log => text.push_str(&format!(
+                " The policies' levels differ more than {LOG_SPREAD:.0}-fold, so the axis is logarithmic (each \
+                 labelled line ten times the one below); a window with none sits on the bottom line."
+            )),
+            Scale::Linear => {}
         }
         text
     }
@@ -194,7 +241,7 @@ impl Kind {
         match self {
             // One bar per policy, each tall enough for its label.
             Kind::LossByCause => (140 + 34 * d.policies.len() as u32).max(320),
-            _ if self.panels(d).is_some() => LINE_HEIGHT * 3 / 2,
+            _ if matches!(self.scale(d), Scale::Panels(..)) => LINE_HEIGHT * 3 / 2,
             _ => LINE_HEIGHT,
         }
     }
@@ -270,32 +317,37 @@ where
                 _ => "p99 latency (ms)".to_string(),
             };
             let (values, floor) = kind.series(d).expect("a time chart");
-            match kind.panels(d) {
-                Some((high, low)) => {
-                    // The high group gets the upper third, with the pool changes' labels.
+            let panel = |shown, labels, log| Panel {
+                shown,
+                y_desc: &y,
+                floor,
+                labels,
+                log,
+            };
+            let all: Vec<usize> = (0..values.len()).collect();
+            match kind.scale(d) {
+                Scale::Panels(high, low) => {
+                    // The high group gets the upper part, with the pool changes' labels.
                     let (upper, lower) = plot.split_vertically(plot.dim_in_pixel().1 * 2 / 5);
-                    time_chart(&upper, d, values, &high, &y, floor, true)?;
-                    time_chart(&lower, d, values, &low, &y, floor, false)?;
+                    time_chart(&upper, d, values, &panel(&high, true, false))?;
+                    time_chart(&lower, d, values, &panel(&low, false, false))?;
                 }
-                None => {
-                    let all: Vec<usize> = (0..values.len()).collect();
-                    time_chart(&plot, d, values, &all, &y, floor, true)?;
-                }
+                Scale::Log => time_chart(&plot, d, values, &panel(&all, true, true))?,
+                Scale::Linear => time_chart(&plot, d, values, &panel(&all, true, false))?,
             }
             legend(&legend_area, &policies())
         }
         Kind::ImbalanceOverTime => {
             let (plot, legend_area) = beside_legend(&area, &policies(), 0)?;
             let all: Vec<usize> = (0..d.policies.len()).collect();
-            time_chart(
-                &plot,
-                d,
-                &d.requests_max_mean,
-                &all,
-                "requests max / mean (1 = even)",
-                1.0,
-                true,
-            )?;
+            let panel = Panel {
+                shown: &all,
+                y_desc: "requests max / mean (1 = even)",
+                floor: 1.0,
+                labels: true,
+                log: false,
+            };
+            time_chart(&plot, d, &d.requests_max_mean, &panel)?;
             legend(&legend_area, &policies())
         }
         Kind::EventMoves => {
@@ -395,7 +447,17 @@ mod tests {
         assert_eq!(by_scale(&beside_nothing, 0.0), Some((vec![0], vec![1, 2])));
         let close = vec![vec![10.0, 20.0], vec![4.0, 6.0]];
         assert_eq!(by_scale(&close, 0.0), None);
+        assert_eq!(scale_for(&close, 0.0), Scale::Linear);
         assert_eq!(by_scale(&[vec![1.0]], 0.0), None);
+    }
+
+    #[test]
+    fn levels_over_decades_without_a_break_get_a_log_axis() {
+        // Each level 5 times the next: no gap of 10, but 625 from top to bottom.
+        let values: Vec<Vec<f64>> = [1250.0, 250.0, 50.0, 10.0, 2.0].iter().map(|&l| vec![l; 4]).collect();
+        assert_eq!(scale_for(&values, 0.0), Scale::Log);
+        // Ratios over a floor of 1 are not spread over decades.
+        assert_eq!(scale_for(&values, 1.0), Scale::Linear);
     }
 
     #[test]

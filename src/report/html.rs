@@ -18,9 +18,9 @@ padding-bottom:.2em}\
 p.sub{color:#59636e;margin-top:0}\
 p.answer{font-size:1.1em;background:#f6f8fa;border-left:4px solid #1f6feb;padding:.8em 1em}\
 table{border-collapse:collapse;margin:1em 0;font-variant-numeric:tabular-nums}\
-th,td{border:1px solid #d0d7de;padding:4px 8px;text-align:right}\
+th,td{border:1px solid #d0d7de;padding:4px 8px;text-align:right}td{white-space:nowrap}\
 th{background:#f6f8fa}th:first-child,td:first-child{text-align:left}\
-td.swatch{width:14px;padding:0}td.name{text-align:left}\
+td.swatch{width:14px;padding:0}td.name{text-align:left;white-space:normal}\
 td.best{font-weight:bold;background:#dafbe1}\
 dl.params{display:grid;grid-template-columns:max-content auto;gap:2px 16px}\
 dl.params dt{font-weight:bold}dl.params dd{margin:0}\

@@ -37,10 +37,18 @@ fn pct_decimals(x: f64) -> usize {
 }
 
 /// `mean` or `mean ± half-width`, both with `decimals` (or the mean's
-/// percentage decimals when `None`), followed by `unit`.
+/// percentage decimals when `None`, and more where the half-width needs them),
+/// followed by `unit`.
 pub fn estimate(xs: &[f64], decimals: Option<usize>, unit: &str) -> String {
     let e = Estimate::of(xs);
-    let d = decimals.unwrap_or_else(|| pct_decimals(e.mean));
+    // Enough decimals for the half-width's first digit (up to 3), so an
+    // interval never reads "± 0.0".
+    let interval = if e.half_width > 0.0 {
+        (-e.half_width.log10()).ceil().clamp(0.0, 3.0) as usize
+    } else {
+        0
+    };
+    let d = decimals.unwrap_or_else(|| pct_decimals(e.mean)).max(interval);
     if !e.mean.is_finite() {
         "-".into()
     } else if e.half_width.is_finite() {
@@ -134,7 +142,7 @@ pub fn answer(d: &RunData) -> String {
     let lost = Estimate::of(&s.sessions_lost_pct);
     let sessions = d.meta.get("sessions").and_then(|v| v.as_f64()).unwrap_or(f64::NAN) / d.replications.max(1) as f64;
     let mut text = format!(
-        "Deploy {} on {} server{}: it loses {} of sessions",
+        "Deploy {}: on this pool of {} server{} it loses {} of sessions",
         d.policies[b],
         d.servers.len(),
         if d.servers.len() == 1 { "" } else { "s" },
@@ -189,6 +197,7 @@ pub fn answer(d: &RunData) -> String {
         }
         text.push('.');
     }
+    text.push_str(" How many servers each policy needs to meet latency, utilisation and loss objectives: lbsim plan.");
     if d.replications < 2 {
         text.push_str(" One replication: these are single measurements, without confidence intervals.");
     }
@@ -204,6 +213,9 @@ mod tests {
         assert_eq!(estimate(&[3.0], None, "%"), "3.0%");
         assert_eq!(estimate(&[3.0, 3.2, 3.1], None, "%"), "3.1% ± 0.2%");
         assert_eq!(estimate(&[0.5, 0.52], Some(3), ""), "0.510 ± 0.127");
+        // The half-width's first digit always shows.
+        assert_eq!(estimate(&[1.03, 1.04, 1.02], None, "%"), "1.03% ± 0.02%");
+        assert_eq!(estimate(&[1.0, 1.0], Some(2), "×"), "1.00× ± 0.00×");
         assert_eq!(estimate(&[f64::NAN], None, "%"), "-");
     }
 
