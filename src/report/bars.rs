@@ -169,3 +169,60 @@ where
     }
     Ok(())
 }
+
+/// Horizontal bars, one per policy in its colour (first at the top), of length
+/// `values[p]` (none where missing), each followed by its `texts[p]`.
+pub(super) fn policy_bars<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    policies: &[String],
+    values: &[Option<f64>],
+    texts: &[String],
+    x_desc: &str,
+) -> Drawn
+where
+    DB::ErrorType: 'static,
+{
+    let n = policies.len();
+    let style = TextStyle::from((FONT, 14));
+    let mut label_width = 0;
+    for p in policies {
+        label_width = label_width.max(area.estimate_text_size(&short(p), &style)?.0);
+    }
+    // Room to the right of the longest bar for its text.
+    let x_hi = top(values.iter().flatten().copied(), 0.0) * 1.3;
+    let mut chart = ChartBuilder::on(area)
+        .margin(10)
+        .x_label_area_size(50)
+        .y_label_area_size(label_width + 20)
+        .build_cartesian_2d(0.0..x_hi, -0.5..n as f64 - 0.5)?;
+    let name = |y: &f64| {
+        let i = y.round();
+        if (y - i).abs() < 1e-9 && i >= 0.0 && (i as usize) < n {
+            short(&policies[n - 1 - i as usize])
+        } else {
+            String::new()
+        }
+    };
+    chart
+        .configure_mesh()
+        .x_desc(x_desc)
+        .x_label_formatter(&tick)
+        .y_labels(n.max(1))
+        .y_label_formatter(&name)
+        .disable_y_mesh()
+        .label_style((FONT, 14))
+        .axis_desc_style((FONT, 16))
+        .light_line_style(WHITE.mix(0.0))
+        .draw()?;
+    let at_left = TextStyle::from((FONT, 14)).pos(Pos::new(HPos::Left, VPos::Center));
+    for (p, (value, text)) in values.iter().zip(texts).enumerate() {
+        let y = (n - 1 - p) as f64;
+        let end = value.unwrap_or(0.0);
+        if let Some(v) = value {
+            let colour = palette::policy(p);
+            chart.draw_series([Rectangle::new([(0.0, y - 0.35), (*v, y + 0.35)], colour.filled())])?;
+        }
+        chart.draw_series([Text::new(text.clone(), (end + x_hi * 0.01, y), at_left.clone())])?;
+    }
+    Ok(())
+}
