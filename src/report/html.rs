@@ -20,7 +20,7 @@ p.answer{font-size:1.1em;background:#f6f8fa;border-left:4px solid #1f6feb;paddin
 table{border-collapse:collapse;margin:1em 0;font-variant-numeric:tabular-nums}\
 th,td{border:1px solid #d0d7de;padding:4px 8px;text-align:right}td{white-space:nowrap}\
 th{background:#f6f8fa}th:first-child,td:first-child{text-align:left}\
-td.swatch{width:14px;padding:0}td.name{text-align:left;white-space:normal}\
+td.swatch{width:14px;padding:0}td.name,th.name{text-align:left}td.name{white-space:normal}\
 td.best{font-weight:bold;background:#dafbe1}\
 dl.params{display:grid;grid-template-columns:max-content auto;gap:2px 16px}\
 dl.params dt{font-weight:bold}dl.params dd{margin:0}\
@@ -137,7 +137,7 @@ fn comparison(d: &RunData) -> String {
         .iter()
         .filter(|(_, values, _)| d.summary.iter().any(|s| Estimate::of(values(s)).mean.is_finite()))
         .collect();
-    let mut out = String::from("<table>\n<tr><th></th><th>policy</th>");
+    let mut out = String::from("<table>\n<tr><th></th><th class=\"name\">policy</th>");
     for (head, _, _) in &shown {
         out.push_str(&format!("<th>{}</th>", escape(head)));
     }

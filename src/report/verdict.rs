@@ -197,7 +197,9 @@ pub fn answer(d: &RunData) -> String {
         }
         text.push('.');
     }
-    text.push_str(" How many servers each policy needs to meet latency, utilisation and loss objectives: lbsim plan.");
+    text.push_str(
+        " For the fewest servers each policy needs to meet latency, utilisation and loss objectives, run lbsim plan.",
+    );
     if d.replications < 2 {
         text.push_str(" One replication: these are single measurements, without confidence intervals.");
     }
