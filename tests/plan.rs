@@ -99,6 +99,7 @@ fn finds_the_fewest_servers_theory_gives_for_a_utilisation_objective() {
     check_charts(
         &out,
         &[
+            "servers_needed",
             "latency_p99_ms_worst_window_vs_servers",
             "utilisation_max_worst_window_vs_servers",
             "sessions_lost_pct_vs_servers",

@@ -64,13 +64,15 @@ count = 2
 queueing = false
 "#;
 
-const ALWAYS: [&str; 5] = [
+const ALWAYS: [&str; 6] = [
     "sessions_lost_over_time",
     "losses_by_cause",
     "imbalance_over_time",
     "server_load",
     "server_load_busiest_window",
+    "server_load_distribution",
 ];
+const WITH_EVENTS: [&str; 1] = ["sessions_moved_per_pool_change"];
 const WITH_LATENCY: [&str; 2] = ["latency_p99_over_time", "server_utilisation"];
 
 fn lbsim(args: &[&str]) -> Output {
@@ -96,9 +98,29 @@ fn run(dir: &Path, scenario: &str, extra: &[&str]) -> std::path::PathBuf {
 fn every_chart_is_a_valid_png_and_svg_and_the_page_holds_them_all() {
     let dir = tempfile::tempdir().unwrap();
     let out = run(dir.path(), QUEUEING, &[]);
-    let names: Vec<&str> = ALWAYS.iter().chain(&WITH_LATENCY).copied().collect();
+    let names: Vec<&str> = ALWAYS
+        .iter()
+        .chain(&WITH_EVENTS)
+        .chain(&WITH_LATENCY)
+        .copied()
+        .collect();
     check_charts(&out, &names);
     let html = fs::read_to_string(out.join("report.html")).unwrap();
+    // A capacity report: the answer first, the best value of each column marked,
+    // charts under the question they answer, no raw run.json keys.
+    let answer = html.find("<p class=\"answer\">Deploy ").expect("the answer paragraph");
+    assert!(
+        answer < html.find("<table>").unwrap(),
+        "the answer comes before the table"
+    );
+    assert!(
+        html.matches("<td class=\"best\">").count() >= 5,
+        "a best value per column"
+    );
+    assert!(html.contains("<h2>How many sessions does each policy lose, when, and why?</h2>"));
+    assert!(html.contains("<dd>2 h</dd>"), "the duration in human units");
+    assert!(!html.contains("duration_s"), "no raw keys");
+    assert!(html.contains("@media print"), "a print stylesheet");
     for policy in ["round_robin", "ip_hash", "ring(vnodes=50)", "cookie(base=least_conn)"] {
         assert!(html.contains(policy), "{policy} in report.html");
     }
@@ -165,7 +187,11 @@ fn a_run_from_before_server_windows_csv_still_gets_a_report() {
     fs::remove_file(out.join("server_windows.csv")).unwrap();
     let made = lbsim(&["report", out.to_str().unwrap()]);
     assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
-    check_charts(&out, &ALWAYS[..4]);
+    let whole_run: Vec<&str> = ALWAYS
+        .into_iter()
+        .filter(|&c| c != "server_load_busiest_window")
+        .collect();
+    check_charts(&out, &whole_run);
 }
 
 #[test]

@@ -39,6 +39,33 @@ fn every_shipped_scenario_validates() {
     }
 }
 
+#[test]
+fn validate_says_where_each_workload_default_comes_from() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("defaults.toml");
+    std::fs::write(
+        &file,
+        "duration = \"1h\"\npolicies = [\"ip_hash\"]\n[arrivals]\nrate = \"1/s\"\n[servers]\ncount = 2\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_lbsim"))
+        .arg("validate")
+        .arg(&file)
+        .output()
+        .expect("lbsim runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    for said in [
+        "flat over the day (default: no measured diurnal curve",
+        "exponential, mean 30s (default: NASA-HTTP 1995 measured a median of 29 s",
+        "30m after a visit's last request (default: the usual 30 min session timeout",
+        "0% of visits (default: no measured share exists",
+        "mean 4h (default: no measured delay exists",
+    ] {
+        assert!(stdout.contains(said), "{said:?} in\n{stdout}");
+    }
+}
+
 /// The seed example, run once through the library.
 struct SeedExample {
     scenario: Scenario,

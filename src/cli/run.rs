@@ -7,7 +7,8 @@ use clap::Args;
 
 use lbsim::experiment::jobs::{self, Job, Shard};
 use lbsim::output::sweep::JobResult;
-use lbsim::output::sweep_folder::{self, Overrides, SweepSpec};
+use lbsim::output::sweep_folder;
+use lbsim::output::sweep_spec::{Overrides, SweepSpec};
 use lbsim::scenario::sweep::Sweep;
 use lbsim::{experiment, output};
 

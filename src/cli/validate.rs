@@ -7,9 +7,11 @@ use clap::Args;
 
 use lbsim::output;
 use lbsim::pool::Presence;
-use lbsim::scenario::Scenario;
+use lbsim::scenario::distribution::Dist;
 use lbsim::scenario::size::Size;
 use lbsim::scenario::sweep::Sweep;
+use lbsim::scenario::units::{Duration, written};
+use lbsim::scenario::{Scenario, Sessions, Shape};
 
 use super::common::{say, usage_error};
 
@@ -88,12 +90,78 @@ fn validate(path: PathBuf) -> ExitCode {
     } else {
         format!("  size          {}\n", size.describe())
     };
+    let workload = if replay_only { String::new() } else { workload(&sc) };
     say(&format!(
-        "{}: {verdict}\n  name          {}\n  duration      {duration}\n  users         {users}\n  servers       {initial} at start, {} pool events\n  policies      {}\n{size}",
+        "{}: {verdict}\n  name          {}\n  duration      {duration}\n  users         {users}\n{workload}  servers       {initial} at start, {} pool events\n  policies      {}\n{size}",
         path.display(),
         sc.name,
         sc.changes.len(),
         policies.join(", ")
     ));
     ExitCode::SUCCESS
+}
+
+/// A distribution of durations as a sentence fragment: "exponential, mean 30 s".
+fn dist(d: &Dist<Duration>) -> String {
+    let t = |v: &Duration| written(v.0);
+    match d {
+        Dist::Constant { value } => format!("constant {}", t(value)),
+        Dist::Exponential { mean } => format!("exponential, mean {}", t(mean)),
+        Dist::Lognormal { median, sigma } => format!("lognormal, median {}, sigma {}", t(median), sigma.0),
+        Dist::Pareto { scale, shape } => format!("Pareto, scale {}, shape {}", t(scale), shape.0),
+        Dist::Weibull { scale, shape } => format!("Weibull, scale {}, shape {}", t(scale), shape.0),
+    }
+}
+
+/// The arrivals and visits, each with where its value comes from when it is
+/// lbsim's default (README, scenario reference, notes 11 to 14).
+fn workload(sc: &Scenario) -> String {
+    let default = Sessions::default();
+    let s = &sc.sessions;
+    let from = |given: bool, source: &str| {
+        if given {
+            " (as given)".to_string()
+        } else {
+            format!(" (default: {source})")
+        }
+    };
+    let shape = match sc.arrivals.as_ref().map(|a| &a.shape) {
+        None => "none (scripted users only)".to_string(),
+        Some(Shape::Flat) => "flat over the day (default: no measured diurnal curve exists in lbsim's sources; \
+                              give diurnal or hourly from your own logs)"
+            .to_string(),
+        Some(Shape::Sinusoid {
+            peak_to_mean,
+            peak_hour,
+        }) => format!(
+            "sinusoid, peak {peak_to_mean}× the mean at {peak_hour} h (as given; no measured curve exists, \
+             a peak/mean of 1.5-2.5 is the usual assumption)"
+        ),
+        Some(Shape::Hourly(_)) => "24 hourly multipliers (as given)".to_string(),
+    };
+    let think = dist(&s.think)
+        + &from(
+            s.think != default.think,
+            "NASA-HTTP 1995 measured a median of 29 s between requests 5 s or more apart in a visit; \
+             TPC-W uses 7 s, SURGE a Pareto with shape 1.5",
+        );
+    let ttl = format!("{} after a visit's last request", written(s.state_ttl.0))
+        + &from(
+            s.state_ttl != default.state_ttl,
+            "the usual 30 min session timeout, after Catledge & Pitkow's measured 25.5 min",
+        );
+    let returns = format!(
+        "{:.0}% of visits{}, after {}{}",
+        s.return_share.0 * 100.0,
+        from(
+            s.return_share != default.return_share,
+            "no measured share exists; 0 keeps every visit a new user's"
+        ),
+        dist(s.return_after.get_ref()),
+        from(
+            s.return_after.get_ref() != default.return_after.get_ref(),
+            "no measured delay exists; 4 h is an assumption to sweep"
+        )
+    );
+    format!("  arrivals      {shape}\n  think time    {think}\n  state kept    {ttl}\n  returns       {returns}\n")
 }

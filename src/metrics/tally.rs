@@ -46,7 +46,8 @@ pub struct Window {
     pub start: Time,
     pub totals: Totals,
     pub requests: Spread,
-    pub sessions: Spread,
+    /// Spread of each server's peak concurrent sessions in the window per unit of weight.
+    pub peak_sessions_per_weight: Spread,
     pub p99: f64,
     /// The busiest server's busy worker time over its available time in this
     /// window (NaN without queueing).
@@ -95,7 +96,7 @@ pub struct LaneReport {
     /// Spread of each server's requests over its fair share (see `ServerReport`).
     pub requests_spread: Spread,
     /// Spread of peak concurrent sessions per unit of weight.
-    pub sessions_spread: Spread,
+    pub peak_sessions_per_weight: Spread,
     pub latency: LatencySummary,
     /// With a shared session store: the most live sessions it held at once.
     pub store_sessions_peak: Option<u64>,
@@ -387,7 +388,9 @@ impl Tally {
                     start: w as Time * self.window,
                     totals: self.windows[w],
                     requests: Spread::of(present().map(|s| self.win_requests[w * n + s] as f64 / capacity(w, s))),
-                    sessions: Spread::of(present().map(|s| self.win_peak[w * n + s] as f64 / weight(s))),
+                    peak_sessions_per_weight: Spread::of(
+                        present().map(|s| self.win_peak[w * n + s] as f64 / weight(s)),
+                    ),
                     p99: self.win_p99[w],
                     servers: (0..n)
                         .map(|s| ServerWindow {
@@ -412,7 +415,7 @@ impl Tally {
                     .filter(|&s| fair[s] > 0.0)
                     .map(|s| self.server_requests[s] as f64 / fair[s]),
             ),
-            sessions_spread: Spread::of(
+            peak_sessions_per_weight: Spread::of(
                 (0..n)
                     .filter(|&s| fair[s] > 0.0)
                     .map(|s| self.peak_active[s] as f64 / weight(s)),

@@ -13,6 +13,7 @@ pub mod replication_stats;
 pub mod run_json;
 pub mod sweep;
 pub mod sweep_folder;
+pub mod sweep_spec;
 pub mod table;
 
 use std::fs;
@@ -90,7 +91,7 @@ pub fn check_destination(dir: &Path, force: bool) -> Result<(), OutputError> {
         });
     }
     let not_a_run = || OutputError::NotARun(dir.to_path_buf());
-    if !dir.is_dir() || !(dir.join("run.json").is_file() || dir.join(sweep_folder::SWEEP_JSON).is_file()) {
+    if !dir.is_dir() || !(dir.join("run.json").is_file() || dir.join(sweep_spec::SWEEP_JSON).is_file()) {
         return Err(not_a_run());
     }
     let here = std::env::current_dir().and_then(fs::canonicalize);

@@ -17,7 +17,7 @@ use serde_json::json;
 
 use super::csv::{SUMMARY, summary_values};
 use super::num;
-use super::sweep_folder::SweepSpec;
+use super::sweep_spec::SweepSpec;
 use crate::experiment::Replication;
 use crate::experiment::jobs::Job;
 use crate::metrics::stats::Estimate;

@@ -8,7 +8,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::charts::{Chart, Drawn, FONT, LINE_HEIGHT, WIDTH, beside_legend, encode, short, tick, top};
+use super::canvas::{Chart, Drawn, FONT, LINE_HEIGHT, WIDTH, beside_legend, encode, short, tick, top};
 
 /// One value of a line: the mean over replications and its 95% half-width
 /// (NaN with one replication: no band).
@@ -67,6 +67,8 @@ pub fn render(a: &Against) -> Result<Chart, String> {
     Ok(Chart {
         name: a.name.clone(),
         title: a.title.clone(),
+        caption: String::new(),
+        section: "",
         svg,
         png,
     })

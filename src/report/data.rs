@@ -128,6 +128,10 @@ pub struct RunData {
     /// fair share; `None` for run folders written before server_windows.csv.
     pub busiest: Option<Busiest>,
     pub events: Vec<PoolEvent>,
+    /// `[policy][event]`: live sessions each pool change moved to another server,
+    /// mean over replications; NaN where the policy's picks cannot be foreseen
+    /// (load-aware), so nothing is known to have moved.
+    pub event_moved: Vec<Vec<f64>>,
 }
 
 /// Each server's load over its fair share in the run's busiest window.
@@ -352,6 +356,19 @@ impl RunData {
             }
         }
         events.sort_by(|a, b| a.at_s.total_cmp(&b.at_s));
+        let (c_live, c_predictable, c_moved) = (ev.col("live_sessions")?, ev.col("predictable")?, ev.col("moved")?);
+        let mut moved = vec![vec![Mean::default(); events.len()]; n];
+        for row in &ev.rows {
+            let at = number(row, c_at);
+            let Some(k) = events
+                .iter()
+                .position(|e| e.at_s == at && e.action == row[c_action] && e.server == row[c_srv])
+            else {
+                continue;
+            };
+            let foreseen = number(row, c_predictable) > 0.0 || number(row, c_live) == 0.0;
+            moved[policy_of(&ev, row)?][k].add(if foreseen { number(row, c_moved) } else { f64::NAN });
+        }
 
         Ok(RunData {
             policies,
@@ -372,6 +389,7 @@ impl RunData {
             utilisation: means(util),
             busiest,
             events,
+            event_moved: means(moved),
         })
     }
 

@@ -8,8 +8,10 @@
 
 pub mod against;
 mod bars;
+pub mod canvas;
 pub mod charts;
 pub mod data;
+mod distribution;
 pub mod html;
 mod lines;
 pub mod measure;

@@ -7,7 +7,11 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use super::against::{self, Against, Line, Objective, Point, XAxis};
-use super::charts::{Chart, tick};
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use super::bars::policy_bars;
+use super::canvas::{Chart, Drawn, FONT, WIDTH, encode, tick};
 use super::data::{Table, number};
 use super::html::{self, escape};
 use super::measure::{self, Measure};
@@ -149,9 +153,55 @@ fn shown(c: Option<&Cell>, m: &Measure) -> String {
     }
 }
 
-/// Every chart: each metric against the number of servers.
+/// The answer as a chart: the fewest servers each policy needs to meet every
+/// objective at the scenario's load, or how far the search went without.
+fn servers_needed(d: &PlanData) -> Result<Chart, String> {
+    let needed: Vec<Option<f64>> = d.policies.iter().map(|p| d.fewest(p).map(f64::from)).collect();
+    let texts: Vec<String> = needed
+        .iter()
+        .map(|n| match n {
+            Some(n) => format!("{n}"),
+            None => format!("not met with up to {}", d.most_servers()),
+        })
+        .collect();
+    let title = "Fewest servers that meet every objective, per policy".to_string();
+    let height = (140 + 34 * d.policies.len() as u32).max(320);
+    let (svg, png) = encode(
+        (WIDTH, height),
+        "servers_needed",
+        |root| draw_needed(root, &title, d, &needed, &texts),
+        |root| draw_needed(root, &title, d, &needed, &texts),
+    )?;
+    Ok(Chart {
+        name: "servers_needed".into(),
+        title,
+        caption: "The answer of the plan at the scenario's load: each policy's fewest servers whose metrics \
+                  meet every objective (against the upper 95% bound with replications)."
+            .into(),
+        section: "",
+        svg,
+        png,
+    })
+}
+
+fn draw_needed<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    title: &str,
+    d: &PlanData,
+    needed: &[Option<f64>],
+    texts: &[String],
+) -> Drawn
+where
+    DB::ErrorType: 'static,
+{
+    root.fill(&WHITE)?;
+    let area = root.titled(title, (FONT, 24))?;
+    policy_bars(&area, &d.policies, needed, texts, "servers needed")
+}
+
+/// Every chart: the servers each policy needs, then each metric against the number of servers.
 pub fn charts(d: &PlanData) -> Result<Vec<Chart>, String> {
-    let mut out = Vec::new();
+    let mut out = vec![servers_needed(d)?];
     for (k, m) in d.metrics.iter().enumerate() {
         let lines = d
             .policies

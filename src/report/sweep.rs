@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use super::against::{self, Against, Line, Point, XAxis};
-use super::charts::Chart;
+use super::canvas::Chart;
 use super::data::{Table, number};
 use super::html::{self, escape};
 use super::measure::{Measure, SWEPT};

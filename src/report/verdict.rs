@@ -39,10 +39,18 @@ fn pct_decimals(x: f64) -> usize {
 }
 
 /// `mean` or `mean ± half-width`, both with `decimals` (or the mean's
-/// percentage decimals when `None`), followed by `unit`.
+/// percentage decimals when `None`, and more where the half-width needs them),
+/// followed by `unit`.
 pub fn estimate(xs: &[f64], decimals: Option<usize>, unit: &str) -> String {
     let e = Estimate::of(xs);
-    let d = decimals.unwrap_or_else(|| pct_decimals(e.mean));
+    // Enough decimals for the half-width's first digit (up to 3), so an
+    // interval never reads "± 0.0".
+    let interval = if e.half_width > 0.0 {
+        (-e.half_width.log10()).ceil().clamp(0.0, 3.0) as usize
+    } else {
+        0
+    };
+    let d = decimals.unwrap_or_else(|| pct_decimals(e.mean)).max(interval);
     if !e.mean.is_finite() {
         "-".into()
     } else if e.half_width.is_finite() {
@@ -102,6 +110,114 @@ pub fn sentence(d: &RunData, p: usize) -> String {
     text
 }
 
+/// 104000 as "104,000".
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The policy to deploy: the fewest sessions lost, then the lower p99, then the
+/// more even load (means over replications); `None` without any policy.
+pub fn best(d: &RunData) -> Option<usize> {
+    let key = |p: usize| {
+        let s = &d.summary[p];
+        let m = |xs: &[f64]| {
+            let x = Estimate::of(xs).mean;
+            if x.is_finite() { x } else { f64::INFINITY }
+        };
+        (m(&s.sessions_lost_pct), m(&s.p99_ms), m(&s.requests_max_mean))
+    };
+    (0..d.policies.len()).min_by(|&a, &b| {
+        let (ka, kb) = (key(a), key(b));
+        ka.0.total_cmp(&kb.0)
+            .then(ka.1.total_cmp(&kb.1))
+            .then(ka.2.total_cmp(&kb.2))
+            .then(a.cmp(&b))
+    })
+}
+
+/// The report's opening paragraph: which policy to deploy, on how many servers,
+/// what it costs in lost sessions (with intervals over replications), how it
+/// compares with the next best and the worst, and how close the call is.
+pub fn answer(d: &RunData) -> String {
+    let Some(b) = best(d) else {
+        return "The run compared no policies.".into();
+    };
+    let s = &d.summary[b];
+    let lost = Estimate::of(&s.sessions_lost_pct);
+    let sessions = d.meta.get("sessions").and_then(|v| v.as_f64()).unwrap_or(f64::NAN) / d.replications.max(1) as f64;
+    let mut text = format!(
+        "Deploy {}: on this pool of {} server{} it loses {} of sessions",
+        d.policies[b],
+        d.servers.len(),
+        if d.servers.len() == 1 { "" } else { "s" },
+        estimate(&s.sessions_lost_pct, None, "%")
+    );
+    if sessions.is_finite() && lost.mean.is_finite() {
+        text.push_str(&format!(
+            " (about {} of the {} sessions of a replication)",
+            thousands((sessions * lost.mean / 100.0).round() as u64),
+            thousands(sessions.round() as u64)
+        ));
+    }
+    if d.policies.len() > 1 {
+        text.push_str(&format!(", the fewest of the {} policies compared", d.policies.len()));
+    }
+    text.push('.');
+    let mut others: Vec<usize> = (0..d.policies.len()).filter(|&p| p != b).collect();
+    let mean = |p: usize| Estimate::of(&d.summary[p].sessions_lost_pct).mean;
+    others.sort_by(|&x, &y| mean(x).total_cmp(&mean(y)).then(x.cmp(&y)));
+    if let Some(&next) = others.first() {
+        let n = &d.summary[next];
+        text.push_str(&format!(
+            " The next best, {}, loses {}",
+            d.policies[next],
+            estimate(&n.sessions_lost_pct, None, "%")
+        ));
+        let e = Estimate::of(&n.sessions_lost_pct);
+        let overlap = lost.half_width.is_finite() && e.mean - e.half_width <= lost.mean + lost.half_width;
+        if overlap {
+            text.push_str(", within the confidence intervals: more replications would tell them apart");
+        }
+        text.push('.');
+    }
+    if let Some(&worst) = others.last().filter(|_| others.len() > 1) {
+        text.push_str(&format!(
+            " The worst, {}, loses {}.",
+            d.policies[worst],
+            estimate(&d.summary[worst].sessions_lost_pct, None, "%")
+        ));
+    }
+    if Estimate::of(&s.requests_max_mean).mean.is_finite() {
+        text.push_str(&format!(
+            " With {}, the busiest server carries {} its fair share",
+            d.policies[b],
+            estimate(&s.requests_max_mean, Some(2), "×")
+        ));
+        if Estimate::of(&s.p99_ms).mean.is_finite() {
+            text.push_str(&format!(
+                " and 99% of requests are answered within {}",
+                estimate(&s.p99_ms, Some(0), " ms")
+            ));
+        }
+        text.push('.');
+    }
+    text.push_str(
+        " For the fewest servers each policy needs to meet latency, utilisation and loss objectives, run lbsim plan.",
+    );
+    if d.replications < 2 {
+        text.push_str(" One replication: these are single measurements, without confidence intervals.");
+    }
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -111,6 +227,9 @@ mod tests {
         assert_eq!(estimate(&[3.0], None, "%"), "3.0%");
         assert_eq!(estimate(&[3.0, 3.2, 3.1], None, "%"), "3.1% ± 0.2%");
         assert_eq!(estimate(&[0.5, 0.52], Some(3), ""), "0.510 ± 0.127");
+        // The half-width's first digit always shows.
+        assert_eq!(estimate(&[1.03, 1.04, 1.02], None, "%"), "1.03% ± 0.02%");
+        assert_eq!(estimate(&[1.0, 1.0], Some(2), "×"), "1.00× ± 0.00×");
         assert_eq!(estimate(&[f64::NAN], None, "%"), "-");
     }
 

@@ -22,7 +22,6 @@ use crate::policy::ipvs::OnFail;
 use crate::policy::ipvs::persistence::Persistence;
 use crate::policy::ipvs::rr::Rr;
 use crate::policy::{Param, PolicyInfo};
-use crate::pool::{Pool, ServerId};
 
 pub const INFO: PolicyInfo = PolicyInfo {
     name: "k8s.client_ip",
@@ -67,13 +66,6 @@ pub const INFO: PolicyInfo = PolicyInfo {
 /// IPVS keeps a closed TCP connection for its TIME_WAIT, 2 minutes.
 const IPVS_TIME_WAIT: u64 = 120 * SECOND;
 
-/// The endpoints in kube-proxy's order: the up servers sorted by name (`IP:port`).
-pub fn endpoints(pool: &Pool, out: &mut Vec<ServerId>) {
-    out.clear();
-    out.extend_from_slice(pool.up());
-    out.sort_by(|&a, &b| pool.name(a).cmp(pool.name(b)));
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -81,18 +73,10 @@ mod tests {
     use crate::policy::testing::servers;
     use crate::policy::testing::{built, client};
     use crate::policy::{BuildContext, Memory, Pick, build, spec};
+    use crate::pool::Pool;
 
     fn named(names: &[&str]) -> Pool {
         servers(names, &[], &[])
-    }
-
-    #[test]
-    fn endpoints_sort_as_text() {
-        let p = named(&["10.0.0.2:80", "10.0.0.10:80", "10.0.0.1:80"]);
-        let mut eps = Vec::new();
-        endpoints(&p, &mut eps);
-        // As text ':' sorts after '0': "10.0.0.10:80" < "10.0.0.1:80" < "10.0.0.2:80".
-        assert_eq!(eps, [1, 2, 0]);
     }
 
     #[test]

@@ -20,7 +20,7 @@ use std::collections::VecDeque;
 
 use rand::Rng;
 
-use super::client_ip::endpoints;
+use super::endpoints;
 use crate::hash::AddrMap;
 use crate::policy::{Addr, Affinity, Client, Memory, Pick, Policy, StreamRng, Time};
 use crate::pool::{Pool, ServerId};

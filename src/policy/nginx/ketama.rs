@@ -10,7 +10,7 @@
 //! the next point, up to 20 points further, then go to round robin.
 
 use super::crc32::{Crc32, crc32};
-use super::hash::KeyBytes;
+use super::key_bytes::KeyBytes;
 use super::round_robin::Smooth;
 use super::{Choice, TRIES};
 use crate::engine::{StreamRng, Time};

@@ -17,6 +17,7 @@ pub mod crc32;
 pub mod hash;
 pub mod ip_hash;
 pub mod ketama;
+pub mod key_bytes;
 pub mod least_conn;
 pub mod round_robin;
 
