@@ -41,6 +41,7 @@
 
 pub mod clients;
 pub mod clock;
+pub mod labels;
 pub mod log;
 mod read;
 pub mod sessions;
@@ -55,7 +56,9 @@ use crate::engine::time::{self, SECOND, Time};
 use crate::policy::key::Addr;
 use crate::scenario::{Network, Scenario};
 
+pub use labels::Label;
 pub use log::Format;
+pub use read::{Parsed, read_labelled};
 pub use source::Replay;
 
 use sessions::Hit;
@@ -76,6 +79,12 @@ pub enum TraceError {
     Read(PathBuf, Option<u64>, String),
     /// A CSV log without `time` and `client` columns.
     Header(PathBuf),
+    /// A CSV log without the column asked for by name.
+    Field {
+        path: PathBuf,
+        name: String,
+        columns: Vec<String>,
+    },
     /// Not one line fits the format.
     Empty {
         path: PathBuf,
@@ -95,6 +104,12 @@ impl fmt::Display for TraceError {
                 f,
                 "{}:1: expected a header row naming a `time` and a `client` column, e.g. time,client",
                 p.display()
+            ),
+            TraceError::Field { path, name, columns } => write!(
+                f,
+                "{}:1: no column named {name:?} in the header; the columns are: {}",
+                path.display(),
+                columns.join(", ")
             ),
             TraceError::Empty {
                 path,
