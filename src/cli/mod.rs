@@ -2,6 +2,7 @@
 //! `common` holds what they share.
 
 pub mod common;
+pub mod fit;
 pub mod import;
 pub mod merge;
 pub mod plan;
