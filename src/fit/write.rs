@@ -213,10 +213,13 @@ fn networks(e: &Estimate) -> String {
         let _ = writeln!(w, "wifi_users_per_address = {:.4}", home_upa);
         let _ = writeln!(w, "cellular_users_per_address = 1");
     }
-    let churn_share = e.churn.as_ref().map_or(0.0, |c| c.share * home_share);
+    // Shares are written to four places and must add up to 1: home takes the rest.
+    let four = |x: f64| (x * 1e4).round() / 1e4;
+    let gateway_share = e.sharing.as_ref().and_then(|s| s.gateways).map_or(0.0, |g| four(g.0));
+    let churn_share = e.churn.as_ref().map_or(0.0, |c| four(c.share * home_share));
     let _ = writeln!(w, "\n[[networks]]");
     let _ = writeln!(w, "kind = \"home\"");
-    let _ = writeln!(w, "share = {:.4}", home_share - churn_share);
+    let _ = writeln!(w, "share = {:.4}", four(1.0 - gateway_share - churn_share));
     match (&e.sharing, home_ci) {
         (Some(_), Some((lo, hi))) => {
             let _ = writeln!(
@@ -261,10 +264,19 @@ fn networks(e: &Estimate) -> String {
         );
         let _ = writeln!(
             w,
-            "# (an assumption: a household rarely has more browsers active at once)."
+            "# (an assumption: a household rarely has more browsers active at once), as shared addresses spread"
         );
-        let _ = writeln!(w, "[[networks]]\nkind = \"cgnat\"\nshare = {share:.4}");
+        let _ = writeln!(
+            w,
+            "# over the address space like the log's; a carrier's contiguous block would be kind = \"cgnat\"."
+        );
+        let _ = writeln!(
+            w,
+            "[[networks]]\nkind = \"home\"\nshare = {:.4}",
+            (share * 1e4).round() / 1e4
+        );
         let _ = writeln!(w, "users_per_address = {upa:.4}  # 95% {lo:.4}..{hi:.4}");
+        let _ = writeln!(w, "renumber_share = 0  # gateways keep their addresses");
     }
     w
 }
