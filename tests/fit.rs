@@ -308,3 +308,28 @@ fn the_readme_walk_through_runs_as_written() {
         "{fitted}"
     );
 }
+
+/// With a session field, users are the ids, and ids seen from several addresses
+/// become a mobile network: here 10 of 40 users go to another address for one
+/// request and come back, 20 s later.
+#[test]
+fn a_session_field_shows_churn_as_a_mobile_network() {
+    let dir = TempDir::new().unwrap();
+    let mut csv = String::from("time,client,sid\n");
+    for u in 0..40u32 {
+        for r in 0..5u32 {
+            let away = u < 10 && r == 2;
+            let client = if away { format!("100.64.0.{u}") } else { format!("10.0.{u}.1") };
+            csv.push_str(&format!("{},{client},s{u}\n", 1_800_000_000 + u * 60 + r * 10));
+        }
+    }
+    fs::write(dir.path().join("log.csv"), csv).unwrap();
+    let o = lbsim(dir.path(), &["fit", "log.csv", "--format", "csv", "--session-field", "sid", "--out", "f.toml"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let json: serde_json::Value = serde_json::from_str(&fs::read_to_string(dir.path().join("fit.json")).unwrap()).unwrap();
+    assert_eq!(json["churn"]["share"], 0.25, "{json}");
+    assert_eq!(json["churn"]["changes"], 20, "{json}");
+    assert_eq!(json["churn"]["stay_s"], 10.0, "{json}");
+    let toml = fs::read_to_string(dir.path().join("f.toml")).unwrap();
+    assert!(toml.contains("kind = \"mobile\"\nshare = 0.2500"), "{toml}");
+}
