@@ -12,6 +12,7 @@
 
 pub mod engine;
 pub mod experiment;
+pub mod fit;
 pub mod hash;
 pub mod import;
 pub mod metrics;

@@ -132,6 +132,20 @@ enum Command {
                       lbsim import haproxy.cfg --backend web --out web.toml"
     )]
     Import(cli::import::ImportArgs),
+    /// Write a scenario whose workload is estimated from a real access log.
+    ///
+    /// Reads LOG (Common, Combined or CSV; plain or gzip) and estimates new users per
+    /// hour of day, requests per visit and think times (each distribution lbsim offers
+    /// fitted by maximum likelihood, chosen by AIC, with its KS distance), return
+    /// visits, users per address (from user agents or --session-field) with gateways
+    /// as their own network, and address churn (from --session-field). Writes the
+    /// scenario, each value commented with its method and 95% interval, and fit.json
+    /// beside it. --check SCENARIO compares a scenario's generated workload with the
+    /// log instead.
+    #[command(after_help = "Examples:\n  lbsim import nginx.conf --out pool.toml\n  \
+                      lbsim fit access.log.gz --format combined --pool pool.toml --out shop.toml\n  \
+                      lbsim fit access.log.gz --format combined --check shop.toml")]
+    Fit(cli::fit::FitArgs),
 }
 
 fn main() -> ExitCode {
@@ -147,5 +161,6 @@ fn main() -> ExitCode {
         Command::Schema => cli::schema::main(),
         Command::Route(a) => cli::route::main(a),
         Command::Import(a) => cli::import::main(a),
+        Command::Fit(a) => cli::fit::main(a),
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod anonymize;
 pub mod common;
+pub mod fit;
 pub mod import;
 pub mod merge;
 pub mod plan;

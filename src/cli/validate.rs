@@ -98,6 +98,12 @@ fn validate(path: PathBuf) -> ExitCode {
         sc.changes.len(),
         policies.join(", ")
     ));
+    if let Some(max) = &sc.sessions.think_max {
+        say(&format!(
+            "  think         drawn again above {} (think_max), as in a visit cut at that idle gap\n",
+            lbsim::scenario::units::written(max.get_ref().0)
+        ));
+    }
     ExitCode::SUCCESS
 }
 

@@ -101,6 +101,11 @@ pub struct Sessions {
     #[schemars(with = "Dist<Positive>")]
     pub requests: Spanned<Dist<Positive>>,
     pub think: Dist<Duration>,
+    /// Longest think time inside a visit: draws above it are drawn again, so the
+    /// think time follows `think` truncated here (a fitted log's visits have no
+    /// gap longer than the idle time that cut them). None: untruncated.
+    #[schemars(with = "Option<Duration>")]
+    pub think_max: Option<Spanned<Duration>>,
     /// Idle time after which a server forgets a session's state.
     pub state_ttl: Duration,
     /// Share of visits followed by another visit of the same user.
@@ -129,6 +134,7 @@ impl Default for Sessions {
             think: Dist::Exponential {
                 mean: Duration(30 * SECOND),
             },
+            think_max: None,
             state_ttl: Duration(30 * MINUTE),
             return_share: Share(0.0),
             return_after: Spanned::new(

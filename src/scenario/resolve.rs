@@ -137,6 +137,14 @@ impl Resolver<'_> {
                 ),
             );
         }
+        if let Some(max) = &f.sessions.think_max
+            && max.get_ref().0 < crate::engine::time::SECOND
+        {
+            return self.err(
+                max.span().start,
+                "think_max: expected a duration of at least 1s, the longest think time inside a visit",
+            );
+        }
         if f.sessions.return_share.0 > 0.0 && f.sessions.return_after.get_ref().scale() < 1.0 {
             return self.err(
                 f.sessions.return_after.span().start,

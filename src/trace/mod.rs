@@ -52,6 +52,7 @@ pub mod elb;
 pub(crate) mod fields;
 pub mod haproxy;
 pub(crate) mod lines;
+pub mod labels;
 pub mod log;
 pub mod nginx_json;
 pub(crate) mod read;
@@ -67,8 +68,9 @@ use crate::engine::time::{self, SECOND, Time};
 use crate::policy::key::Addr;
 use crate::scenario::{Network, Scenario};
 
+pub use labels::Label;
 pub use log::Format;
-pub use read::Reading;
+pub use read::{Parsed, Reading, read_labelled};
 pub use source::Replay;
 
 use sessions::Hit;
@@ -97,6 +99,12 @@ pub enum TraceError {
         line: u64,
         fits: Vec<Format>,
     },
+    /// A CSV log without the column asked for by name.
+    Field {
+        path: PathBuf,
+        name: String,
+        columns: Vec<String>,
+    },
     /// Not one line fits the format.
     Empty {
         path: PathBuf,
@@ -122,6 +130,12 @@ impl fmt::Display for TraceError {
                 "{}:{line}: cannot tell the log's format: the line fits {}; give --format",
                 path.display(),
                 fits.iter().map(|f| f.name()).collect::<Vec<_>>().join(" and ")
+            ),
+            TraceError::Field { path, name, columns } => write!(
+                f,
+                "{}:1: no column named {name:?} in the header; the columns are: {}",
+                path.display(),
+                columns.join(", ")
             ),
             TraceError::Empty {
                 path,

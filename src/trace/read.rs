@@ -17,6 +17,7 @@ use super::clients::Clients;
 use super::fields::Bad;
 use super::log::{self, Format, Line};
 use super::nginx_json::Keys;
+use super::labels::{self, Label, Labels, UNLABELLED};
 use super::{Malformed, TraceError, alb, clock, elb, haproxy, lines, nginx_json};
 use crate::privacy::Secret;
 
@@ -42,6 +43,9 @@ pub struct Parsed {
     pub clients: Clients,
     pub malformed: u64,
     pub first_malformed: Vec<Malformed>,
+    /// Each request's label id, in file order, when a label was asked for.
+    pub labels: Vec<u32>,
+    pub label_names: Labels,
 }
 
 impl Parsed {
@@ -73,17 +77,25 @@ impl Parsed {
 
 /// Reads every request line of the log at `path`.
 pub fn read(path: &Path, how: &Reading) -> Result<Parsed, TraceError> {
+    read_labelled(path, how, &Label::Nothing)
+}
+
+/// Reads every request line of the log at `path`, with each request's `label`
+/// (user agents and CSV columns; the other formats' requests go unlabelled).
+pub fn read_labelled(path: &Path, how: &Reading, label: &Label) -> Result<Parsed, TraceError> {
     let input = open(path)?;
     let mut read = Parsed {
         requests: Vec::new(),
         clients: Clients::new(&how.names),
         malformed: 0,
         first_malformed: Vec::new(),
+        labels: Vec::new(),
+        label_names: Labels::default(),
     };
     let format = how.format;
     match format {
-        Format::Common | Format::Combined => ncsa(input, format == Format::Combined, path, &mut read)?,
-        Format::Csv => csv(input, path, &mut read)?,
+        Format::Common | Format::Combined => ncsa(input, format == Format::Combined, label, path, &mut read)?,
+        Format::Csv => csv(input, label, path, &mut read)?,
         Format::Alb => lines::each(input, path, |n, l| read.located(n, alb::line(l)))?,
         Format::Elb => lines::each(input, path, |n, l| read.located(n, elb::line(l)))?,
         Format::Haproxy => lines::each(input, path, |n, l| read.located(n, haproxy::line(l)))?,
@@ -110,7 +122,13 @@ pub(crate) fn open(path: &Path) -> Result<Box<dyn BufRead>, TraceError> {
     })
 }
 
-fn ncsa(mut input: Box<dyn BufRead>, combined: bool, path: &Path, read: &mut Parsed) -> Result<(), TraceError> {
+fn ncsa(
+    mut input: Box<dyn BufRead>,
+    combined: bool,
+    label: &Label,
+    path: &Path,
+    read: &mut Parsed,
+) -> Result<(), TraceError> {
     let mut buf = Vec::with_capacity(512);
     let mut number = 0u64;
     loop {
@@ -128,13 +146,19 @@ fn ncsa(mut input: Box<dyn BufRead>, combined: bool, path: &Path, read: &mut Par
             continue;
         }
         match log::ncsa(line, combined) {
-            Ok(l) => read.good(l.time, l.client),
+            Ok(l) => {
+                read.good(l.time, l.client);
+                if *label == Label::Agent {
+                    let id = read.label_names.id(labels::user_agent(line));
+                    read.labels.push(id);
+                }
+            }
             Err(why) => read.bad(number, why),
         }
     }
 }
 
-fn csv(input: Box<dyn BufRead>, path: &Path, read: &mut Parsed) -> Result<(), TraceError> {
+fn csv(input: Box<dyn BufRead>, label: &Label, path: &Path, read: &mut Parsed) -> Result<(), TraceError> {
     let failed = |e: ::csv::Error| TraceError::Read(path.to_path_buf(), e.position().map(|p| p.line()), e.to_string());
     let mut reader = ::csv::ReaderBuilder::new().flexible(true).from_reader(input);
     let header = reader.byte_headers().map_err(failed)?;
@@ -145,6 +169,19 @@ fn csv(input: Box<dyn BufRead>, path: &Path, read: &mut Parsed) -> Result<(), Tr
     };
     let (Some(t), Some(c)) = (column("time"), column("client")) else {
         return Err(TraceError::Header(path.to_path_buf()));
+    };
+    let labelled = match label {
+        Label::Field(name) => Some(column(name).ok_or_else(|| {
+            TraceError::Field {
+                path: path.to_path_buf(),
+                name: name.clone(),
+                columns: header
+                    .iter()
+                    .map(|h| String::from_utf8_lossy(h).trim().to_string())
+                    .collect(),
+            }
+        })?),
+        _ => None,
     };
     let mut record = ::csv::ByteRecord::new();
     while reader.read_byte_record(&mut record).map_err(failed)? {
@@ -164,7 +201,15 @@ fn csv(input: Box<dyn BufRead>, path: &Path, read: &mut Parsed) -> Result<(), Tr
             continue;
         }
         match clock::rfc3339(time).or_else(|| clock::unix_seconds(time)) {
-            Some(time) => read.good(time, client),
+            Some(time) => {
+                read.good(time, client);
+                if let Some(l) = labelled {
+                    let id = record
+                        .get(l)
+                        .map_or(UNLABELLED, |f| read.label_names.id(f.trim_ascii()));
+                    read.labels.push(id);
+                }
+            }
             None => read.bad(number, "time is neither RFC 3339 nor Unix seconds"),
         }
     }

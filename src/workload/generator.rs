@@ -56,6 +56,8 @@ pub struct Workload {
     scripts: Vec<Script>,
     requests: Sampler,
     think: Sampler,
+    /// Synthetic think times above this many seconds are drawn again.
+    think_max: Option<f64>,
     return_share: f64,
     return_after: Sampler,
     keepalive: Stamp,
@@ -117,6 +119,7 @@ impl Workload {
             scripts: Vec::new(),
             requests: sc.sessions.requests.get_ref().sampler(),
             think: sc.sessions.think.sampler(),
+            think_max: sc.sessions.think_max.as_ref().map(|m| m.get_ref().secs()),
             return_share: sc.sessions.return_share.0,
             return_after: sc.sessions.return_after.get_ref().sampler(),
             keepalive: Stamp::from(sc.sessions.keepalive.0),
@@ -229,7 +232,10 @@ impl Workload {
 
         if !closes_visit {
             let sampler = if scripted { self.plan_of(u).think } else { self.think };
-            let think = sampler.sample(&mut self.rng_sessions);
+            let think = match self.think_max {
+                Some(max) if !scripted => below(&sampler, max, &mut self.rng_sessions),
+                _ => sampler.sample(&mut self.rng_sessions),
+            };
             self.calendar
                 .schedule(now.saturating_add(time::from_secs(think).max(1)), Event::Next(u));
         } else if !scripted && self.rng_sessions.random::<f64>() < self.return_share {
@@ -376,6 +382,16 @@ fn calendar_for(sc: &Scenario) -> Calendar<Event> {
     let width = (2.0 / per_second.max(1e-9) * time::SECOND as f64).clamp(time::MILLISECOND as f64, time::SECOND as f64);
     let width = width as Time;
     Calendar::new(width, (RING / width.next_power_of_two()) as usize)
+}
+
+/// A draw of `sampler` at most `max`, by rejection: the distribution truncated
+/// at `max`. After many rejections (a bound far in the tail's wrong side) it is
+/// `max` itself, so a visit always goes on.
+fn below(sampler: &Sampler, max: f64, rng: &mut StreamRng) -> f64 {
+    (0..1000)
+        .map(|_| sampler.sample(rng))
+        .find(|&t| t <= max)
+        .unwrap_or(max)
 }
 
 impl RequestSource for Workload {
