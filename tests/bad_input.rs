@@ -648,3 +648,30 @@ fn a_scenario_file_is_read_with_a_size_cap() {
     ]);
     assert!(err.contains("larger than 1 MiB"), "{err}");
 }
+
+#[test]
+fn an_unwritable_output_folder_is_refused_before_the_run_naming_the_folder_given() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let valid = write(&dir, "valid.toml", VALID);
+    let v = valid.to_str().unwrap();
+    // A file where a parent folder should be, and a folder nobody may write in.
+    write(&dir, "file", "");
+    let under_file = dir.path().join("file/out");
+    for out in ["/proc/lbsim-out", under_file.to_str().unwrap()] {
+        for args in [
+            vec!["run", v, "--out", out],
+            vec!["run", v, "--out", out, "--vary", "seed=1,2"],
+            vec!["plan", v, "--out", out, "--slo", "loss=1%"],
+            vec!["replay", "/dev/null", "--scenario", v, "--out", out],
+        ] {
+            let started = std::time::Instant::now();
+            let err = usage_error(&args);
+            assert!(
+                err.starts_with(&format!("error: {out}: cannot write the output folder there")),
+                "{args:?}: {err}"
+            );
+            assert!(!err.contains("partial"), "{args:?} names an internal folder: {err}");
+            assert!(started.elapsed().as_secs() < 10, "{args:?} ran before failing");
+        }
+    }
+}
