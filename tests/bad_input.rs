@@ -138,7 +138,10 @@ fn unknown_key() {
         "duration",
         r#"durration = "10m""#,
         "durration",
-        &["unknown field `durration`", "expected one of", "`duration`"],
+        &[
+            "unknown key `durration`: did you mean `duration`?",
+            "valid keys here: name,",
+        ],
     );
 }
 
@@ -674,4 +677,23 @@ fn an_unwritable_output_folder_is_refused_before_the_run_naming_the_folder_given
             assert!(started.elapsed().as_secs() < 10, "{args:?} ran before failing");
         }
     }
+}
+
+#[test]
+fn a_wrong_type_is_named_in_words() {
+    assert_rejected(
+        "type.toml",
+        "count",
+        r#"count = "three""#,
+        r#""three""#,
+        &["expected a whole number"],
+    );
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (text, _) = with_line("policies", r#"policies = ["ip_hsh"]"#);
+    let path = write(&dir, "policy.toml", &text);
+    let err = usage_error(&["validate", path.to_str().unwrap()]);
+    assert!(
+        err.contains(r#"unknown policy "ip_hsh" (did you mean "ip_hash"?)"#),
+        "{err}"
+    );
 }

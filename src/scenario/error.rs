@@ -46,7 +46,7 @@ impl ScenarioError {
             path: path.to_path_buf(),
             line,
             column,
-            message: message.into(),
+            message: super::words::plain(&message.into()),
             text,
         }
     }
@@ -54,7 +54,7 @@ impl ScenarioError {
     pub fn whole(path: &Path, message: impl Into<String>) -> ScenarioError {
         ScenarioError::Whole {
             path: path.to_path_buf(),
-            message: message.into(),
+            message: super::words::plain(&message.into()),
         }
     }
 }

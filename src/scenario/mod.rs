@@ -11,6 +11,7 @@ mod resolve;
 pub mod size;
 pub mod sweep;
 pub mod units;
+pub mod words;
 
 use std::path::{Path, PathBuf};
 
