@@ -46,8 +46,8 @@ enum Command {
     /// byte for byte as `lbsim run` of the whole sweep would: sweep.json, jobs/,
     /// sweep.csv, run.json, then charts/ and report.html (unless --no-report).
     #[command(after_help = "Example:\n  \
-                      for k in 1 2 3; do lbsim run scenarios/capacity-sweep.toml --out runs/shard-$k --shard $k/3 --quiet --no-report; done\n  \
-                      lbsim merge --out runs/merged runs/shard-*")]
+                      for k in 1 2 3; do lbsim run scenarios/capacity-sweep.toml --shard $k/3 --out runs/$k -q; done\n  \
+                      lbsim merge --out merged runs/*")]
     Merge(cli::merge::MergeArgs),
     /// Replay a real access log through a scenario's servers and policies.
     ///

@@ -78,13 +78,21 @@ fn readme_examples(text: &str) -> Vec<String> {
 
 /// The lines under "Example:" or "Examples:" of one help text.
 fn help_examples(help: &str) -> Vec<String> {
-    let mut lines = Vec::new();
+    let mut lines: Vec<String> = Vec::new();
     let mut inside = false;
     for line in help.lines() {
         if line == "Example:" || line == "Examples:" {
             inside = true;
         } else if inside && line.starts_with("  ") {
-            lines.push(line.trim().to_string());
+            let line = line.trim();
+            // clap wraps long lines: a line that starts no command continues the last.
+            match lines.last_mut() {
+                Some(last) if !line.starts_with("lbsim ") && !line.starts_with("for ") => {
+                    last.push(' ');
+                    last.push_str(line);
+                }
+                _ => lines.push(line.to_string()),
+            }
         } else {
             inside = false;
         }
@@ -147,6 +155,6 @@ fn examples_are_found_as_the_reader_sees_them() {
             "for k in 1 2; do lbsim run c.toml; done"
         ]
     );
-    let help = "Usage: x\n\nExamples:\n  lbsim a\n  lbsim b\n\nOptions:\n  --x\n";
-    assert_eq!(help_examples(help), ["lbsim a", "lbsim b"]);
+    let help = "Usage: x\n\nExamples:\n  lbsim a\n  lbsim b --long\n  value\n\nOptions:\n  --x\n";
+    assert_eq!(help_examples(help), ["lbsim a", "lbsim b --long value"]);
 }
