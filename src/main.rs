@@ -35,8 +35,8 @@ enum Command {
     /// --resume; a sweep split with --shard is joined with `lbsim merge`.
     #[command(
         after_help = "Examples:\n  lbsim run scenarios/shop-mixed.toml --policy ip_hash --policy 'ring(vnodes=160)'\n  \
-                      lbsim run study.toml --out runs/study/shard-2 --shard 2/4 --quiet --no-report\n  \
-                      lbsim run study.toml --out runs/study --resume"
+                      lbsim run scenarios/capacity-sweep.toml --out runs/study --shard 2/4 --quiet --no-report\n  \
+                      lbsim run scenarios/capacity-sweep.toml --out runs/study --resume"
     )]
     Run(cli::run::RunArgs),
     /// Join the folders of a sweep's shards into the folder the whole sweep writes.
@@ -46,8 +46,8 @@ enum Command {
     /// byte for byte as `lbsim run` of the whole sweep would: sweep.json, jobs/,
     /// sweep.csv, run.json, then charts/ and report.html (unless --no-report).
     #[command(after_help = "Example:\n  \
-                      for k in 1 2 3; do lbsim run study.toml --out runs/shard-$k --shard $k/3 --quiet --no-report; done\n  \
-                      lbsim merge --out runs/merged runs/shard-*")]
+                      for k in 1 2 3; do lbsim run scenarios/capacity-sweep.toml --shard $k/3 --out runs/$k -q; done\n  \
+                      lbsim merge --out merged runs/*")]
     Merge(cli::merge::MergeArgs),
     /// Replay a real access log through a scenario's servers and policies.
     ///
@@ -58,7 +58,7 @@ enum Command {
     /// anywhere), with the log's statistics in run.json, then prints a comparison
     /// table.
     #[command(
-        after_help = "Example:\n  lbsim replay access.log.gz --scenario scenarios/shop-mixed.toml --idle 30m --key-file team.key"
+        after_help = "Example:\n  lbsim replay tests/fixtures/replay/nasa_access_log_1995-07-01_first10k.log.gz --scenario scenarios/nasa-replay.toml --idle 30m --key-file tests/fixtures/logs/sample.key"
     )]
     Replay(cli::replay::ReplayArgs),
     /// Write an access log with every client replaced by a prefix-preserving stand-in.
@@ -69,8 +69,8 @@ enum Command {
     /// key; all else on a line is kept, malformed lines are left out. Addresses that
     /// share a /24 (or a /64) still do, and no more, so prefix keys group the
     /// anonymised log's clients as they group the original's.
-    #[command(after_help = "Examples:\n  lbsim anonymize access.log.gz --out shared.log.gz\n  \
-                      head -c 32 /dev/urandom > team.key; lbsim anonymize alb.log --key-file team.key --out alb-anon.log")]
+    #[command(after_help = "Examples:\n  lbsim anonymize tests/fixtures/replay/nasa_access_log_1995-07-01_first10k.log.gz --out shared.log.gz\n  \
+                      head -c 32 /dev/urandom > team.key; lbsim anonymize tests/fixtures/logs/alb.log --key-file team.key --out alb-anon.log")]
     Anonymize(cli::anonymize::AnonymizeArgs),
     /// Find, for each policy, the fewest servers that meet service-level objectives.
     ///
@@ -82,7 +82,7 @@ enum Command {
     /// run.json into the output folder [default: output/<scenario name>-plan], then
     /// charts/ and report.html (unless --no-report), and prints each policy's answer.
     #[command(
-        after_help = "Example:\n  lbsim plan scenarios/shop-mixed.toml --slo p99=500ms --slo utilisation=0.7 --replications 3"
+        after_help = "Example:\n  lbsim plan scenarios/capacity-sweep.toml --slo p99=250ms --slo utilisation=0.7 --slo loss=1%"
     )]
     Plan(cli::plan::PlanArgs),
     /// Write the charts and report.html of a run, sweep or plan folder.
@@ -93,7 +93,9 @@ enum Command {
     /// policy and every chart. For a sweep, each metric is charted against each
     /// varied key with its 95% confidence band; for a plan, against the number of
     /// servers with the objective drawn.
-    #[command(after_help = "Example:\n  lbsim report output/mobile-cgnat")]
+    #[command(
+        after_help = "Example:\n  lbsim run scenarios/seed-example.toml --no-report\n  lbsim report output/seed-example"
+    )]
     Report(cli::report::ReportArgs),
     /// Check a scenario file and describe it, without running it.
     Validate(cli::validate::ValidateArgs),
@@ -128,8 +130,8 @@ enum Command {
     /// --lenient); the traffic is a placeholder to replace with your own or with
     /// `lbsim fit`.
     #[command(
-        after_help = "Examples:\n  lbsim import /etc/nginx/nginx.conf --upstream shop --print\n  \
-                      lbsim import haproxy.cfg --backend web --out web.toml"
+        after_help = "Examples:\n  lbsim import tests/fixtures/import/nginx/full-nginx.conf --upstream backend --print\n  \
+                      lbsim import tests/fixtures/import/haproxy/web-farm.cfg --out web.toml"
     )]
     Import(cli::import::ImportArgs),
     /// Write a scenario whose workload is estimated from a real access log.
@@ -142,9 +144,9 @@ enum Command {
     /// scenario, each value commented with its method and 95% interval, and fit.json
     /// beside it. --check SCENARIO compares a scenario's generated workload with the
     /// log instead.
-    #[command(after_help = "Examples:\n  lbsim import nginx.conf --out pool.toml\n  \
-                      lbsim fit access.log.gz --format combined --pool pool.toml --out shop.toml\n  \
-                      lbsim fit access.log.gz --format combined --check shop.toml")]
+    #[command(after_help = "Examples:\n  lbsim import tests/fixtures/import/nginx/ip-hash.conf --out pool.toml\n  \
+                      lbsim fit tests/fixtures/replay/nasa_access_log_1995-07-01_first10k.log.gz --pool pool.toml --out shop.toml\n  \
+                      lbsim fit tests/fixtures/replay/nasa_access_log_1995-07-01_first10k.log.gz --check shop.toml")]
     Fit(cli::fit::FitArgs),
 }
 

@@ -138,7 +138,10 @@ fn unknown_key() {
         "duration",
         r#"durration = "10m""#,
         "durration",
-        &["unknown field `durration`", "expected one of", "`duration`"],
+        &[
+            "unknown key `durration`: did you mean `duration`?",
+            "valid keys here: name,",
+        ],
     );
 }
 
@@ -647,4 +650,50 @@ fn a_scenario_file_is_read_with_a_size_cap() {
         dir.path().join("out").to_str().unwrap(),
     ]);
     assert!(err.contains("larger than 1 MiB"), "{err}");
+}
+
+#[test]
+fn an_unwritable_output_folder_is_refused_before_the_run_naming_the_folder_given() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let valid = write(&dir, "valid.toml", VALID);
+    let v = valid.to_str().unwrap();
+    // A file where a parent folder should be, and a folder nobody may write in.
+    write(&dir, "file", "");
+    let under_file = dir.path().join("file/out");
+    for out in ["/proc/lbsim-out", under_file.to_str().unwrap()] {
+        for args in [
+            vec!["run", v, "--out", out],
+            vec!["run", v, "--out", out, "--vary", "seed=1,2"],
+            vec!["plan", v, "--out", out, "--slo", "loss=1%"],
+            vec!["replay", "/dev/null", "--scenario", v, "--out", out],
+        ] {
+            let started = std::time::Instant::now();
+            let err = usage_error(&args);
+            assert!(
+                err.starts_with(&format!("error: {out}: cannot write the output folder there")),
+                "{args:?}: {err}"
+            );
+            assert!(!err.contains("partial"), "{args:?} names an internal folder: {err}");
+            assert!(started.elapsed().as_secs() < 10, "{args:?} ran before failing");
+        }
+    }
+}
+
+#[test]
+fn a_wrong_type_is_named_in_words() {
+    assert_rejected(
+        "type.toml",
+        "count",
+        r#"count = "three""#,
+        r#""three""#,
+        &["expected a whole number"],
+    );
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (text, _) = with_line("policies", r#"policies = ["ip_hsh"]"#);
+    let path = write(&dir, "policy.toml", &text);
+    let err = usage_error(&["validate", path.to_str().unwrap()]);
+    assert!(
+        err.contains(r#"unknown policy "ip_hsh" (did you mean "ip_hash"?)"#),
+        "{err}"
+    );
 }

@@ -155,7 +155,7 @@ fn bad_objectives_and_unvariable_scenarios_are_refused_before_anything_is_writte
                 loss=PERCENT (e.g. loss=2%) or unserved=PERCENT (e.g. unserved=0.1%)";
     let named = QUEUE.replace("count = 1", "names = [\"a\", \"b\"]");
     let plain = QUEUE.replace("workers = 1", "workers = 1\nqueueing = false");
-    let cases: [(&str, &[&str], &str); 7] = [
+    let cases: [(&str, &[&str], &str); 9] = [
         (QUEUE, &["--slo", "p99=fast"], "--slo p99=fast: not a duration; "),
         (QUEUE, &["--slo", "utilisation=70"], "--slo utilisation=70: a fraction"),
         (QUEUE, &["--slo", "loss=2"], "--slo loss=2: a percentage ending in %"),
@@ -163,6 +163,13 @@ fn bad_objectives_and_unvariable_scenarios_are_refused_before_anything_is_writte
         (QUEUE, &["--slo", "loss=1%", "--slo", "loss=2%"], "both bound loss"),
         (&named, &["--slo", "loss=1%"], "[servers] names its servers"),
         (&plain, &["--slo", "p99=1s"], "queueing = false"),
+        // Exponential service of mean 100 ms alone has p99 = 100 ms × ln 100 = 460.5 ms.
+        (
+            QUEUE,
+            &["--slo", "p99=300ms"],
+            "cannot be met at any server count: the service time alone",
+        ),
+        (QUEUE, &["--slo", "p99=300ms"], "has p99 460.5 ms"),
     ];
     for (scenario, args, says) in cases {
         let (done, out) = lbsim(dir.path(), scenario, args, "2");

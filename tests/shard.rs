@@ -325,3 +325,42 @@ fn bad_shards_and_mismatched_folders_exit_2_naming_the_problem() {
     }
     assert!(!s.path("plain").exists());
 }
+
+#[test]
+fn the_scenario_is_known_by_its_content_not_the_path_typed() {
+    let s = Study::new();
+    s.run("whole", &["--quiet"], "2");
+    // The same file written another way, and a copy of it in another folder.
+    fs::create_dir(s.path("copy")).expect("folder");
+    fs::copy(s.path("study.toml"), s.path("copy/study.toml")).expect("copied");
+    let half = |out: &str, file: &str, shard: &str| {
+        succeeded(&s.lbsim(
+            &["run", file, "--out", out, "--no-report", "--quiet", "--shard", shard],
+            "2",
+        ))
+    };
+    half("resumed", "./study.toml", "1/2");
+    let resume = ["run", "copy/study.toml", "--out", "resumed", "--no-report", "--resume"];
+    let said = succeeded(&s.lbsim(&resume, "2"));
+    assert!(said.contains("3 of 6 jobs already done"), "{said}");
+    half("a", "study.toml", "1/2");
+    half("b", "copy/../study.toml", "2/2");
+    s.merge("merged", &["a", "b"], "2");
+    for dir in ["resumed", "merged"] {
+        let csv = |d: &str| fs::read(s.path(d).join("sweep.csv")).expect("sweep.csv");
+        assert_eq!(csv(dir), csv("whole"), "{dir}");
+    }
+    // A file with other content is another sweep, whatever its path.
+    fs::write(
+        s.path("copy/study.toml"),
+        SCENARIO.replace("rate = \"0.2/s\"", "rate = \"0.3/s\""),
+    )
+    .expect("written");
+    let out = s.lbsim(
+        &["run", "copy/study.toml", "--out", "a", "--no-report", "--resume"],
+        "2",
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("scenario_xxh3"), "{err}");
+}

@@ -116,7 +116,7 @@ fn bad_sweeps_exit_2_naming_the_key_and_write_nothing() {
     for (vary, says) in [
         ("servers.count", "expected KEY=V1,V2,..."),
         ("servers.count=", "servers.count: an empty value"),
-        ("servers.cout=4,8", "unknown field `cout`"),
+        ("servers.cout=4,8", "unknown key `cout`: did you mean `count`?"),
         (
             "networks.3.share=0.5",
             "networks is a list of 2 tables; expected networks.N.KEY with N from 1 to 2",

@@ -15,7 +15,8 @@ use lbsim::{experiment, report};
 /// What `run`, `replay` and `plan` share: where results go, and what to override.
 #[derive(Args)]
 pub struct RunFlags {
-    /// Output folder [default: output/<scenario name>; for a replay, output/<scenario name>-replay].
+    /// Output folder [default: output/<scenario name>; for a sweep, output/<scenario name>-sweep;
+    /// for a replay, output/<scenario name>-replay; for a plan, output/<scenario name>-plan].
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// Override the scenario's seed.

@@ -22,7 +22,7 @@ pub struct RunArgs {
     /// The scenario file (TOML).
     pub scenario: PathBuf,
     /// Vary a scenario key over values (repeatable; the full grid across keys),
-    /// e.g. servers.count=4,8,16 or networks.2.share=0.1,0.3. With any --vary or
+    /// e.g. servers.count=4,8,16 or sessions.state_ttl=10m,30m. With any --vary or
     /// a [sweep] section, writes sweep.csv (a row per point, policy and
     /// replication) and run.json instead of the per-run files, then charts of
     /// each metric against each key and report.html (unless --no-report).
@@ -122,7 +122,8 @@ fn run_sweep(
     let shard = shard.unwrap_or(Shard::WHOLE);
     let dir = flags.out.clone().unwrap_or_else(|| {
         let name = match shard {
-            Shard::WHOLE => spec.scenario.clone(),
+            // Apart from the scenario's own run, which writes output/<name>.
+            Shard::WHOLE => format!("{}-sweep", spec.scenario),
             Shard { k, n } => format!("{}-shard-{k}-of-{n}", spec.scenario),
         };
         PathBuf::from("output").join(name)

@@ -37,6 +37,8 @@ pub enum OutputError {
     Malformed(PathBuf, String),
     /// Sweep folders to merge describe different sweeps, or lack jobs.
     Merge(String),
+    /// The folder cannot be made where it was asked for: checked before any work.
+    Unwritable(PathBuf, io::Error),
     Io(PathBuf, io::Error),
 }
 
@@ -70,6 +72,11 @@ impl std::fmt::Display for OutputError {
             OutputError::NotTheSweep(p, why) => write!(f, "{}: {why}", p.display()),
             OutputError::Malformed(p, why) => write!(f, "{}: {why}", p.display()),
             OutputError::Merge(why) => f.write_str(why),
+            OutputError::Unwritable(p, e) => write!(
+                f,
+                "{}: cannot write the output folder there ({e}); choose another with --out",
+                p.display()
+            ),
             OutputError::Io(p, e) => write!(f, "{}: {e}", p.display()),
         }
     }
@@ -81,7 +88,7 @@ impl std::error::Error for OutputError {}
 /// it is not a folder an earlier run or sweep wrote, or when it holds the working directory.
 pub fn check_destination(dir: &Path, force: bool) -> Result<(), OutputError> {
     if fs::symlink_metadata(dir).is_err() {
-        return Ok(());
+        return writable(dir);
     }
     if !force {
         return Err(if sweep_folder::unfinished(dir) {
@@ -99,6 +106,32 @@ pub fn check_destination(dir: &Path, force: bool) -> Result<(), OutputError> {
         (Ok(here), Ok(there)) if !here.starts_with(&there) => Ok(()),
         _ => Err(not_a_run()),
     }
+}
+
+/// Whether a folder can be made at `dir`, which does not exist yet: a probe
+/// folder is made and removed next to where it will go, in the nearest folder
+/// that exists, so nothing is left behind.
+fn writable(dir: &Path) -> Result<(), OutputError> {
+    let unwritable = |e| OutputError::Unwritable(dir.to_path_buf(), e);
+    let mut base = dir
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    while fs::symlink_metadata(base).is_err() {
+        base = base
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+    }
+    if !base.is_dir() {
+        return Err(unwritable(io::Error::other(format!(
+            "{} is not a folder",
+            base.display()
+        ))));
+    }
+    let probe = base.join(format!(".lbsim-probe-{}", std::process::id()));
+    fs::create_dir(&probe).map_err(unwritable)?;
+    fs::remove_dir(&probe).map_err(unwritable)
 }
 
 /// Writes every output file of a run into `dir`, all at once. A replay passes
@@ -138,17 +171,18 @@ pub fn write_folder(dir: &Path, force: bool, files: Vec<(String, Vec<u8>)>) -> R
         .unwrap_or(Path::new("."));
     fs::create_dir_all(parent).map_err(io_err(parent))?;
     let scratch = parent.join(format!(".{name}.partial-{}", std::process::id()));
+    // Errors name the folder asked for, not the scratch one it is built in.
     if scratch.exists() {
-        fs::remove_dir_all(&scratch).map_err(io_err(&scratch))?;
+        fs::remove_dir_all(&scratch).map_err(io_err(dir))?;
     }
-    fs::create_dir(&scratch).map_err(io_err(&scratch))?;
+    fs::create_dir(&scratch).map_err(io_err(dir))?;
     let written = (|| -> Result<(), OutputError> {
         for (file, bytes) in &files {
             let path = scratch.join(file);
             if let Some(folder) = path.parent() {
-                fs::create_dir_all(folder).map_err(io_err(folder))?;
+                fs::create_dir_all(folder).map_err(io_err(&dir.join(file)))?;
             }
-            fs::write(&path, bytes).map_err(io_err(&path))?;
+            fs::write(&path, bytes).map_err(io_err(&dir.join(file)))?;
         }
         // The old run moves aside and is deleted only once the new one is in place.
         let old = parent.join(format!(".{name}.old-{}", std::process::id()));

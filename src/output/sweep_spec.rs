@@ -114,20 +114,21 @@ impl SweepSpec {
     /// The first field in which `self` and `other` differ (`overrides.seed`,
     /// `grid.3.values.1`), with its value in each: what names the sweep first,
     /// then the flags, then what follows from them.
+    ///
+    /// The scenario is compared by its content (`scenario_xxh3`), not by the path
+    /// it was given as: `./x.toml`, `x.toml` and a copy elsewhere are one sweep.
     pub(super) fn difference(&self, other: &SweepSpec) -> Option<(String, String, String)> {
-        let value = |s: &SweepSpec| serde_json::to_value(s).expect("JSON of plain values");
+        let value = |s: &SweepSpec| {
+            let mut v = serde_json::to_value(s).expect("JSON of plain values");
+            v["scenario_file"] = serde_json::Value::Null;
+            v
+        };
         let (a, b) = (value(self), value(other));
         let missing = serde_json::Value::Null;
-        [
-            "scenario",
-            "scenario_file",
-            "scenario_xxh3",
-            "overrides",
-            "lbsim_version",
-        ]
-        .iter()
-        .find_map(|f| first_difference(f.to_string(), &a[f], b.get(f).unwrap_or(&missing)))
-        .or_else(|| first_difference(String::new(), &a, &b))
+        ["scenario", "scenario_xxh3", "overrides", "lbsim_version"]
+            .iter()
+            .find_map(|f| first_difference(f.to_string(), &a[f], b.get(f).unwrap_or(&missing)))
+            .or_else(|| first_difference(String::new(), &a, &b))
     }
 }
 

@@ -113,6 +113,7 @@ impl<'a> Planner<'a> {
         if let Some(why) = size.refusal().filter(|_| !req.allow_large) {
             return Err(format!("{}: with up to {} servers, {why}", req.path.display(), req.max));
         }
+        unreachable(&req, &first)?;
         let queueing = first.serving.queueing;
         if let Some(s) = req.slos.iter().find(|s| s.target.needs_queueing() && !queueing) {
             return Err(format!(
@@ -166,6 +167,28 @@ impl<'a> Planner<'a> {
     }
 }
 
+/// Refuses an objective that no number of servers can meet: with a server to
+/// itself each request still takes its service time, so p99 latency cannot fall
+/// below the service time's own 99th percentile.
+fn unreachable(req: &Request, sc: &Scenario) -> Result<(), String> {
+    let Some(slo) = req.slos.iter().find(|s| s.target == Target::P99) else {
+        return Ok(());
+    };
+    // Service times are in seconds, objectives in ms.
+    let floor = sc.serving.service.p99() * 1e3;
+    if floor > slo.limit {
+        return Err(format!(
+            "--slo {}: cannot be met at any server count: the service time alone ({} [servers] \
+             service) has p99 {}, so every count misses it; raise the objective to more than that \
+             or describe a faster service",
+            slo.text,
+            req.path.display(),
+            Target::P99.show(floor)
+        ));
+    }
+    Ok(())
+}
+
 /// Refuses a file whose servers cannot be counted up and down: named servers,
 /// or one weight per server.
 fn countable(path: &Path) -> Result<(), String> {
@@ -202,6 +225,8 @@ fn at(req: &Request, servers: u32) -> Result<Scenario, String> {
                 |e| e.to_string(),
             ));
         }
+        // A point error names the count already.
+        Err(e @ crate::scenario::ScenarioError::Point { .. }) => return Err(e.to_string()),
         Err(e) => return Err(format!("with servers.count = {servers}: {e}")),
     };
     if sweep.keys != ["servers.count"] {

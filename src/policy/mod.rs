@@ -200,9 +200,15 @@ pub fn registry() -> impl Iterator<Item = &'static PolicyInfo> {
 pub fn build(spec: &Spec, ctx: &BuildContext) -> Result<Box<dyn Policy>, SpecError> {
     let info = registry().find(|p| p.name == spec.name).ok_or_else(|| {
         let names: Vec<_> = registry().map(|p| p.name).collect();
+        let near = crate::scenario::words::nearest(&spec.name, names.iter().copied())
+            .map_or(String::new(), |n| format!(" (did you mean {n:?}?)"));
         SpecError::at(
             spec.offset,
-            format!("unknown policy {:?}; valid policies: {}", spec.name, names.join(", ")),
+            format!(
+                "unknown policy {:?}{near}; valid policies: {}",
+                spec.name,
+                names.join(", ")
+            ),
         )
     })?;
     let mut args = Args::new(spec, info.params);

@@ -275,9 +275,11 @@ impl<'a> Args<'a> {
                 } else {
                     format!("{} takes: {}", self.spec.name, known.join(", "))
                 };
+                let near = crate::scenario::words::nearest(&a.key, known.iter().copied())
+                    .map_or(String::new(), |n| format!(" (did you mean {n:?}?)"));
                 Err(SpecError::at(
                     a.key_offset,
-                    format!("unknown parameter {:?}; {hint}", a.key),
+                    format!("unknown parameter {:?}{near}; {hint}", a.key),
                 ))
             }
         }

@@ -72,6 +72,20 @@ impl<V: Magnitude> Dist<V> {
         }
     }
 
+    /// The 99th percentile in base units, in closed form.
+    pub fn p99(&self) -> f64 {
+        // The standard normal's 99th percentile.
+        const Z99: f64 = 2.326_347_874;
+        let tail = 0.01f64;
+        match *self {
+            Dist::Constant { value } => value.base(),
+            Dist::Exponential { mean } => -mean.base() * tail.ln(),
+            Dist::Lognormal { median, sigma } => median.base() * (sigma.0 * Z99).exp(),
+            Dist::Pareto { scale, shape } => scale.base() * tail.powf(-1.0 / shape.0),
+            Dist::Weibull { scale, shape } => scale.base() * (-tail.ln()).powf(1.0 / shape.0),
+        }
+    }
+
     /// The closed-form mean in base units (infinite for a Pareto with shape ≤ 1).
     pub fn mean(&self) -> f64 {
         match *self {

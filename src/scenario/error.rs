@@ -25,6 +25,9 @@ pub enum ScenarioError {
         offset: usize,
         message: String,
     },
+    /// A sweep point that the file cannot take: the keys it sets, then where
+    /// in the file the problem shows.
+    Point { values: String, inner: Box<ScenarioError> },
 }
 
 impl ScenarioError {
@@ -43,7 +46,7 @@ impl ScenarioError {
             path: path.to_path_buf(),
             line,
             column,
-            message: message.into(),
+            message: super::words::plain(&message.into()),
             text,
         }
     }
@@ -51,7 +54,7 @@ impl ScenarioError {
     pub fn whole(path: &Path, message: impl Into<String>) -> ScenarioError {
         ScenarioError::Whole {
             path: path.to_path_buf(),
-            message: message.into(),
+            message: super::words::plain(&message.into()),
         }
     }
 }
@@ -61,6 +64,7 @@ impl fmt::Display for ScenarioError {
         match self {
             ScenarioError::Read { path, source } => write!(f, "{}: cannot read the scenario: {source}", path.display()),
             ScenarioError::Whole { path, message } => write!(f, "{}: {message}", path.display()),
+            ScenarioError::Point { values, inner } => write!(f, "the sweep point {values} is not valid: {inner}"),
             ScenarioError::Flag {
                 flag,
                 text,

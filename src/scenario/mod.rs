@@ -12,6 +12,7 @@ pub mod schema;
 pub mod size;
 pub mod sweep;
 pub mod units;
+pub mod words;
 
 use std::path::{Path, PathBuf};
 

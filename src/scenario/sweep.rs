@@ -184,7 +184,20 @@ impl Sweep {
                 replay: false,
             }
             .resolve(file, policies)
-            .map_err(to_flag)?;
+            .map_err(|e| match to_flag(e) {
+                // A value that breaks a rule of the whole file (shares that must add
+                // to 1) shows in the file: say which point set it.
+                e @ ScenarioError::At { .. } => ScenarioError::Point {
+                    values: axes
+                        .iter()
+                        .zip(&index)
+                        .map(|(a, &i)| format!("{}={}", a.key, a.shown[i]))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    inner: Box::new(e),
+                },
+                e => e,
+            })?;
             // The point is the file with some keys changed; the file is what was run.
             scenario.source_hash = format!("{:016x}", xxhash_rust::xxh3::xxh3_64(source.as_bytes()));
             points.push(Point {
