@@ -75,5 +75,6 @@ fn validate(path: PathBuf) -> ExitCode {
         sc.changes.len(),
         policies.join(", ")
     ));
+    say(&sc.operations.describe(&sc.servers));
     ExitCode::SUCCESS
 }

@@ -14,6 +14,10 @@
 //!    `affinity_expired`;
 //! 6. otherwise the policy moved the client for load (a request dropped at a
 //!    full queue left the memory pointing elsewhere): `load_spill`.
+//!
+//! With health checks, a request sent to a server that has failed but is still in
+//! the pool (its checks have not failed `fall` times yet, or panic routes to every
+//! host) fails: `undetected_failure`, with `panic` as its detail in the second case.
 
 use crate::policy::{Affinity, Memory};
 use crate::workload::AddressChange;
@@ -26,11 +30,15 @@ pub enum LossCause {
     PoolRemap,
     AffinityExpired,
     LoadSpill,
+    /// The request went to a failed server the balancer still routes to.
+    UndetectedFailure {
+        panic: bool,
+    },
 }
 
 impl LossCause {
     /// Every cause, in report order; `index` positions a cause in this list.
-    pub const ALL: [LossCause; 12] = [
+    pub const ALL: [LossCause; 14] = [
         LossCause::AddressChanged(AddressChange::Mobility),
         LossCause::AddressChanged(AddressChange::Scripted),
         LossCause::AddressChanged(AddressChange::Renumbering),
@@ -43,6 +51,8 @@ impl LossCause {
         LossCause::AffinityExpired,
         LossCause::NotSticky,
         LossCause::LoadSpill,
+        LossCause::UndetectedFailure { panic: false },
+        LossCause::UndetectedFailure { panic: true },
     ];
 
     pub fn index(self) -> usize {
@@ -50,6 +60,12 @@ impl LossCause {
             .iter()
             .position(|&c| c == self)
             .expect("every cause is listed")
+    }
+
+    /// Whether the cause only arises from pool operations (health checks), so
+    /// losses.csv lists it only for scenarios that have them.
+    pub fn is_operational(self) -> bool {
+        matches!(self, LossCause::UndetectedFailure { .. })
     }
 
     pub fn name(self) -> &'static str {
@@ -60,6 +76,7 @@ impl LossCause {
             LossCause::PoolRemap => "pool_remap",
             LossCause::AffinityExpired => "affinity_expired",
             LossCause::LoadSpill => "load_spill",
+            LossCause::UndetectedFailure { .. } => "undetected_failure",
         }
     }
 
@@ -67,6 +84,7 @@ impl LossCause {
     pub fn detail(self) -> &'static str {
         match self {
             LossCause::AddressChanged(why) => why.name(),
+            LossCause::UndetectedFailure { panic: true } => "panic",
             _ => "",
         }
     }

@@ -3,6 +3,8 @@
 
 pub mod change;
 pub mod flight;
+pub mod health;
+pub mod outages;
 pub mod queue;
 pub mod state;
 pub mod store;
@@ -131,6 +133,7 @@ impl Pool {
             PoolChangeKind::Remove(s) => (s, &[Presence::Up, Presence::Down][..], Presence::Removed),
             PoolChangeKind::Fail(s) => (s, &[Presence::Up][..], Presence::Down),
             PoolChangeKind::Recover(s) => (s, &[Presence::Down][..], Presence::Up),
+            PoolChangeKind::Crash(_) | PoolChangeKind::Restore(_) => return false,
         };
         let server = &mut self.servers[s as usize];
         if !from.contains(&server.presence) {

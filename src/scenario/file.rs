@@ -46,6 +46,10 @@ pub struct ScenarioFile {
     pub events: Vec<PoolEvent>,
     #[serde(default)]
     pub users: Vec<ScriptedUser>,
+    #[serde(default)]
+    pub health_checks: Option<Spanned<super::operations::HealthChecksFile>>,
+    #[serde(default)]
+    pub flapping: Vec<super::operations::FlappingFile>,
 }
 
 /// New users arriving as a Poisson process, optionally shaped over the day.

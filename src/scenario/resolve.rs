@@ -124,6 +124,20 @@ impl Resolver<'_> {
         }
         let changes = self.changes(&f, &servers, duration)?;
         let servers = servers.into_iter().map(|(s, _)| s).collect::<Vec<_>>();
+        let scripted_failures: Vec<ServerId> = changes
+            .iter()
+            .filter_map(|c| match c.kind {
+                PoolChangeKind::Fail(s) => Some(s),
+                _ => None,
+            })
+            .collect();
+        let operations = operations::resolve(
+            f.health_checks.as_ref(),
+            &f.flapping,
+            &servers,
+            &scripted_failures,
+            &|offset, message| ScenarioError::at(self.path, self.source, offset, message),
+        )?;
         let arrivals = f.arrivals.as_ref().map(|a| self.arrivals(a)).transpose()?;
         self.check_networks(&f)?;
         if let Dist::Pareto { shape, .. } = f.sessions.requests.get_ref()
@@ -195,6 +209,7 @@ impl Resolver<'_> {
             },
             changes,
             users,
+            operations,
         };
         scenario.policies = if overrides.is_empty() {
             self.policies(&f.policies, &scenario)?
