@@ -4,13 +4,13 @@
 use crate::engine::{Stream, StreamRng, Time};
 use crate::metrics::tally::Remap;
 use crate::metrics::{LaneReport, LossCause, Tally};
-use crate::policy::{self, BuildContext, Client, Policy, Spec};
+use crate::policy::{self, BuildContext, Client, Memory, Policy, Spec};
 use crate::pool::flight::InFlight;
 use crate::pool::health::Health;
 use crate::pool::queue::{Admission, Queues};
 use crate::pool::state::{Prior, SessionStates};
 use crate::pool::store::SessionStore;
-use crate::pool::{Pool, PoolChange, PoolChangeKind, ServerId};
+use crate::pool::{Pool, PoolChange, PoolChangeKind, Presence, ServerId};
 use crate::scenario::Scenario;
 use crate::workload::{Request, RequestSource};
 
@@ -49,6 +49,8 @@ pub struct Lane {
     warmup_busy: Vec<Time>,
     /// With health checks: which servers have really failed, beside the pool's view.
     health: Option<Health>,
+    /// With deploys: per server, whether it drained and left (its state went with it).
+    drained: Option<Vec<bool>>,
 }
 
 /// Attempts on other hosts a request may make at most (Envoy's retry budget is
@@ -89,6 +91,7 @@ impl Lane {
             measuring: sc.warmup == 0,
             warmup_busy: Vec::new(),
             health: sc.operations.health_checks.map(|hc| Health::new(hc, sc.servers.len())),
+            drained: (!sc.operations.deploys.is_empty()).then(|| vec![false; sc.servers.len()]),
         }
     }
 
@@ -139,6 +142,15 @@ impl Lane {
                 None => return self.failed(r, s),
             }
         }
+        // A draining server keeps the sessions a balancer remembers (nginx and
+        // HAProxy `drain`: only requests bound to it); hashes have already moved on.
+        if let Prior::Live(h) = prior
+            && h != s
+            && pick.memory != Memory::None
+            && self.pool.presence(h) == Presence::Draining
+        {
+            s = h;
+        }
         // A store's round trip keeps the worker busy, so it counts as service.
         let service = r.service + self.store.as_ref().map_or(0, |st| st.latency);
         let (response, finish) = match &mut self.queues {
@@ -163,8 +175,9 @@ impl Lane {
             Prior::Fresh => None,
             // Every server reads the state from the store.
             _ if self.store.is_some() => None,
-            Prior::Gone => Some(LossCause::ServerGone),
+            Prior::Gone => Some(self.gone_cause(u)),
             Prior::Live(h) if h == s => None,
+            Prior::Live(h) if self.pool.presence(h) == Presence::Draining => Some(LossCause::Deploy),
             Prior::Live(_) => {
                 let remapped = self.states.remapped(u);
                 let change = self.states.change_since_served(u, r.change);
@@ -190,6 +203,15 @@ impl Lane {
                 _ => "new",
             };
             self.step(r, self.pool.name(s).to_string(), outcome, cause);
+        }
+    }
+
+    /// Why `u`'s state is gone: its server left in a deploy, or failed or was removed.
+    fn gone_cause(&self, u: u32) -> LossCause {
+        let deployed = |h: ServerId| self.drained.as_ref().is_some_and(|d| d[h as usize]);
+        match self.states.holder(u) {
+            Some(h) if deployed(h) => LossCause::Deploy,
+            _ => LossCause::ServerGone,
         }
     }
 
@@ -297,6 +319,9 @@ impl Lane {
             .collect();
         let before: Vec<Option<ServerId>> = live.iter().map(|&u| self.peek(&client(u), now)).collect();
         let s = change.kind.server();
+        if let (Some(d), PoolChangeKind::Remove(_)) = (&mut self.drained, change.kind) {
+            d[s as usize] = self.pool.presence(s) == Presence::Draining;
+        }
         let applied = match (&mut self.health, change.kind) {
             (Some(h), PoolChangeKind::Crash(_) | PoolChangeKind::Restore(_)) => {
                 h.set_dead(s, matches!(change.kind, PoolChangeKind::Crash(_)));

@@ -15,6 +15,9 @@
 //! 6. otherwise the policy moved the client for load (a request dropped at a
 //!    full queue left the memory pointing elsewhere): `load_spill`.
 //!
+//! A rolling deploy's losses are `deploy`: the state was on a server being
+//! replaced, and the request went elsewhere while it drained or came after it went.
+//!
 //! With health checks, a request sent to a server that has failed but is still in
 //! the pool (its checks have not failed `fall` times yet, or panic routes to every
 //! host) fails: `undetected_failure`, with `panic` as its detail in the second case.
@@ -30,6 +33,9 @@ pub enum LossCause {
     PoolRemap,
     AffinityExpired,
     LoadSpill,
+    /// The server holding the state was replaced by a deploy: the request went
+    /// elsewhere while it drained, or came after it was gone.
+    Deploy,
     /// The request went to a failed server the balancer still routes to.
     UndetectedFailure {
         panic: bool,
@@ -38,7 +44,7 @@ pub enum LossCause {
 
 impl LossCause {
     /// Every cause, in report order; `index` positions a cause in this list.
-    pub const ALL: [LossCause; 14] = [
+    pub const ALL: [LossCause; 15] = [
         LossCause::AddressChanged(AddressChange::Mobility),
         LossCause::AddressChanged(AddressChange::Scripted),
         LossCause::AddressChanged(AddressChange::Renumbering),
@@ -51,6 +57,7 @@ impl LossCause {
         LossCause::AffinityExpired,
         LossCause::NotSticky,
         LossCause::LoadSpill,
+        LossCause::Deploy,
         LossCause::UndetectedFailure { panic: false },
         LossCause::UndetectedFailure { panic: true },
     ];
@@ -65,7 +72,7 @@ impl LossCause {
     /// Whether the cause only arises from pool operations (health checks), so
     /// losses.csv lists it only for scenarios that have them.
     pub fn is_operational(self) -> bool {
-        matches!(self, LossCause::UndetectedFailure { .. })
+        matches!(self, LossCause::Deploy | LossCause::UndetectedFailure { .. })
     }
 
     pub fn name(self) -> &'static str {
@@ -76,6 +83,7 @@ impl LossCause {
             LossCause::PoolRemap => "pool_remap",
             LossCause::AffinityExpired => "affinity_expired",
             LossCause::LoadSpill => "load_spill",
+            LossCause::Deploy => "deploy",
             LossCause::UndetectedFailure { .. } => "undetected_failure",
         }
     }

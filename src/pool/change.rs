@@ -12,6 +12,8 @@ pub enum PoolChangeKind {
     Remove(ServerId),
     Fail(ServerId),
     Recover(ServerId),
+    /// The server takes no new sessions and is removed later (a deploy).
+    Drain(ServerId),
     /// The server stops serving; the balancer still routes to it until its
     /// health checks fail (then a `Fail` follows).
     Crash(ServerId),
@@ -27,6 +29,7 @@ impl PoolChangeKind {
             | PoolChangeKind::Remove(s)
             | PoolChangeKind::Fail(s)
             | PoolChangeKind::Recover(s)
+            | PoolChangeKind::Drain(s)
             | PoolChangeKind::Crash(s)
             | PoolChangeKind::Restore(s) => s,
         }
@@ -38,6 +41,7 @@ impl PoolChangeKind {
             PoolChangeKind::Remove(_) => "remove",
             PoolChangeKind::Fail(_) => "fail",
             PoolChangeKind::Recover(_) => "recover",
+            PoolChangeKind::Drain(_) => "drain",
             PoolChangeKind::Crash(_) => "crash",
             PoolChangeKind::Restore(_) => "restore",
         }

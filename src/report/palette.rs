@@ -49,6 +49,7 @@ pub fn cause(name: &str, detail: &str) -> RGBColor {
         ("affinity_expired", _) => RGBColor(148, 103, 189),
         ("not_sticky", _) => RGBColor(127, 127, 127),
         ("load_spill", _) => RGBColor(140, 86, 75),
+        ("deploy", _) => RGBColor(255, 187, 120),
         ("undetected_failure", "panic") => RGBColor(247, 182, 210),
         ("undetected_failure", _) => RGBColor(227, 119, 194),
         _ => RGBColor(188, 189, 34),

@@ -20,6 +20,7 @@ fn cause_words(name: &str, detail: &str) -> String {
         ("affinity_expired", _) => "its affinity memory expiring or being evicted".into(),
         ("not_sticky", _) => "having no affinity at all".into(),
         ("load_spill", _) => "moving clients away for load".into(),
+        ("deploy", _) => "servers replaced by a rolling deploy".into(),
         ("undetected_failure", "panic") => "requests sent to failed servers in panic mode".into(),
         ("undetected_failure", _) => "requests sent to failed servers before their health checks noticed".into(),
         (name, "") => name.replace('_', " "),

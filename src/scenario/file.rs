@@ -50,6 +50,8 @@ pub struct ScenarioFile {
     pub health_checks: Option<Spanned<super::operations::HealthChecksFile>>,
     #[serde(default)]
     pub flapping: Vec<super::operations::FlappingFile>,
+    #[serde(default)]
+    pub deploys: Vec<super::operations::DeployFile>,
 }
 
 /// New users arriving as a Poisson process, optionally shaped over the day.

@@ -210,7 +210,7 @@ impl Scenario {
     /// or with failure processes drawn and health checks between the servers and
     /// the balancer.
     pub fn changes_for(&self, replication: u32) -> std::borrow::Cow<'_, [PoolChange]> {
-        if self.operations.is_empty() {
+        if self.operations.changes_are_fixed() {
             return std::borrow::Cow::Borrowed(&self.changes);
         }
         std::borrow::Cow::Owned(self.operations.changes(

@@ -9,9 +9,10 @@ use super::ScenarioError;
 use super::distribution::Dist;
 use super::units::{Count, Duration, Share, written};
 use crate::engine::time::{SECOND, Time};
+use crate::pool::deploy::Rollout;
 use crate::pool::health::HealthChecks;
 use crate::pool::outages::Flapping;
-use crate::pool::{PoolChange, Server, ServerId};
+use crate::pool::{PoolChange, Presence, Server, ServerId};
 
 /// `[health_checks]` as written.
 #[derive(Debug, Deserialize)]
@@ -57,16 +58,45 @@ pub struct FlappingFile {
     pub mttr: Spanned<Dist<Duration>>,
 }
 
+/// One `[[deploys]]` entry as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeployFile {
+    pub at: Spanned<Duration>,
+    /// The servers replaced, in order (default: every server of the initial pool).
+    #[serde(default)]
+    pub servers: Option<Spanned<Vec<Spanned<String>>>>,
+    /// Servers taken out at once (default 1).
+    #[serde(default)]
+    pub max_unavailable: Option<Spanned<u32>>,
+    /// Servers added above the pool's size (default 0).
+    #[serde(default)]
+    pub max_surge: u32,
+    /// From a new instance's start to its first request (default 0).
+    #[serde(default)]
+    pub boot: Option<Duration>,
+    /// Connection draining / deregistration delay (default 300 s, AWS's).
+    #[serde(default)]
+    pub drain: Option<Spanned<Duration>>,
+}
+
 /// The operations a scenario turns on.
 #[derive(Clone, Debug, Default)]
 pub struct Operations {
     pub health_checks: Option<HealthChecks>,
     pub flapping: Vec<Flapping>,
+    /// Rolling deploys; their pool changes are already in the scenario's `changes`.
+    pub deploys: Vec<Rollout>,
 }
 
 impl Operations {
-    /// Whether the run's pool changes are the scenario's `changes` as they stand.
+    /// Whether the scenario has none of these operations.
     pub fn is_empty(&self) -> bool {
+        self.health_checks.is_none() && self.flapping.is_empty() && self.deploys.is_empty()
+    }
+
+    /// Whether every replication applies the scenario's `changes` as they stand.
+    pub fn changes_are_fixed(&self) -> bool {
         self.health_checks.is_none() && self.flapping.is_empty()
     }
 
@@ -93,6 +123,17 @@ impl Operations {
                 h.fall,
                 h.rise,
                 h.retries,
+            );
+        }
+        for d in &self.deploys {
+            out += &format!(
+                "  deploy        at {}: {} servers replaced, {} unavailable and {} surge at a time, {} s boot, {} s drain\n",
+                crate::engine::time::clock(d.at),
+                d.old.len(),
+                d.max_unavailable,
+                d.max_surge,
+                crate::output::num(d.boot as f64 / 1e9),
+                crate::output::num(d.drain as f64 / 1e9),
             );
         }
         for f in &self.flapping {
@@ -225,5 +266,123 @@ pub(super) fn resolve(
     Ok(Operations {
         health_checks,
         flapping: out,
+        deploys: Vec::new(),
     })
+}
+
+/// Reads the `[[deploys]]` entries: each replaced server gets a successor named
+/// `NAME.vK` (K counting deploys from 2), declared absent until it joins; returns
+/// each rollout with the offset of its `at`, for messages.
+pub(super) fn rollouts(
+    deploys: &[DeployFile],
+    servers: &mut Vec<(Server, usize)>,
+    duration: Time,
+    err: &dyn Fn(usize, String) -> ScenarioError,
+) -> Result<Vec<(Rollout, usize)>, ScenarioError> {
+    let mut out = Vec::new();
+    // The servers a deploy replaces by default: the initial pool, as earlier
+    // deploys left it.
+    let mut current: Vec<ServerId> = (0..servers.len() as ServerId)
+        .filter(|&s| servers[s as usize].0.presence == Presence::Up)
+        .collect();
+    for (k, d) in deploys.iter().enumerate() {
+        let at = d.at.get_ref().0;
+        let offset = d.at.span().start;
+        let drain = d.drain.as_ref().map_or(300 * SECOND, |x| x.get_ref().0);
+        if at >= duration {
+            return Err(err(
+                offset,
+                "this deploy is not before the end of the run: make `at` smaller than `duration`".into(),
+            ));
+        }
+        if let Some(x) = &d.drain
+            && x.get_ref().0 >= duration
+        {
+            return Err(err(
+                x.span().start,
+                format!(
+                    "a drain of {} s is not shorter than the run ({} s): give a shorter drain, e.g. \"300s\" (AWS's default)",
+                    crate::output::num(x.get_ref().0 as f64 / 1e9),
+                    crate::output::num(duration as f64 / 1e9)
+                ),
+            ));
+        }
+        let max_unavailable = d.max_unavailable.as_ref().map_or(1, |m| *m.get_ref());
+        if max_unavailable + d.max_surge == 0 {
+            let at = d.max_unavailable.as_ref().map_or(offset, |m| m.span().start);
+            return Err(err(
+                at,
+                "max_unavailable and max_surge cannot both be 0: nothing could be replaced (Kubernetes refuses it too)"
+                    .into(),
+            ));
+        }
+        let old: Vec<ServerId> = match &d.servers {
+            None => current.clone(),
+            Some(names) if names.get_ref().is_empty() => {
+                return Err(err(
+                    names.span().start,
+                    "servers is empty: name at least one server, or leave the key out for all".into(),
+                ));
+            }
+            Some(names) => {
+                let mut ids = Vec::new();
+                for n in names.get_ref() {
+                    let Some(i) = servers.iter().position(|(s, _)| s.name == *n.get_ref()) else {
+                        let known: Vec<&str> = servers.iter().map(|(s, _)| s.name.as_str()).collect();
+                        return Err(err(
+                            n.span().start,
+                            format!("unknown server {:?}; servers are: {}", n.get_ref(), known.join(", ")),
+                        ));
+                    };
+                    if ids.contains(&(i as ServerId)) {
+                        return Err(err(n.span().start, format!("server {:?} is listed twice", n.get_ref())));
+                    }
+                    ids.push(i as ServerId);
+                }
+                ids
+            }
+        };
+        let mut new = Vec::with_capacity(old.len());
+        for &o in &old {
+            let (old_server, _) = &servers[o as usize];
+            let name = format!("{}.v{}", old_server.name, k + 2);
+            if servers.iter().any(|(s, _)| s.name == name) {
+                return Err(err(
+                    offset,
+                    format!(
+                        "the replacement of {:?} would be named {name:?}, which is taken",
+                        old_server.name
+                    ),
+                ));
+            }
+            let weight = old_server.weight;
+            new.push(servers.len() as ServerId);
+            servers.push((
+                Server {
+                    name,
+                    weight,
+                    presence: Presence::Absent,
+                },
+                offset,
+            ));
+        }
+        for c in current.iter_mut() {
+            if let Some(i) = old.iter().position(|o| o == c) {
+                *c = new[i];
+            }
+        }
+        out.push((
+            Rollout {
+                at,
+                old,
+                new,
+                max_unavailable,
+                max_surge: d.max_surge,
+                boot: d.boot.map_or(0, |b| b.0),
+                drain,
+            },
+            offset,
+        ));
+    }
+    Ok(out)
 }
