@@ -104,6 +104,7 @@ fn validate(path: PathBuf) -> ExitCode {
             lbsim::scenario::units::written(max.get_ref().0)
         ));
     }
+    say(&sc.operations.describe(&sc.servers));
     ExitCode::SUCCESS
 }
 

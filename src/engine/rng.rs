@@ -30,6 +30,8 @@ pub enum Stream {
     Service,
     /// A policy's own choices (random picks, tie-breaks), per policy lane.
     Policy,
+    /// When servers fail by themselves and how long their repairs take.
+    Failures,
 }
 
 impl Stream {
@@ -42,6 +44,7 @@ impl Stream {
             Stream::Connections => "connections",
             Stream::Service => "service",
             Stream::Policy => "policy",
+            Stream::Failures => "failures",
         }
     }
 

@@ -4,12 +4,13 @@
 use crate::engine::{Stream, StreamRng, Time};
 use crate::metrics::tally::Remap;
 use crate::metrics::{LaneReport, LossCause, Tally, Unserved};
-use crate::policy::{self, BuildContext, Client, Policy, Spec};
+use crate::policy::{self, BuildContext, Client, Memory, Policy, Spec};
 use crate::pool::flight::InFlight;
+use crate::pool::health::Health;
 use crate::pool::queue::{Admission, Queues};
 use crate::pool::state::{Prior, SessionStates};
 use crate::pool::store::SessionStore;
-use crate::pool::{Pool, PoolChange, ServerId};
+use crate::pool::{Pool, PoolChange, PoolChangeKind, Presence, ServerId};
 use crate::scenario::Scenario;
 use crate::workload::{Request, RequestSource};
 
@@ -21,7 +22,8 @@ pub struct Step {
     pub addr: String,
     /// The server, or empty when the request was not served.
     pub server: String,
-    /// "new", "kept", "lost", "dropped" or "unroutable".
+    /// "new", "kept", "lost", "dropped", "unroutable" or "failed" (sent to a
+    /// failed server the balancer still routes to).
     pub outcome: &'static str,
     pub cause: Option<LossCause>,
 }
@@ -45,7 +47,15 @@ pub struct Lane {
     measuring: bool,
     /// Each server's service time given during the warm-up, left out of utilisation.
     warmup_busy: Vec<Time>,
+    /// With health checks: which servers have really failed, beside the pool's view.
+    health: Option<Health>,
+    /// With deploys: per server, whether it drained and left (its state went with it).
+    drained: Option<Vec<bool>>,
 }
+
+/// Attempts on other hosts a request may make at most (Envoy's retry budget is
+/// per cluster; a few attempts are what configurations use).
+pub const MAX_RETRIES: u32 = 10;
 
 impl Lane {
     /// A lane for the policy `spec` at position `index`, with per-user memory sized
@@ -80,6 +90,8 @@ impl Lane {
             warmup: sc.warmup,
             measuring: sc.warmup == 0,
             warmup_busy: Vec::new(),
+            health: sc.operations.health_checks.map(|hc| Health::new(hc, sc.servers.len())),
+            drained: (!sc.operations.deploys.is_empty()).then(|| vec![false; sc.servers.len()]),
         }
     }
 
@@ -138,7 +150,24 @@ impl Lane {
             f.retire(self.pool.in_flight_mut(), now);
         }
         let pick = self.policy.pick(&r.client(), now, &self.pool, &mut self.rng);
-        let s = pick.server;
+        let mut s = pick.server;
+        if let Some(h) = &self.health
+            && h.is_dead(s)
+        {
+            match self.retry(r, s) {
+                Some(other) => s = other,
+                None => return self.failed(r, s),
+            }
+        }
+        // A draining server keeps the sessions a balancer remembers (nginx and
+        // HAProxy `drain`: only requests bound to it); hashes have already moved on.
+        if let Prior::Live(h) = prior
+            && h != s
+            && pick.memory != Memory::None
+            && self.pool.presence(h) == Presence::Draining
+        {
+            s = h;
+        }
         // A store's round trip keeps the worker busy, so it counts as service.
         let service = r.service + self.store.as_ref().map_or(0, |st| st.latency);
         let (response, finish) = match &mut self.queues {
@@ -163,8 +192,9 @@ impl Lane {
             Prior::Fresh => None,
             // Every server reads the state from the store.
             _ if self.store.is_some() => None,
-            Prior::Gone => Some(LossCause::ServerGone),
+            Prior::Gone => Some(self.gone_cause(u)),
             Prior::Live(h) if h == s => None,
+            Prior::Live(h) if self.pool.presence(h) == Presence::Draining => Some(LossCause::Deploy),
             Prior::Live(_) => {
                 let remapped = self.states.remapped(u);
                 let change = self.states.change_since_served(u, r.change);
@@ -190,6 +220,60 @@ impl Lane {
                 _ => "new",
             };
             self.step(r, self.pool.name(s).to_string(), outcome, cause);
+        }
+    }
+
+    /// Why `u`'s state is gone: its server left in a deploy, or failed or was removed.
+    fn gone_cause(&self, u: u32) -> LossCause {
+        let deployed = |h: ServerId| self.drained.as_ref().is_some_and(|d| d[h as usize]);
+        match self.states.holder(u) {
+            Some(h) if deployed(h) => LossCause::Deploy,
+            _ => LossCause::ServerGone,
+        }
+    }
+
+    /// Another host for a request whose pick `first` has failed, within the retry
+    /// budget: the policy's next pick if it is a host not tried yet, else (a hash
+    /// that keeps answering the same) the next host of the pool after the last one
+    /// tried, as Envoy's ring hash steps to the next ring entry on a retry.
+    fn retry(&mut self, r: &Request, first: ServerId) -> Option<ServerId> {
+        let retries = self.health.as_ref()?.checks.retries as usize;
+        let mut tried = [first; MAX_RETRIES as usize + 1];
+        for n in 1..=retries {
+            let pick = self.policy.pick(&r.client(), r.time, &self.pool, &mut self.rng).server;
+            let next = if tried[..n].contains(&pick) {
+                let up = self.pool.up();
+                let at = up.iter().position(|&u| u == tried[n - 1]).unwrap_or(0);
+                (1..up.len())
+                    .map(|k| up[(at + k) % up.len()])
+                    .find(|u| !tried[..n].contains(u))?
+            } else {
+                pick
+            };
+            if !self.health.as_ref().is_some_and(|h| h.is_dead(next)) {
+                return Some(next);
+            }
+            tried[n] = next;
+        }
+        None
+    }
+
+    /// A request sent to a failed server the balancer still routes to: an error
+    /// the user sees, counted as a loss of its own.
+    fn failed(&mut self, r: &Request, s: ServerId) {
+        let panic = self.health.as_ref().is_some_and(|h| h.held_down(s));
+        let cause = LossCause::UndetectedFailure { panic };
+        let (first_in_visit, first_for_user) = self.states.mark_lost(r.user);
+        self.tally.loss(cause, first_in_visit, first_for_user);
+        self.states.hold_change(r.user, r.change);
+        if r.closes_visit && self.states.in_visit(r.user) {
+            if let Some(h) = self.states.holder(r.user) {
+                self.tally.session_off(h);
+            }
+            self.states.set_in_visit(r.user, false);
+        }
+        if r.user < self.followed {
+            self.step(r, self.pool.name(s).to_string(), "failed", Some(cause));
         }
     }
 
@@ -255,9 +339,32 @@ impl Lane {
             .filter(|&u| self.states.is_live(u, now))
             .collect();
         let before: Vec<Option<ServerId>> = live.iter().map(|&u| self.peek(&client(u), now)).collect();
-        let applied = self.pool.apply(&change.kind);
-        debug_assert!(applied, "pool changes are checked when the scenario is read");
         let s = change.kind.server();
+        if let (Some(d), PoolChangeKind::Remove(_)) = (&mut self.drained, change.kind) {
+            d[s as usize] = self.pool.presence(s) == Presence::Draining;
+        }
+        let applied = match (&mut self.health, change.kind) {
+            (Some(h), PoolChangeKind::Crash(_) | PoolChangeKind::Restore(_)) => {
+                h.set_dead(s, matches!(change.kind, PoolChangeKind::Crash(_)));
+                true
+            }
+            // Panic already routes to it: the checks passing change nothing there.
+            (Some(h), PoolChangeKind::Recover(_)) if h.held_down(s) => {
+                h.checks_pass(s);
+                true
+            }
+            (Some(h), PoolChangeKind::Remove(_)) => {
+                h.checks_pass(s);
+                self.pool.apply(&change.kind)
+            }
+            _ => self.pool.apply(&change.kind),
+        };
+        debug_assert!(applied, "pool changes are checked when the scenario is read");
+        if let Some(h) = &mut self.health {
+            for m in h.panic_moves(&self.pool) {
+                self.pool.apply(&m);
+            }
+        }
         if change.kind.wipes_state() {
             // State kept in a store survives its server; visits move on from it.
             if self.store.is_none() {
@@ -272,7 +379,9 @@ impl Lane {
                 f.abandon(self.pool.in_flight_mut(), s);
             }
         }
-        self.policy.pool_changed(&self.pool);
+        if !change.kind.is_real_health() {
+            self.policy.pool_changed(&self.pool);
+        }
         let (mut predictable, mut moved) = (0, 0);
         for (&u, b) in live.iter().zip(&before) {
             if let Some(b) = b {

@@ -144,7 +144,8 @@ pub fn replicate<S: RequestSource + Send + Sync>(
         .enumerate()
         .map(|(i, spec)| Lane::new(sc, spec, i, replication, followed, users))
         .collect();
-    let mut changes = sc.changes.iter().filter(|c| c.at < sc.duration);
+    let all_changes = sc.changes_for(replication);
+    let mut changes = all_changes.iter().filter(|c| c.at < sc.duration);
     let mut next_change = changes.next();
     let mut until = next_change.map_or(Time::MAX, |c| c.at);
     let mut chunk: Vec<Request> = Vec::with_capacity(CHUNK);

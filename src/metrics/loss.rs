@@ -18,6 +18,13 @@
 //! A request that is not served at all fails its user whatever the state: it is
 //! a loss of its own, `not_served`, split into `dropped` (a full waiting line
 //! turned it away) and `unroutable` (no server was up).
+//!
+//! A rolling deploy's losses are `deploy`: the state was on a server being
+//! replaced, and the request went elsewhere while it drained or came after it went.
+//!
+//! With health checks, a request sent to a server that has failed but is still in
+//! the pool (its checks have not failed `fall` times yet, or panic routes to every
+//! host) fails: `undetected_failure`, with `panic` as its detail in the second case.
 
 use crate::policy::{Affinity, Memory};
 use crate::workload::AddressChange;
@@ -31,6 +38,13 @@ pub enum LossCause {
     AffinityExpired,
     LoadSpill,
     NotServed(Unserved),
+    /// The server holding the state was replaced by a deploy: the request went
+    /// elsewhere while it drained, or came after it was gone.
+    Deploy,
+    /// The request went to a failed server the balancer still routes to.
+    UndetectedFailure {
+        panic: bool,
+    },
 }
 
 /// Why a request was not served.
@@ -53,7 +67,7 @@ impl Unserved {
 
 impl LossCause {
     /// Every cause, in report order; `index` positions a cause in this list.
-    pub const ALL: [LossCause; 14] = [
+    pub const ALL: [LossCause; 17] = [
         LossCause::AddressChanged(AddressChange::Mobility),
         LossCause::AddressChanged(AddressChange::Scripted),
         LossCause::AddressChanged(AddressChange::Renumbering),
@@ -68,6 +82,9 @@ impl LossCause {
         LossCause::LoadSpill,
         LossCause::NotServed(Unserved::Dropped),
         LossCause::NotServed(Unserved::Unroutable),
+        LossCause::Deploy,
+        LossCause::UndetectedFailure { panic: false },
+        LossCause::UndetectedFailure { panic: true },
     ];
 
     pub fn index(self) -> usize {
@@ -75,6 +92,12 @@ impl LossCause {
             .iter()
             .position(|&c| c == self)
             .expect("every cause is listed")
+    }
+
+    /// Whether the cause only arises from pool operations (health checks), so
+    /// losses.csv lists it only for scenarios that have them.
+    pub fn is_operational(self) -> bool {
+        matches!(self, LossCause::Deploy | LossCause::UndetectedFailure { .. })
     }
 
     pub fn name(self) -> &'static str {
@@ -86,6 +109,8 @@ impl LossCause {
             LossCause::AffinityExpired => "affinity_expired",
             LossCause::LoadSpill => "load_spill",
             LossCause::NotServed(_) => "not_served",
+            LossCause::Deploy => "deploy",
+            LossCause::UndetectedFailure { .. } => "undetected_failure",
         }
     }
 
@@ -94,6 +119,7 @@ impl LossCause {
         match self {
             LossCause::AddressChanged(why) => why.name(),
             LossCause::NotServed(why) => why.name(),
+            LossCause::UndetectedFailure { panic: true } => "panic",
             _ => "",
         }
     }

@@ -281,6 +281,9 @@ pub fn files(sc: &Scenario, result: &RunResult) -> Vec<(&'static str, Vec<u8>)> 
         |_, lane, row| {
             let r = &lane.report;
             for (i, cause) in LossCause::ALL.iter().enumerate() {
+                if cause.is_operational() && sc.operations.is_empty() {
+                    continue;
+                }
                 row(vec![
                     cause.name().to_string(),
                     cause.detail().to_string(),

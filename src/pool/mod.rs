@@ -2,7 +2,10 @@
 //! (workers, queue, requests in flight), and which session state each one holds.
 
 pub mod change;
+pub mod deploy;
 pub mod flight;
+pub mod health;
+pub mod outages;
 pub mod queue;
 pub mod state;
 pub mod store;
@@ -22,6 +25,9 @@ pub enum Presence {
     Down,
     /// Taken out of the pool for good.
     Removed,
+    /// Being replaced: takes no new sessions, serves those it holds until it is
+    /// removed (a deploy's connection draining).
+    Draining,
 }
 
 /// A server as the balancer knows it.
@@ -58,7 +64,12 @@ impl Pool {
     fn reindex(&mut self) {
         self.up = (0..self.servers.len() as ServerId).filter(|&s| self.is_up(s)).collect();
         self.configured = (0..self.servers.len() as ServerId)
-            .filter(|&s| matches!(self.servers[s as usize].presence, Presence::Up | Presence::Down))
+            .filter(|&s| {
+                matches!(
+                    self.servers[s as usize].presence,
+                    Presence::Up | Presence::Down | Presence::Draining
+                )
+            })
             .collect();
         self.total_up_weight = self.up.iter().map(|&s| self.servers[s as usize].weight as u64).sum();
     }
@@ -89,6 +100,10 @@ impl Pool {
 
     pub fn is_up(&self, s: ServerId) -> bool {
         self.servers[s as usize].presence == Presence::Up
+    }
+
+    pub fn presence(&self, s: ServerId) -> Presence {
+        self.servers[s as usize].presence
     }
 
     pub fn weight(&self, s: ServerId) -> u32 {
@@ -128,9 +143,15 @@ impl Pool {
     pub fn apply(&mut self, kind: &PoolChangeKind) -> bool {
         let (s, from, to) = match *kind {
             PoolChangeKind::Add(s) => (s, &[Presence::Absent][..], Presence::Up),
-            PoolChangeKind::Remove(s) => (s, &[Presence::Up, Presence::Down][..], Presence::Removed),
+            PoolChangeKind::Remove(s) => (
+                s,
+                &[Presence::Up, Presence::Down, Presence::Draining][..],
+                Presence::Removed,
+            ),
+            PoolChangeKind::Drain(s) => (s, &[Presence::Up][..], Presence::Draining),
             PoolChangeKind::Fail(s) => (s, &[Presence::Up][..], Presence::Down),
             PoolChangeKind::Recover(s) => (s, &[Presence::Down][..], Presence::Up),
+            PoolChangeKind::Crash(_) | PoolChangeKind::Restore(_) => return false,
         };
         let server = &mut self.servers[s as usize];
         if !from.contains(&server.presence) {

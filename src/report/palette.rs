@@ -52,6 +52,9 @@ pub fn cause(name: &str, detail: &str) -> RGBColor {
         // Requests not served: shades of pink, apart from the losses of state.
         ("not_served", "dropped") => RGBColor(227, 119, 194),
         ("not_served", _) => RGBColor(247, 182, 210),
+        ("deploy", _) => RGBColor(255, 187, 120),
+        ("undetected_failure", "panic") => RGBColor(158, 218, 229),
+        ("undetected_failure", _) => RGBColor(23, 190, 207),
         _ => RGBColor(188, 189, 34),
     }
 }

@@ -53,6 +53,13 @@ pub struct ScenarioFile {
     pub events: Vec<PoolEvent>,
     #[serde(default)]
     pub users: Vec<ScriptedUser>,
+    #[serde(default)]
+    #[schemars(with = "Option<super::operations::HealthChecksFile>")]
+    pub health_checks: Option<Spanned<super::operations::HealthChecksFile>>,
+    #[serde(default)]
+    pub flapping: Vec<super::operations::FlappingFile>,
+    #[serde(default)]
+    pub deploys: Vec<super::operations::DeployFile>,
 }
 
 /// New users arriving as a Poisson process, optionally shaped over the day.

@@ -7,6 +7,7 @@
 pub mod distribution;
 pub mod error;
 pub mod file;
+pub mod operations;
 mod resolve;
 pub mod schema;
 pub mod size;
@@ -94,6 +95,8 @@ pub struct Scenario {
     /// Pool changes in time order.
     pub changes: Vec<PoolChange>,
     pub users: Vec<ScriptedUser>,
+    /// Health checks and failure processes, when the scenario has them.
+    pub operations: operations::Operations,
 }
 
 /// The largest scenario file read: far more than any scenario needs, so that a
@@ -223,6 +226,20 @@ impl Scenario {
         self.arrivals = None;
         self.users.clear();
         Ok(())
+    }
+
+    /// The pool changes replication `replication` applies: `changes` as written,
+    /// or with failure processes drawn and health checks between the servers and
+    /// the balancer.
+    pub fn changes_for(&self, replication: u32) -> std::borrow::Cow<'_, [PoolChange]> {
+        if self.operations.changes_are_fixed() {
+            return std::borrow::Cow::Borrowed(&self.changes);
+        }
+        std::borrow::Cow::Owned(self.operations.changes(
+            &self.changes,
+            self.servers.len(),
+            (self.seed, replication, self.duration),
+        ))
     }
 
     /// The pool at the start of the run.

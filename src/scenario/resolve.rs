@@ -122,8 +122,30 @@ impl Resolver<'_> {
                 ),
             );
         }
-        let changes = self.changes(&f, &servers, duration)?;
+        let mut servers = servers;
+        let rollouts = operations::rollouts(&f.deploys, &mut servers, duration, &|offset, message| {
+            ScenarioError::at(self.path, self.source, offset, message)
+        })?;
+        let changes = self.changes(&f, &servers, duration, &rollouts)?;
         let servers = servers.into_iter().map(|(s, _)| s).collect::<Vec<_>>();
+        let scripted_failures: Vec<ServerId> = changes
+            .iter()
+            .filter_map(|c| match c.kind {
+                PoolChangeKind::Fail(s) => Some(s),
+                _ => None,
+            })
+            .collect();
+        let operations = operations::resolve(
+            f.health_checks.as_ref(),
+            &f.flapping,
+            &servers,
+            &scripted_failures,
+            &|offset, message| ScenarioError::at(self.path, self.source, offset, message),
+        )?;
+        let operations = operations::Operations {
+            deploys: rollouts.into_iter().map(|(r, _)| r).collect(),
+            ..operations
+        };
         let arrivals = f.arrivals.as_ref().map(|a| self.arrivals(a)).transpose()?;
         self.check_networks(&f)?;
         if let Dist::Pareto { shape, .. } = f.sessions.requests.get_ref()
@@ -203,6 +225,7 @@ impl Resolver<'_> {
             },
             changes,
             users,
+            operations,
         };
         scenario.policies = if overrides.is_empty() {
             self.policies(&f.policies, &scenario)?
@@ -324,6 +347,7 @@ impl Resolver<'_> {
         f: &ScenarioFile,
         servers: &[(Server, usize)],
         duration: Time,
+        rollouts: &[(crate::pool::deploy::Rollout, usize)],
     ) -> Result<Vec<PoolChange>, ScenarioError> {
         let initial = servers.iter().filter(|(s, _)| s.presence != Presence::Absent).count();
         let mut next_added = initial;
@@ -385,6 +409,9 @@ impl Resolver<'_> {
                 changes.push((back, at_offset));
             }
         }
+        for (r, offset) in rollouts {
+            changes.extend(r.changes().into_iter().map(|c| (c, *offset)));
+        }
         // Stable: changes at the same time keep the file's order.
         changes.sort_by_key(|(c, _)| c.at);
         // Replay them: each must make sense in the pool as it is by then.
@@ -398,6 +425,7 @@ impl Resolver<'_> {
                     Presence::Up => "up",
                     Presence::Down => "down",
                     Presence::Removed => "removed",
+                    Presence::Draining => "draining",
                 };
                 return self.err(
                     *offset,
