@@ -69,8 +69,10 @@ enum Command {
     /// key; all else on a line is kept, malformed lines are left out. Addresses that
     /// share a /24 (or a /64) still do, and no more, so prefix keys group the
     /// anonymised log's clients as they group the original's.
-    #[command(after_help = "Examples:\n  lbsim anonymize tests/fixtures/replay/nasa_access_log_1995-07-01_first10k.log.gz --out shared.log.gz\n  \
-                      head -c 32 /dev/urandom > team.key; lbsim anonymize tests/fixtures/logs/alb.log --key-file team.key --out alb-anon.log")]
+    #[command(
+        after_help = "Examples:\n  lbsim anonymize tests/fixtures/replay/nasa_access_log_1995-07-01_first10k.log.gz --out shared.log.gz\n  \
+                      lbsim anonymize tests/fixtures/logs/alb.log --key-file tests/fixtures/logs/sample.key --out alb-anon.log"
+    )]
     Anonymize(cli::anonymize::AnonymizeArgs),
     /// Find, for each policy, the fewest servers that meet service-level objectives.
     ///
@@ -144,9 +146,11 @@ enum Command {
     /// scenario, each value commented with its method and 95% interval, and fit.json
     /// beside it. --check SCENARIO compares a scenario's generated workload with the
     /// log instead.
-    #[command(after_help = "Examples:\n  lbsim import tests/fixtures/import/nginx/ip-hash.conf --out pool.toml\n  \
+    #[command(
+        after_help = "Examples:\n  lbsim import tests/fixtures/import/nginx/ip-hash.conf --out pool.toml\n  \
                       lbsim fit tests/fixtures/replay/nasa_access_log_1995-07-01_first10k.log.gz --pool pool.toml --out shop.toml\n  \
-                      lbsim fit tests/fixtures/replay/nasa_access_log_1995-07-01_first10k.log.gz --check shop.toml")]
+                      lbsim fit tests/fixtures/replay/nasa_access_log_1995-07-01_first10k.log.gz --print"
+    )]
     Fit(cli::fit::FitArgs),
 }
 

@@ -319,14 +319,31 @@ fn a_session_field_shows_churn_as_a_mobile_network() {
     for u in 0..40u32 {
         for r in 0..5u32 {
             let away = u < 10 && r == 2;
-            let client = if away { format!("100.64.0.{u}") } else { format!("10.0.{u}.1") };
+            let client = if away {
+                format!("100.64.0.{u}")
+            } else {
+                format!("10.0.{u}.1")
+            };
             csv.push_str(&format!("{},{client},s{u}\n", 1_800_000_000 + u * 60 + r * 10));
         }
     }
     fs::write(dir.path().join("log.csv"), csv).unwrap();
-    let o = lbsim(dir.path(), &["fit", "log.csv", "--format", "csv", "--session-field", "sid", "--out", "f.toml"]);
+    let o = lbsim(
+        dir.path(),
+        &[
+            "fit",
+            "log.csv",
+            "--format",
+            "csv",
+            "--session-field",
+            "sid",
+            "--out",
+            "f.toml",
+        ],
+    );
     assert!(o.status.success(), "{}", text(&o));
-    let json: serde_json::Value = serde_json::from_str(&fs::read_to_string(dir.path().join("fit.json")).unwrap()).unwrap();
+    let json: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(dir.path().join("fit.json")).unwrap()).unwrap();
     assert_eq!(json["churn"]["share"], 0.25, "{json}");
     assert_eq!(json["churn"]["changes"], 20, "{json}");
     assert_eq!(json["churn"]["stay_s"], 10.0, "{json}");

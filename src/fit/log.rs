@@ -11,8 +11,8 @@ use std::path::Path;
 
 use crate::engine::time::{DAY, SECOND, Time};
 use crate::policy::key::Addr;
-use crate::trace::labels::UNLABELLED;
 use crate::privacy::Secret;
+use crate::trace::labels::UNLABELLED;
 use crate::trace::nginx_json::Keys;
 use crate::trace::{Format, Label, Reading, TraceError, read_labelled};
 

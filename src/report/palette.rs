@@ -53,8 +53,8 @@ pub fn cause(name: &str, detail: &str) -> RGBColor {
         ("not_served", "dropped") => RGBColor(227, 119, 194),
         ("not_served", _) => RGBColor(247, 182, 210),
         ("deploy", _) => RGBColor(255, 187, 120),
-        ("undetected_failure", "panic") => RGBColor(158, 218, 229),
-        ("undetected_failure", _) => RGBColor(23, 190, 207),
+        ("undetected_failure", "panic") => RGBColor(156, 158, 222),
+        ("undetected_failure", _) => RGBColor(57, 59, 121),
         _ => RGBColor(188, 189, 34),
     }
 }

@@ -15,9 +15,9 @@ use flate2::read::MultiGzDecoder;
 
 use super::clients::Clients;
 use super::fields::Bad;
+use super::labels::{self, Label, Labels, UNLABELLED};
 use super::log::{self, Format, Line};
 use super::nginx_json::Keys;
-use super::labels::{self, Label, Labels, UNLABELLED};
 use super::{Malformed, TraceError, alb, clock, elb, haproxy, lines, nginx_json};
 use crate::privacy::Secret;
 
