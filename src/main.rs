@@ -58,7 +58,7 @@ enum Command {
     /// anywhere), with the log's statistics in run.json, then prints a comparison
     /// table.
     #[command(
-        after_help = "Example:\n  lbsim replay tests/fixtures/replay/nasa_access_log_1995-07-01_first10k.log.gz --scenario scenarios/nasa-replay.toml --idle 30m --key-file tests/fixtures/logs/sample.key"
+        after_help = "Example:\n  lbsim replay tests/fixtures/replay/shop-sample.log.gz --scenario scenarios/nasa-replay.toml --idle 30m --key-file tests/fixtures/logs/sample.key"
     )]
     Replay(cli::replay::ReplayArgs),
     /// Write an access log with every client replaced by a prefix-preserving stand-in.
@@ -70,7 +70,7 @@ enum Command {
     /// share a /24 (or a /64) still do, and no more, so prefix keys group the
     /// anonymised log's clients as they group the original's.
     #[command(
-        after_help = "Examples:\n  lbsim anonymize tests/fixtures/replay/nasa_access_log_1995-07-01_first10k.log.gz --out shared.log.gz\n  \
+        after_help = "Examples:\n  lbsim anonymize tests/fixtures/replay/shop-sample.log.gz --out shared.log.gz\n  \
                       lbsim anonymize tests/fixtures/logs/alb.log --key-file tests/fixtures/logs/sample.key --out alb-anon.log"
     )]
     Anonymize(cli::anonymize::AnonymizeArgs),
@@ -148,8 +148,8 @@ enum Command {
     /// log instead.
     #[command(
         after_help = "Examples:\n  lbsim import tests/fixtures/import/nginx/ip-hash.conf --out pool.toml\n  \
-                      lbsim fit tests/fixtures/replay/nasa_access_log_1995-07-01_first10k.log.gz --pool pool.toml --out shop.toml\n  \
-                      lbsim fit tests/fixtures/replay/nasa_access_log_1995-07-01_first10k.log.gz --print"
+                      lbsim fit tests/fixtures/replay/shop-sample.log.gz --format combined --pool pool.toml --out shop.toml\n  \
+                      lbsim fit tests/fixtures/replay/shop-sample.log.gz --print"
     )]
     Fit(cli::fit::FitArgs),
 }

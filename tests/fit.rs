@@ -263,10 +263,9 @@ fn an_unknown_session_field_is_refused_with_the_columns() {
 }
 
 /// The README's "My config, my log, what if" commands, run as written (lbsim on
-/// the PATH, the checkout's tests/ and ../shared beside the working folder).
+/// the PATH, the checkout's tests/ in the working folder).
 #[test]
 fn the_readme_walk_through_runs_as_written() {
-    let Some(_) = nasa() else { return };
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let readme = fs::read_to_string(root.join("README.md")).unwrap();
     let after = readme
@@ -278,11 +277,6 @@ fn the_readme_walk_through_runs_as_written() {
     let work = dir.path().join("work");
     fs::create_dir(&work).unwrap();
     std::os::unix::fs::symlink(root.join("tests"), work.join("tests")).unwrap();
-    std::os::unix::fs::symlink(
-        Path::new(NASA).parent().unwrap().parent().unwrap(),
-        dir.path().join("shared"),
-    )
-    .unwrap();
     let bin = Path::new(env!("CARGO_BIN_EXE_lbsim")).parent().unwrap();
     let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
     let commands: Vec<&str> = block.lines().filter(|l| !l.trim().is_empty()).collect();
