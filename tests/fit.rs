@@ -8,7 +8,7 @@
 mod fitlog;
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
 #[cfg(not(debug_assertions))]
@@ -16,15 +16,18 @@ use serde_json::Value;
 use tempfile::TempDir;
 
 /// Set in CI to fail, not skip, when the reference log is missing.
+#[cfg(not(debug_assertions))]
 const DATA_REQUIRED: &str = "LBSIM_DATA_REQUIRED";
 
+#[cfg(not(debug_assertions))]
 const NASA: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/../shared/data/nasa_access_log_1995-07-01_first10k.log.gz"
 );
 
-fn nasa() -> Option<PathBuf> {
-    let path = PathBuf::from(NASA);
+#[cfg(not(debug_assertions))]
+fn nasa() -> Option<std::path::PathBuf> {
+    let path = std::path::PathBuf::from(NASA);
     if path.exists() {
         return Some(path);
     }
