@@ -123,28 +123,13 @@ pub(crate) fn open(path: &Path) -> Result<Box<dyn BufRead>, TraceError> {
 }
 
 fn ncsa(
-    mut input: Box<dyn BufRead>,
+    input: Box<dyn BufRead>,
     combined: bool,
     label: &Label,
     path: &Path,
     read: &mut Parsed,
 ) -> Result<(), TraceError> {
-    let mut buf = Vec::with_capacity(512);
-    let mut number = 0u64;
-    loop {
-        buf.clear();
-        number += 1;
-        let n = input
-            .read_until(b'\n', &mut buf)
-            .map_err(|e| TraceError::Read(path.to_path_buf(), Some(number), e.to_string()))?;
-        if n == 0 {
-            return Ok(());
-        }
-        let line = buf.strip_suffix(b"\n").unwrap_or(&buf);
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
-        if line.iter().all(u8::is_ascii_whitespace) {
-            continue;
-        }
+    lines::each(input, path, |number, line| {
         match log::ncsa(line, combined) {
             Ok(l) => {
                 read.good(l.time, l.client);
@@ -155,7 +140,8 @@ fn ncsa(
             }
             Err(why) => read.bad(number, why),
         }
-    }
+        ControlFlow::Continue(())
+    })
 }
 
 fn csv(input: Box<dyn BufRead>, label: &Label, path: &Path, read: &mut Parsed) -> Result<(), TraceError> {
