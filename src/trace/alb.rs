@@ -18,7 +18,8 @@
 //! checked for shape; the rest are not read, since AWS adds fields at the end of
 //! the line over time and says readers should ignore those they do not know.
 
-use super::fields::{self, Bad, Fields};
+use super::aws;
+use super::fields::{Bad, Fields};
 use super::log::Line;
 
 /// The `type` field: the request or connection type AWS lists.
@@ -41,35 +42,11 @@ pub fn line(text: &[u8]) -> Result<Line<'_>, Bad> {
         .ok()
         .and_then(super::clock::rfc3339)
         .ok_or(when.bad("time is not ISO 8601, e.g. 2018-07-02T22:23:00.186641Z"))?;
-    f.need("no elb")?;
-    let client = f.need("no client:port")?;
-    let address = fields::address_of(client.text).ok_or(client.bad("client:port is not an IP address and a port"))?;
-    let target = f.need("no target:port")?;
-    if target.text != b"-" && fields::address_of(target.text).is_none() {
-        return Err(target.bad("target:port is neither - nor an IP address and a port"));
-    }
-    for _ in 0..3 {
-        let t = f.need("no processing times")?;
-        if !fields::is_seconds(t.text) {
-            return Err(t.bad("a processing time is not seconds or -1"));
-        }
-    }
-    for _ in 0..2 {
-        let s = f.need("no status codes")?;
-        if !fields::is_status(s.text) {
-            return Err(s.bad("a status code is neither three digits nor -"));
-        }
-    }
-    for _ in 0..2 {
-        let b = f.need("no byte counts")?;
-        if !fields::is_count(b.text) {
-            return Err(b.bad("a byte count is not a whole number"));
-        }
-    }
-    let request = f.need("no \"request\"")?;
-    if !request.quoted {
-        return Err(request.bad("the request is not in quotes"));
-    }
+    let address = aws::through_request(
+        &mut f,
+        "no target:port",
+        "target:port is neither - nor an IP address and a port",
+    )?;
     let agent = f.need("no \"user_agent\"")?;
     if !agent.quoted {
         return Err(agent.bad("the user agent is not in quotes"));

@@ -18,7 +18,8 @@
 //! as one request. The fields up to `"request"` are checked for shape; logs written
 //! before AWS added `user_agent`, `ssl_cipher` and `ssl_protocol` end there.
 
-use super::fields::{self, Bad, Fields};
+use super::aws;
+use super::fields::{Bad, Fields};
 use super::log::Line;
 
 /// Reads one classic ELB log line.
@@ -29,35 +30,11 @@ pub fn line(text: &[u8]) -> Result<Line<'_>, Bad> {
         .ok()
         .and_then(super::clock::rfc3339)
         .ok_or(when.bad("timestamp is not ISO 8601, e.g. 2015-05-13T23:39:43.945958Z"))?;
-    f.need("no elb")?;
-    let client = f.need("no client:port")?;
-    let address = fields::address_of(client.text).ok_or(client.bad("client:port is not an IP address and a port"))?;
-    let backend = f.need("no backend:port")?;
-    if backend.text != b"-" && fields::address_of(backend.text).is_none() {
-        return Err(backend.bad("backend:port is neither - nor an IP address and a port"));
-    }
-    for _ in 0..3 {
-        let t = f.need("no processing times")?;
-        if !fields::is_seconds(t.text) {
-            return Err(t.bad("a processing time is not seconds or -1"));
-        }
-    }
-    for _ in 0..2 {
-        let s = f.need("no status codes")?;
-        if !fields::is_status(s.text) {
-            return Err(s.bad("a status code is neither three digits nor -"));
-        }
-    }
-    for _ in 0..2 {
-        let b = f.need("no byte counts")?;
-        if !fields::is_count(b.text) {
-            return Err(b.bad("a byte count is not a whole number"));
-        }
-    }
-    let request = f.need("no \"request\"")?;
-    if !request.quoted {
-        return Err(request.bad("the request is not in quotes"));
-    }
+    let address = aws::through_request(
+        &mut f,
+        "no backend:port",
+        "backend:port is neither - nor an IP address and a port",
+    )?;
     Ok(Line { client: address, time })
 }
 

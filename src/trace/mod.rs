@@ -45,6 +45,7 @@
 //! ([`clients`]); `lbsim anonymize` ([`crate::privacy`]) writes a log to share.
 
 pub mod alb;
+mod aws;
 pub mod clients;
 pub mod clock;
 pub mod detect;
