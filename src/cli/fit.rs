@@ -163,7 +163,7 @@ fn compare(log: &WorkloadStats, run: &WorkloadStats) -> (String, bool) {
     let mut ok = true;
     let _ = writeln!(
         t,
-        "  {:<28} {:>10} {:>10} {:>9}  within",
+        "  {:<40} {:>10} {:>10} {:>9}  within",
         "statistic", "log", "run", "diff"
     );
     let mut row = |name: &str, l: f64, r: f64, relative: bool| {
@@ -182,7 +182,7 @@ fn compare(log: &WorkloadStats, run: &WorkloadStats) -> (String, bool) {
         };
         let _ = writeln!(
             t,
-            "  {name:<28} {l:>10.3} {r:>10.3} {shown:>9}  {}",
+            "  {name:<40} {l:>10.3} {r:>10.3} {shown:>9}  {}",
             if good { "yes" } else { "NO" }
         );
     };
@@ -195,6 +195,19 @@ fn compare(log: &WorkloadStats, run: &WorkloadStats) -> (String, bool) {
         }
     }
     row("distinct addresses", log.addresses as f64, run.addresses as f64, true);
-    row("nginx.ip_hash max/mean (8)", log.ip_hash_peak, run.ip_hash_peak, false);
+    row(
+        &format!(
+            "nginx.ip_hash max/mean (8, {} placements)",
+            lbsim::fit::stats::PLACEMENTS
+        ),
+        log.ip_hash_expected,
+        run.ip_hash_expected,
+        false,
+    );
+    let _ = writeln!(
+        t,
+        "  (where the clients' networks really are, one placement: log {:.3}, run {:.3})",
+        log.ip_hash_peak, run.ip_hash_peak
+    );
     (t, ok)
 }
