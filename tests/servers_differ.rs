@@ -61,8 +61,14 @@ fn a_server_twice_as_fast_is_half_as_busy_under_round_robin() {
     }
     let (slow, fast, ratio) = (Estimate::of(&slow), Estimate::of(&fast), Estimate::of(&ratio));
     assert!((slow.mean - 0.25).abs() <= slow.half_width.max(0.005), "slow: {slow:?}");
-    assert!((fast.mean - 0.125).abs() <= fast.half_width.max(0.003), "fast: {fast:?}");
-    assert!((ratio.mean - 0.5).abs() <= ratio.half_width.max(0.01), "fast / slow: {ratio:?}");
+    assert!(
+        (fast.mean - 0.125).abs() <= fast.half_width.max(0.003),
+        "fast: {fast:?}"
+    );
+    assert!(
+        (ratio.mean - 0.5).abs() <= ratio.half_width.max(0.01),
+        "fast / slow: {ratio:?}"
+    );
 }
 
 #[test]
@@ -85,7 +91,10 @@ fn each_server_is_its_own_m_m_c_queue() {
     assert!((w.mean - want_w).abs() <= w.half_width, "W = {w:?}, Erlang C {want_w}");
     // ρ = λ/(cμ): 1.5/2 and 1.5/16.
     assert!((slow.mean - 0.75).abs() <= slow.half_width.max(0.01), "slow: {slow:?}");
-    assert!((fast.mean - 0.09375).abs() <= fast.half_width.max(0.003), "fast: {fast:?}");
+    assert!(
+        (fast.mean - 0.09375).abs() <= fast.half_width.max(0.003),
+        "fast: {fast:?}"
+    );
 }
 
 #[test]

@@ -84,10 +84,7 @@ impl Queues {
     /// Work assigned to server `s` that is not done by `now`: each worker is busy
     /// without a break from `now` until its next-free time.
     fn unfinished(&self, s: usize, now: Time) -> Time {
-        self.heap(s)
-            .iter()
-            .map(|&f| f.saturating_sub(now))
-            .sum()
+        self.heap(s).iter().map(|&f| f.saturating_sub(now)).sum()
     }
 
     /// A failed or removed server loses its queue at `now`: the work in it is

@@ -115,10 +115,17 @@ impl Resolver<'_> {
         let (mut workers, mut speeds) = self.resources(&f, servers.len())?;
         let all: u64 = workers.iter().map(|&w| w as u64).sum();
         if all > MAX_WORKERS {
-            let at = f.servers.worker_counts.as_ref().map_or(f.servers.workers.span().start, |w| w.span().start);
+            let at = f
+                .servers
+                .worker_counts
+                .as_ref()
+                .map_or(f.servers.workers.span().start, |w| w.span().start);
             return self.err(
                 at,
-                format!("{all} workers over {} servers: at most {MAX_WORKERS} workers in all", servers.len()),
+                format!(
+                    "{all} workers over {} servers: at most {MAX_WORKERS} workers in all",
+                    servers.len()
+                ),
             );
         }
         let mut servers = servers;
@@ -368,14 +375,21 @@ impl Resolver<'_> {
         let mut workers: Vec<u32> = match &s.worker_counts {
             // The default `workers` has an empty span: only a written one conflicts.
             Some(w) if !s.workers.span().is_empty() => {
-                return self.err(w.span().start, "give either servers.workers or servers.worker_counts, not both");
+                return self.err(
+                    w.span().start,
+                    "give either servers.workers or servers.worker_counts, not both",
+                );
             }
-            Some(w) if w.get_ref().len() != initial => return Err(one_each("worker counts", w.get_ref().len(), w.span().start)),
+            Some(w) if w.get_ref().len() != initial => {
+                return Err(one_each("worker counts", w.get_ref().len(), w.span().start));
+            }
             Some(w) => w.get_ref().iter().map(|c| c.0).collect(),
             None => vec![each; initial],
         };
         let mut speeds: Vec<f64> = match &s.speeds {
-            Some(v) if v.get_ref().len() != initial => return Err(one_each("speeds", v.get_ref().len(), v.span().start)),
+            Some(v) if v.get_ref().len() != initial => {
+                return Err(one_each("speeds", v.get_ref().len(), v.span().start));
+            }
             Some(v) => v.get_ref().iter().map(|p| p.0).collect(),
             None => vec![1.0; initial],
         };
