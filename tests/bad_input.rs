@@ -719,10 +719,10 @@ fn assert_server_line_rejected(line: &str, token: &str, expected: &[&str]) {
 
 #[test]
 fn servers_that_differ_need_positive_speeds_and_workers_one_per_server() {
-    assert_server_line_rejected("speeds = [1, 0, 2]", "0", &["expected a number greater than 0"]);
+    assert_server_line_rejected("speeds = [1, 0, 2]", "[1, 0, 2]", &["expected a number greater than 0"]);
     assert_server_line_rejected(
         "worker_counts = [4, 0, 8]",
-        "0",
+        "[4, 0, 8]",
         &["expected a whole number of at least 1"],
     );
     assert_server_line_rejected(
