@@ -112,3 +112,52 @@ fn least_conn_sends_more_to_the_server_that_finishes_sooner() {
     let even_share = e[1].requests as f64 / (e[0].requests + e[1].requests) as f64;
     assert!((even_share - 0.5).abs() < 0.02, "equal servers: {even_share}");
 }
+
+#[test]
+fn added_and_replacement_servers_keep_their_size() {
+    // "fast" is replaced by a deploy: its replacement is as fast. "extra" joins
+    // at speed 2 with 4 workers. Under round robin each ends up half as busy as
+    // "slow" per unit of time up.
+    let text = r#"
+seed = 5
+duration = "2h"
+replications = 3
+policies = ["round_robin"]
+
+[arrivals]
+rate = "3/s"
+
+[sessions]
+requests = { dist = "constant", value = 1 }
+
+[servers]
+names = ["slow", "fast"]
+workers = 4
+speeds = [1, 2]
+service = { dist = "exponential", mean = "1s" }
+
+[[events]]
+at = "10m"
+action = "add"
+server = "extra"
+speed = 2
+
+[[deploys]]
+at = "20m"
+servers = ["fast"]
+drain = "1s"
+"#;
+    let sc = Scenario::parse(text, Path::new("sizes.toml")).expect("valid scenario");
+    let result = lbsim::experiment::run(&sc);
+    let mut ratios = (Vec::new(), Vec::new());
+    for r in &result.replications {
+        let s = &r.lanes[0].report.servers;
+        let by = |name: &str| s.iter().find(|x| x.name == name).expect("server reported").utilisation;
+        ratios.0.push(by("extra") / by("slow"));
+        ratios.1.push(by("fast.v2") / by("slow"));
+    }
+    for (what, r) in [("extra", ratios.0), ("fast.v2", ratios.1)] {
+        let e = Estimate::of(&r);
+        assert!((e.mean - 0.5).abs() <= e.half_width.max(0.03), "{what} / slow: {e:?}");
+    }
+}
