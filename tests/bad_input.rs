@@ -697,3 +697,42 @@ fn a_wrong_type_is_named_in_words() {
         "{err}"
     );
 }
+
+/// `VALID` with `line` added to its `[servers]` table (its last): rejected at
+/// `token` on the last line added, with every `expected` phrase.
+fn assert_server_line_rejected(line: &str, token: &str, expected: &[&str]) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let text = format!("{VALID}{line}\n");
+    let line_no = text.lines().count();
+    let last = line.lines().last().expect("a line");
+    let col = last.find(token).expect("token on the line") + 1;
+    let path = write(&dir, "servers.toml", &text);
+    let err = usage_error(&["validate", path.to_str().expect("UTF-8 path")]);
+    assert!(
+        err.starts_with(&format!("error: {}:{line_no}:{col}: ", path.display())),
+        "{err}"
+    );
+    for phrase in expected {
+        assert!(err.contains(phrase), "no {phrase:?} in:\n{err}");
+    }
+}
+
+#[test]
+fn servers_that_differ_need_positive_speeds_and_workers_one_per_server() {
+    assert_server_line_rejected("speeds = [1, 0, 2]", "[1, 0, 2]", &["expected a number greater than 0"]);
+    assert_server_line_rejected(
+        "worker_counts = [4, 0, 8]",
+        "[4, 0, 8]",
+        &["expected a whole number of at least 1"],
+    );
+    assert_server_line_rejected(
+        "speeds = [1, 2]",
+        "[1, 2]",
+        &["2 speeds for 3 servers: give one per server"],
+    );
+    assert_server_line_rejected(
+        "workers = 4\nworker_counts = [4, 4, 8]",
+        "[4, 4, 8]",
+        &["either servers.workers or servers.worker_counts"],
+    );
+}

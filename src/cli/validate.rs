@@ -104,8 +104,27 @@ fn validate(path: PathBuf) -> ExitCode {
             lbsim::scenario::units::written(max.get_ref().0)
         ));
     }
+    say(&sizes(&sc));
     say(&sc.operations.describe(&sc.servers));
     ExitCode::SUCCESS
+}
+
+/// Each server's workers and speed, when the servers are not all alike.
+fn sizes(sc: &Scenario) -> String {
+    let w = &sc.serving.workers;
+    if sc.serving.speeds.is_none() && w.iter().all(|&x| x == w[0]) {
+        return String::new();
+    }
+    let each: Vec<String> = sc
+        .servers
+        .iter()
+        .enumerate()
+        .map(|(s, server)| {
+            let speed = sc.serving.speeds.as_ref().map_or(1.0, |v| v[s]);
+            format!("{} {} workers at speed {}", server.name, w[s], output::num(speed))
+        })
+        .collect();
+    format!("  server sizes  {} (service time divided by speed)\n", each.join(", "))
 }
 
 /// A distribution of durations as a sentence fragment: "exponential, mean 30 s".

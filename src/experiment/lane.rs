@@ -33,6 +33,8 @@ pub struct Lane {
     policy: Box<dyn Policy>,
     pool: Pool,
     queues: Option<Queues>,
+    /// Each server's service speed, when some server's is not 1.
+    speeds: Option<Vec<f64>>,
     flight: Option<InFlight>,
     states: SessionStates,
     /// Where session state lives when the policy keeps it off the servers.
@@ -70,7 +72,7 @@ impl Lane {
         let queues = sc
             .serving
             .queueing
-            .then(|| Queues::new(pool.len(), sc.serving.workers, sc.serving.queue_limit));
+            .then(|| Queues::new(&sc.serving.workers, sc.serving.queue_limit));
         let flight = policy.wants_load().then(InFlight::default);
         let store = policy
             .session_store()
@@ -84,6 +86,7 @@ impl Lane {
             policy,
             pool,
             queues,
+            speeds: sc.serving.speeds.clone(),
             flight,
             followed,
             journeys: Vec::new(),
@@ -168,8 +171,13 @@ impl Lane {
         {
             s = h;
         }
-        // A store's round trip keeps the worker busy, so it counts as service.
-        let service = r.service + self.store.as_ref().map_or(0, |st| st.latency);
+        // A faster server does the same work in less time; a store's round trip
+        // keeps the worker busy whatever its speed, so it counts as service too.
+        let work = match &self.speeds {
+            Some(v) => (r.service as f64 / v[s as usize]).round() as Time,
+            None => r.service,
+        };
+        let service = work + self.store.as_ref().map_or(0, |st| st.latency);
         let (response, finish) = match &mut self.queues {
             Some(q) => match q.admit(s, now, service) {
                 Admission::Served { wait, finish } => (Some(wait.saturating_add(service)), finish),
@@ -428,7 +436,7 @@ impl Lane {
         });
         let mut report = self
             .tally
-            .finish(&self.pool, end, busy.as_ref().map(|(b, w)| (&b[..], *w)));
+            .finish(&self.pool, end, busy.as_ref().map(|(b, w)| (&b[..], &w[..])));
         report.store_sessions_peak = self.store.as_ref().map(SessionStore::peak);
         (self.label, report, self.journeys)
     }

@@ -333,9 +333,9 @@ impl Tally {
     }
 
     /// Closes the books at `end`. `busy`: with queueing, each server's total
-    /// service time and the workers per server, for utilisation; the busy marks
+    /// service time and its workers, for utilisation; the busy marks
     /// are then written up to the end of the run.
-    pub fn finish(mut self, pool: &Pool, end: Time, busy: Option<(&[Time], u32)>) -> LaneReport {
+    pub fn finish(mut self, pool: &Pool, end: Time, busy: Option<(&[Time], &[u32])>) -> LaneReport {
         self.win_p99[self.current] = self.win_latency.quantile_secs(0.99);
         self.credit_up_time(end, pool);
         let n = self.servers;
@@ -364,14 +364,14 @@ impl Tally {
                 peak_sessions: self.peak_active[s],
                 up_secs: up_time(s) as f64 / 1e9,
                 utilisation: busy.map_or(f64::NAN, |(b, workers)| {
-                    b[s] as f64 / (workers as f64 * up_time(s) as f64)
+                    b[s] as f64 / (workers[s] as f64 * up_time(s) as f64)
                 }),
             })
             .collect();
         let win_utilisation = |w: usize, s: usize| match busy {
             Some((_, workers)) if self.win_up[w * n + s] > 0 => {
                 let given = self.busy_marks[(w + 1) * n + s] - self.busy_marks[w * n + s];
-                given as f64 / (workers as f64 * self.win_up[w * n + s] as f64)
+                given as f64 / (workers[s] as f64 * self.win_up[w * n + s] as f64)
             }
             _ => f64::NAN,
         };

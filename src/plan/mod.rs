@@ -190,7 +190,7 @@ fn unreachable(req: &Request, sc: &Scenario) -> Result<(), String> {
 }
 
 /// Refuses a file whose servers cannot be counted up and down: named servers,
-/// or one weight per server.
+/// or one weight, worker count or speed per server.
 fn countable(path: &Path) -> Result<(), String> {
     let text =
         crate::scenario::read_file(path).map_err(|e| format!("{}: cannot read the scenario: {e}", path.display()))?;
@@ -202,6 +202,8 @@ fn countable(path: &Path) -> Result<(), String> {
     for (key, why) in [
         ("names", "names its servers"),
         ("weights", "gives one weight per server"),
+        ("worker_counts", "gives each server's workers"),
+        ("speeds", "gives one speed per server"),
     ] {
         if servers.is_some_and(|s| s.contains_key(key)) {
             return Err(format!(

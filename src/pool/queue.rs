@@ -22,8 +22,9 @@ pub enum Admission {
 
 /// The workers and waiting lines of every server in a lane.
 pub struct Queues {
-    workers: usize,
-    /// `free_at[s * workers ..][..workers]` is server s's min-heap of next-free times.
+    /// Server s's workers are `free_at[first[s]..first[s + 1]]`.
+    first: Vec<usize>,
+    /// Each server's min-heap of next-free times, one slot per worker.
     free_at: Vec<Time>,
     /// Start times of requests still waiting, per server (non-decreasing under FCFS).
     waiting: Vec<VecDeque<Time>>,
@@ -33,15 +34,25 @@ pub struct Queues {
 }
 
 impl Queues {
-    pub fn new(servers: usize, workers: u32, limit: Option<u32>) -> Queues {
-        let workers = workers as usize;
+    /// Queues for servers with `workers[s]` workers each.
+    pub fn new(workers: &[u32], limit: Option<u32>) -> Queues {
+        let first = std::iter::once(0)
+            .chain(workers.iter().scan(0, |end, &w| {
+                *end += w as usize;
+                Some(*end)
+            }))
+            .collect::<Vec<_>>();
         Queues {
-            workers,
-            free_at: vec![0; servers * workers],
-            waiting: (0..servers).map(|_| VecDeque::new()).collect(),
+            free_at: vec![0; first[workers.len()]],
+            first,
+            waiting: (0..workers.len()).map(|_| VecDeque::new()).collect(),
             limit: limit.map(|l| l as usize),
-            busy: vec![0; servers],
+            busy: vec![0; workers.len()],
         }
+    }
+
+    fn heap(&self, s: usize) -> &[Time] {
+        &self.free_at[self.first[s]..self.first[s + 1]]
     }
 
     /// Admits a request arriving at `now` needing `service` of work.
@@ -51,7 +62,7 @@ impl Queues {
         while line.front().is_some_and(|&start| start <= now) {
             line.pop_front();
         }
-        let heap = &mut self.free_at[s * self.workers..(s + 1) * self.workers];
+        let heap = &mut self.free_at[self.first[s]..self.first[s + 1]];
         let start = heap[0].max(now);
         // Only a request that has to wait needs room in the line.
         if start > now && self.limit.is_some_and(|l| line.len() >= l) {
@@ -73,10 +84,7 @@ impl Queues {
     /// Work assigned to server `s` that is not done by `now`: each worker is busy
     /// without a break from `now` until its next-free time.
     fn unfinished(&self, s: usize, now: Time) -> Time {
-        self.free_at[s * self.workers..(s + 1) * self.workers]
-            .iter()
-            .map(|&f| f.saturating_sub(now))
-            .sum()
+        self.heap(s).iter().map(|&f| f.saturating_sub(now)).sum()
     }
 
     /// A failed or removed server loses its queue at `now`: the work in it is
@@ -84,7 +92,7 @@ impl Queues {
     pub fn reset(&mut self, s: ServerId, now: Time) {
         let s = s as usize;
         self.busy[s] -= self.unfinished(s, now);
-        self.free_at[s * self.workers..(s + 1) * self.workers].fill(0);
+        self.free_at[self.first[s]..self.first[s + 1]].fill(0);
         self.waiting[s].clear();
     }
 
@@ -103,8 +111,9 @@ impl Queues {
         }
     }
 
-    pub fn workers(&self) -> u32 {
-        self.workers as u32
+    /// Each server's workers.
+    pub fn workers(&self) -> Vec<u32> {
+        self.first.windows(2).map(|w| (w[1] - w[0]) as u32).collect()
     }
 }
 
@@ -134,7 +143,7 @@ mod tests {
 
     #[test]
     fn two_workers_fcfs() {
-        let mut q = Queues::new(1, 2, None);
+        let mut q = Queues::new(&[2], None);
         assert_eq!(q.admit(0, 0, 10), Admission::Served { wait: 0, finish: 10 });
         assert_eq!(q.admit(0, 1, 10), Admission::Served { wait: 0, finish: 11 });
         // Both busy: waits for the first to free at 10.
@@ -148,7 +157,7 @@ mod tests {
 
     #[test]
     fn no_line_still_serves_idle_workers() {
-        let mut q = Queues::new(1, 2, Some(0));
+        let mut q = Queues::new(&[2], Some(0));
         assert!(matches!(q.admit(0, 0, 10), Admission::Served { wait: 0, .. }));
         assert!(matches!(q.admit(0, 1, 10), Admission::Served { wait: 0, .. }));
         assert_eq!(q.admit(0, 2, 10), Admission::Dropped);
@@ -156,7 +165,7 @@ mod tests {
 
     #[test]
     fn abandoned_work_is_not_busy_time() {
-        let mut q = Queues::new(1, 1, None);
+        let mut q = Queues::new(&[1], None);
         q.admit(0, 0, 10);
         q.admit(0, 0, 10);
         q.reset(0, 4);
@@ -164,8 +173,21 @@ mod tests {
     }
 
     #[test]
+    fn servers_of_different_sizes_keep_their_own_workers() {
+        let mut q = Queues::new(&[1, 3], None);
+        assert_eq!(q.workers(), [1, 3]);
+        assert_eq!(q.admit(0, 0, 10), Admission::Served { wait: 0, finish: 10 });
+        assert_eq!(q.admit(0, 0, 10), Admission::Served { wait: 10, finish: 20 });
+        for _ in 0..3 {
+            assert_eq!(q.admit(1, 0, 10), Admission::Served { wait: 0, finish: 10 });
+        }
+        assert_eq!(q.admit(1, 0, 10), Admission::Served { wait: 10, finish: 20 });
+        assert_eq!(q.busy_by(5), [5, 15]);
+    }
+
+    #[test]
     fn full_line_drops() {
-        let mut q = Queues::new(1, 1, Some(1));
+        let mut q = Queues::new(&[1], Some(1));
         assert!(matches!(q.admit(0, 0, 100), Admission::Served { .. }));
         assert!(matches!(q.admit(0, 1, 100), Admission::Served { wait: 99, .. }));
         assert_eq!(q.admit(0, 2, 100), Admission::Dropped);

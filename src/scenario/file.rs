@@ -367,6 +367,15 @@ pub struct Servers {
     #[serde(default = "Servers::workers")]
     #[schemars(with = "Count")]
     pub workers: Spanned<Count>,
+    /// Or each server's workers, in configuration order: a pool of mixed
+    /// instance sizes (default `workers` each).
+    #[schemars(with = "Option<Vec<Count>>")]
+    pub worker_counts: Option<Spanned<Vec<Count>>>,
+    /// Each server's service speed, in configuration order: its service times are
+    /// divided by it (default 1 each). Weights only change routing; this changes
+    /// how fast a server works.
+    #[schemars(with = "Option<Vec<Positive>>")]
+    pub speeds: Option<Spanned<Vec<Positive>>>,
     /// Work per request.
     #[serde(default = "Servers::service")]
     pub service: Dist<Duration>,
@@ -406,6 +415,10 @@ pub struct PoolEvent {
     pub server: Option<Spanned<String>>,
     /// For `add`: the new server's weight.
     pub weight: Option<Weight>,
+    /// For `add`: the new server's workers (default `servers.workers`).
+    pub workers: Option<Count>,
+    /// For `add`: the new server's service speed (default 1).
+    pub speed: Option<Positive>,
     /// For `fail`: recover after this long (default: stays down).
     #[serde(rename = "for")]
     pub lasting: Option<Duration>,

@@ -27,7 +27,11 @@ pub use file::{Egress, Network, Pooling, ScenarioFile, Sessions};
 /// How servers serve requests.
 #[derive(Debug, Clone)]
 pub struct Serving {
-    pub workers: u32,
+    /// Parallel workers of each server, added and replacement servers included.
+    pub workers: Vec<u32>,
+    /// Each server's service speed (its service times are divided by it); None
+    /// when every server's is 1, so the common case does no division.
+    pub speeds: Option<Vec<f64>>,
     pub service: distribution::Dist<units::Duration>,
     pub queue_limit: Option<u32>,
     pub queueing: bool,

@@ -112,12 +112,18 @@ impl Resolver<'_> {
             None => (duration / 96).max(1),
         };
         let servers = self.servers(&f)?;
-        let workers = f.servers.workers.get_ref().0;
-        if workers as u64 * servers.len() as u64 > MAX_WORKERS {
+        let (mut workers, mut speeds) = self.resources(&f, servers.len())?;
+        let all: u64 = workers.iter().map(|&w| w as u64).sum();
+        if all > MAX_WORKERS {
+            let at = f
+                .servers
+                .worker_counts
+                .as_ref()
+                .map_or(f.servers.workers.span().start, |w| w.span().start);
             return self.err(
-                f.servers.workers.span().start,
+                at,
                 format!(
-                    "{workers} workers on each of {} servers: at most {MAX_WORKERS} workers in all",
+                    "{all} workers over {} servers: at most {MAX_WORKERS} workers in all",
                     servers.len()
                 ),
             );
@@ -126,6 +132,15 @@ impl Resolver<'_> {
         let rollouts = operations::rollouts(&f.deploys, &mut servers, duration, &|offset, message| {
             ScenarioError::at(self.path, self.source, offset, message)
         })?;
+        // A replacement instance is the same size as the server it replaces.
+        for (r, _) in &rollouts {
+            for (&o, &n) in r.old.iter().zip(&r.new) {
+                debug_assert_eq!(n as usize, workers.len());
+                workers.push(workers[o as usize]);
+                speeds.push(speeds[o as usize]);
+            }
+        }
+        let speeds = speeds.iter().any(|&v| v != 1.0).then_some(speeds);
         let changes = self.changes(&f, &servers, duration, &rollouts)?;
         let servers = servers.into_iter().map(|(s, _)| s).collect::<Vec<_>>();
         let scripted_failures: Vec<ServerId> = changes
@@ -219,6 +234,7 @@ impl Resolver<'_> {
             servers,
             serving: Serving {
                 workers,
+                speeds,
                 service: f.servers.service,
                 queue_limit: f.servers.queue_limit,
                 queueing: f.servers.queueing,
@@ -342,6 +358,48 @@ impl Resolver<'_> {
         Ok(out)
     }
 
+    /// Each server's workers and service speed, for the initial servers then those
+    /// that `add` events bring (`count`, as [`Self::servers`] lists them).
+    fn resources(&self, f: &ScenarioFile, count: usize) -> Result<(Vec<u32>, Vec<f64>), ScenarioError> {
+        let s = &f.servers;
+        let initial = count - f.events.iter().filter(|e| e.action == file::Action::Add).count();
+        let one_each = |what: &str, given: usize, at: usize| {
+            ScenarioError::at(
+                self.path,
+                self.source,
+                at,
+                format!("{given} {what} for {initial} servers: give one per server, in configuration order"),
+            )
+        };
+        let each = s.workers.get_ref().0;
+        let mut workers: Vec<u32> = match &s.worker_counts {
+            // The default `workers` has an empty span: only a written one conflicts.
+            Some(w) if !s.workers.span().is_empty() => {
+                return self.err(
+                    w.span().start,
+                    "give either servers.workers or servers.worker_counts, not both",
+                );
+            }
+            Some(w) if w.get_ref().len() != initial => {
+                return Err(one_each("worker counts", w.get_ref().len(), w.span().start));
+            }
+            Some(w) => w.get_ref().iter().map(|c| c.0).collect(),
+            None => vec![each; initial],
+        };
+        let mut speeds: Vec<f64> = match &s.speeds {
+            Some(v) if v.get_ref().len() != initial => {
+                return Err(one_each("speeds", v.get_ref().len(), v.span().start));
+            }
+            Some(v) => v.get_ref().iter().map(|p| p.0).collect(),
+            None => vec![1.0; initial],
+        };
+        for e in f.events.iter().filter(|e| e.action == file::Action::Add) {
+            workers.push(e.workers.map_or(each, |w| w.0));
+            speeds.push(e.speed.map_or(1.0, |p| p.0));
+        }
+        Ok((workers, speeds))
+    }
+
     fn changes(
         &self,
         f: &ScenarioFile,
@@ -364,6 +422,9 @@ impl Resolver<'_> {
             }
             if e.weight.is_some() && e.action != file::Action::Add {
                 return self.err(at_offset, "weight is only for action = \"add\"");
+            }
+            if (e.workers.is_some() || e.speed.is_some()) && e.action != file::Action::Add {
+                return self.err(at_offset, "workers and speed are only for action = \"add\"");
             }
             if e.lasting.is_some() && e.action != file::Action::Fail {
                 return self.err(at_offset, "for = \"...\" is only for action = \"fail\"");
