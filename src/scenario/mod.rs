@@ -7,6 +7,7 @@
 pub mod distribution;
 pub mod error;
 pub mod file;
+pub mod autoscaling;
 pub mod operations;
 mod resolve;
 pub mod schema;

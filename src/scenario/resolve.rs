@@ -123,6 +123,20 @@ impl Resolver<'_> {
             );
         }
         let mut servers = servers;
+        let autoscaling = match &f.autoscaling {
+            None => None,
+            Some(a) => {
+                if !f.events.is_empty() || !f.deploys.is_empty() || !f.flapping.is_empty() {
+                    return self.err(
+                        a.span().start,
+                        "[autoscaling] sizes the pool itself: leave out [[events]], [[deploys]] and [[flapping]]",
+                    );
+                }
+                Some(super::autoscaling::resolve(a, &mut servers, workers, duration, &|offset, message| {
+                    ScenarioError::at(self.path, self.source, offset, message)
+                })?)
+            }
+        };
         let rollouts = operations::rollouts(&f.deploys, &mut servers, duration, &|offset, message| {
             ScenarioError::at(self.path, self.source, offset, message)
         })?;
@@ -144,6 +158,7 @@ impl Resolver<'_> {
         )?;
         let operations = operations::Operations {
             deploys: rollouts.into_iter().map(|(r, _)| r).collect(),
+            autoscaling,
             ..operations
         };
         let arrivals = f.arrivals.as_ref().map(|a| self.arrivals(a)).transpose()?;
