@@ -100,7 +100,10 @@ fn every_session_a_scale_event_moves_is_lost_to_autoscale() {
     let mut last: std::collections::HashMap<u32, &str> = Default::default();
     let mut moves = 0;
     for s in &lane.journeys {
-        if last.insert(s.user, s.server.as_str()).is_some_and(|before| before != s.server) {
+        if last
+            .insert(s.user, s.server.as_str())
+            .is_some_and(|before| before != s.server)
+        {
             moves += 1;
         }
     }
@@ -139,7 +142,10 @@ fn the_bundled_day_follows_its_load_whatever_the_threads() {
     let sc = Scenario::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/autoscale-diurnal.toml"))
         .expect("bundled scenario loads");
     let files = |threads| {
-        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("pool");
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .expect("pool");
         let result = pool.install(|| lbsim::experiment::run(&sc));
         (lbsim::output::csv::files(&sc, &result), result)
     };

@@ -159,7 +159,11 @@ pub fn replicate<S: RequestSource + Send + Sync>(
         match scaler {
             None => at,
             Some(s) => {
-                let decided = s.next_change().map(|c| c.at).filter(|&t| t < sc.duration).unwrap_or(Time::MAX);
+                let decided = s
+                    .next_change()
+                    .map(|c| c.at)
+                    .filter(|&t| t < sc.duration)
+                    .unwrap_or(Time::MAX);
                 let tick = Some(s.next_tick()).filter(|&t| t < sc.duration).unwrap_or(Time::MAX);
                 at.min(decided).min(tick)
             }
@@ -208,7 +212,9 @@ pub fn replicate<S: RequestSource + Send + Sync>(
                 next_change = changes.next();
             }
             None => {
-                let s = scaler.as_mut().expect("only an autoscaler stops the workload elsewhere");
+                let s = scaler
+                    .as_mut()
+                    .expect("only an autoscaler stops the workload elsewhere");
                 if let Some(change) = s.next_change().filter(|c| c.at == until).copied() {
                     s.pop_change();
                     lanes.par_iter_mut().for_each(|lane| lane.apply(&change, &workload));

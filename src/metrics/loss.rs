@@ -100,8 +100,9 @@ impl LossCause {
             .expect("every cause is listed")
     }
 
-    /// Whether the cause only arises from pool operations (health checks), so
-    /// losses.csv lists it only for scenarios that have them.
+    /// Whether the cause only arises from pool operations (health checks, deploys,
+    /// autoscaling), so losses.csv lists it only for scenarios that have them
+    /// (`autoscale` only for those with `[autoscaling]`).
     pub fn is_operational(self) -> bool {
         matches!(
             self,

@@ -281,7 +281,11 @@ pub fn files(sc: &Scenario, result: &RunResult) -> Vec<(&'static str, Vec<u8>)> 
         |_, lane, row| {
             let r = &lane.report;
             for (i, cause) in LossCause::ALL.iter().enumerate() {
-                if cause.is_operational() && sc.operations.is_empty() {
+                let listed = match cause {
+                    LossCause::Autoscale => sc.operations.autoscaling.is_some(),
+                    c => !c.is_operational() || !sc.operations.is_empty(),
+                };
+                if !listed {
                     continue;
                 }
                 row(vec![

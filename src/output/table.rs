@@ -117,7 +117,11 @@ pub fn render(result: &RunResult) -> String {
 /// The autoscaler's line under the table: the server count's range and the
 /// server-hours spent, the same for every policy.
 fn autoscaled(result: &RunResult) -> String {
-    let scaled: Vec<_> = result.replications.iter().filter_map(|r| r.autoscale.as_ref()).collect();
+    let scaled: Vec<_> = result
+        .replications
+        .iter()
+        .filter_map(|r| r.autoscale.as_ref())
+        .collect();
     let counts = scaled.iter().flat_map(|a| a.samples.iter().map(|s| s.serving));
     let (lo, hi) = counts.fold((u32::MAX, 0), |(lo, hi), n| (lo.min(n), hi.max(n)));
     let hours: Vec<f64> = scaled.iter().map(|a| a.server_hours).collect();

@@ -215,9 +215,7 @@ impl<'a> Scaler<'a> {
         let secs = a.period as f64 / SECOND as f64;
         let rps = self.requests as f64 / secs;
         let metric = match a.metric {
-            Metric::Utilization => {
-                self.busy as f64 / (ready.max(1) as f64 * a.workers as f64 * a.period as f64)
-            }
+            Metric::Utilization => self.busy as f64 / (ready.max(1) as f64 * a.workers as f64 * a.period as f64),
             Metric::RequestsPerServer => rps / ready.max(1) as f64,
         };
         self.busy = 0;
@@ -276,8 +274,16 @@ impl<'a> Scaler<'a> {
     /// removal (and while it drains).
     pub fn server_secs(&self, end: Time) -> f64 {
         let live: Time = self.serving.iter().map(|&(_, l)| end.saturating_sub(l)).sum::<Time>()
-            + self.pending.iter().map(|&(_, l, _)| end.saturating_sub(l)).sum::<Time>()
-            + self.draining.iter().map(|&(_, l, g)| g.min(end).saturating_sub(l)).sum::<Time>();
+            + self
+                .pending
+                .iter()
+                .map(|&(_, l, _)| end.saturating_sub(l))
+                .sum::<Time>()
+            + self
+                .draining
+                .iter()
+                .map(|&(_, l, g)| g.min(end).saturating_sub(l))
+                .sum::<Time>();
         (self.spent + live) as f64 / SECOND as f64
     }
 
@@ -385,7 +391,13 @@ mod tests {
         let a = hpa(2, 10);
         let mut s = Scaler::new(&a);
         period(&mut s, 40);
-        assert_eq!(s.next_change(), Some(&PoolChange { at: 45 * SECOND, kind: PoolChangeKind::Add(2) }));
+        assert_eq!(
+            s.next_change(),
+            Some(&PoolChange {
+                at: 45 * SECOND,
+                kind: PoolChangeKind::Add(2)
+            })
+        );
         assert_eq!(s.samples[0].requested, 4);
         while s.pop_change().is_some() {}
         for _ in 0..3 {

@@ -91,9 +91,15 @@ pub(super) fn resolve(
     if let Some(t) = &f.tolerance
         && !(0.0..1.0).contains(t.get_ref())
     {
-        return Err(err(t.span().start, "tolerance is a share in [0, 1), e.g. 0.1 (HPA's default)".into()));
+        return Err(err(
+            t.span().start,
+            "tolerance is a share in [0, 1), e.g. 0.1 (HPA's default)".into(),
+        ));
     }
-    let drain = f.drain.as_ref().map_or(if aws { 300 } else { 30 } * SECOND, |d| d.get_ref().0);
+    let drain = f
+        .drain
+        .as_ref()
+        .map_or(if aws { 300 } else { 30 } * SECOND, |d| d.get_ref().0);
     if let Some(d) = &f.drain
         && d.get_ref().0 >= duration
     {
@@ -106,11 +112,17 @@ pub(super) fn resolve(
             ),
         ));
     }
-    let period = f.period.as_ref().map_or(if aws { 60 } else { 15 } * SECOND, |p| p.get_ref().0);
+    let period = f
+        .period
+        .as_ref()
+        .map_or(if aws { 60 } else { 15 } * SECOND, |p| p.get_ref().0);
     if let Some(p) = &f.period
         && (p.get_ref().0 == 0 || p.get_ref().0 >= duration)
     {
-        return Err(err(p.span().start, "period must be longer than 0 and shorter than the run, e.g. \"15s\"".into()));
+        return Err(err(
+            p.span().start,
+            "period must be longer than 0 and shorter than the run, e.g. \"15s\"".into(),
+        ));
     }
     let slots_before: Vec<ServerId> = (0..servers.len() as ServerId).collect();
     let initial = (slots_before.len() as u32).clamp(min, max);

@@ -4,10 +4,10 @@
 //! keys and impossible values with the line and column where they stand, and
 //! resolves names (servers, addresses, policies) into the model the run uses.
 
+pub mod autoscaling;
 pub mod distribution;
 pub mod error;
 pub mod file;
-pub mod autoscaling;
 pub mod operations;
 mod resolve;
 pub mod schema;

@@ -132,9 +132,13 @@ impl Resolver<'_> {
                         "[autoscaling] sizes the pool itself: leave out [[events]], [[deploys]] and [[flapping]]",
                     );
                 }
-                Some(super::autoscaling::resolve(a, &mut servers, workers, duration, &|offset, message| {
-                    ScenarioError::at(self.path, self.source, offset, message)
-                })?)
+                Some(super::autoscaling::resolve(
+                    a,
+                    &mut servers,
+                    workers,
+                    duration,
+                    &|offset, message| ScenarioError::at(self.path, self.source, offset, message),
+                )?)
             }
         };
         let rollouts = operations::rollouts(&f.deploys, &mut servers, duration, &|offset, message| {
