@@ -706,9 +706,24 @@ fn autoscaling_values_that_cannot_work_are_pointed_at() {
         ("min = 0\nmax = 4\ntarget = 0.5", 13, 7, "at least 1"),
         ("min = 1\nmax = 4\ntarget = 1.5", 15, 10, "(0, 1]"),
         ("min = 1\nmax = 4\ntarget = 0", 15, 10, "(0, 1]"),
-        ("min = 1\nmax = 4\ntarget = 0.5\ndrain = \"1h\"", 16, 9, "not shorter than the run"),
-        ("min = 1\nmax = 4\ntarget = 0.5\nproduct = \"gke\"", 16, 11, "kubernetes-hpa"),
-        ("min = 1\nmax = 4\ntarget = 0.5\nmetric = \"cpu\"", 16, 10, "requests_per_server"),
+        (
+            "min = 1\nmax = 4\ntarget = 0.5\ndrain = \"1h\"",
+            16,
+            9,
+            "not shorter than the run",
+        ),
+        (
+            "min = 1\nmax = 4\ntarget = 0.5\nproduct = \"gke\"",
+            16,
+            11,
+            "kubernetes-hpa",
+        ),
+        (
+            "min = 1\nmax = 4\ntarget = 0.5\nmetric = \"cpu\"",
+            16,
+            10,
+            "requests_per_server",
+        ),
     ];
     let dir = tempfile::tempdir().expect("temp dir");
     for (section, line, col, phrase) in cases {
@@ -716,7 +731,10 @@ fn autoscaling_values_that_cannot_work_are_pointed_at() {
         let path = write(&dir, "autoscale.toml", &text);
         let err = usage_error(&["validate", path.to_str().expect("UTF-8 path")]);
         let prefix = format!("error: {}:{line}:{col}: ", path.display());
-        assert!(err.starts_with(&prefix), "{section:?}: expected {prefix:?}, got:\n{err}");
+        assert!(
+            err.starts_with(&prefix),
+            "{section:?}: expected {prefix:?}, got:\n{err}"
+        );
         assert!(err.contains(phrase), "{section:?}: no {phrase:?} in:\n{err}");
     }
 }

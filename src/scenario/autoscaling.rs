@@ -78,7 +78,7 @@ pub(super) fn resolve(
         ));
     }
     let target = *f.target.get_ref();
-    if !(target > 0.0) || (metric == Metric::Utilization && target > 1.0) {
+    if target.is_nan() || target <= 0.0 || (metric == Metric::Utilization && target > 1.0) {
         return Err(err(
             f.target.span().start,
             match metric {
