@@ -736,3 +736,44 @@ fn servers_that_differ_need_positive_speeds_and_workers_one_per_server() {
         &["either servers.workers or servers.worker_counts"],
     );
 }
+
+#[test]
+fn autoscaling_values_that_cannot_work_are_pointed_at() {
+    // (the section's lines, the bad line's number in the file, its column, a phrase)
+    let cases = [
+        ("min = 3\nmax = 2\ntarget = 0.5", 14, 7, "below min"),
+        ("min = 0\nmax = 4\ntarget = 0.5", 13, 7, "at least 1"),
+        ("min = 1\nmax = 4\ntarget = 1.5", 15, 10, "(0, 1]"),
+        ("min = 1\nmax = 4\ntarget = 0", 15, 10, "(0, 1]"),
+        (
+            "min = 1\nmax = 4\ntarget = 0.5\ndrain = \"1h\"",
+            16,
+            9,
+            "not shorter than the run",
+        ),
+        (
+            "min = 1\nmax = 4\ntarget = 0.5\nproduct = \"gke\"",
+            16,
+            11,
+            "kubernetes-hpa",
+        ),
+        (
+            "min = 1\nmax = 4\ntarget = 0.5\nmetric = \"cpu\"",
+            16,
+            10,
+            "requests_per_server",
+        ),
+    ];
+    let dir = tempfile::tempdir().expect("temp dir");
+    for (section, line, col, phrase) in cases {
+        let text = format!("{VALID}\n[autoscaling]\n{section}\n");
+        let path = write(&dir, "autoscale.toml", &text);
+        let err = usage_error(&["validate", path.to_str().expect("UTF-8 path")]);
+        let prefix = format!("error: {}:{line}:{col}: ", path.display());
+        assert!(
+            err.starts_with(&prefix),
+            "{section:?}: expected {prefix:?}, got:\n{err}"
+        );
+        assert!(err.contains(phrase), "{section:?}: no {phrase:?} in:\n{err}");
+    }
+}

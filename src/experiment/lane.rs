@@ -51,8 +51,14 @@ pub struct Lane {
     warmup_busy: Vec<Time>,
     /// With health checks: which servers have really failed, beside the pool's view.
     health: Option<Health>,
-    /// With deploys: per server, whether it drained and left (its state went with it).
+    /// With deploys or autoscaling: per server, whether it drained and left (its
+    /// state went with it).
     drained: Option<Vec<bool>>,
+    /// What a loss on a draining or drained server is put down to.
+    drain_cause: LossCause,
+    /// What a remap by a pool change is put down to: under an autoscaler, every
+    /// pool change is a scale event.
+    remap_cause: LossCause,
 }
 
 /// Attempts on other hosts a request may make at most (Envoy's retry budget is
@@ -94,7 +100,18 @@ impl Lane {
             measuring: sc.warmup == 0,
             warmup_busy: Vec::new(),
             health: sc.operations.health_checks.map(|hc| Health::new(hc, sc.servers.len())),
-            drained: (!sc.operations.deploys.is_empty()).then(|| vec![false; sc.servers.len()]),
+            drained: (!sc.operations.deploys.is_empty() || sc.operations.autoscaling.is_some())
+                .then(|| vec![false; sc.servers.len()]),
+            drain_cause: if sc.operations.autoscaling.is_some() {
+                LossCause::Autoscale
+            } else {
+                LossCause::Deploy
+            },
+            remap_cause: if sc.operations.autoscaling.is_some() {
+                LossCause::Autoscale
+            } else {
+                LossCause::PoolRemap
+            },
         }
     }
 
@@ -202,16 +219,14 @@ impl Lane {
             _ if self.store.is_some() => None,
             Prior::Gone => Some(self.gone_cause(u)),
             Prior::Live(h) if h == s => None,
-            Prior::Live(h) if self.pool.presence(h) == Presence::Draining => Some(LossCause::Deploy),
+            Prior::Live(h) if self.pool.presence(h) == Presence::Draining => Some(self.drain_cause),
             Prior::Live(_) => {
                 let remapped = self.states.remapped(u);
                 let change = self.states.change_since_served(u, r.change);
-                Some(LossCause::attribute(
-                    self.policy.affinity(),
-                    change,
-                    remapped,
-                    pick.memory,
-                ))
+                match LossCause::attribute(self.policy.affinity(), change, remapped, pick.memory) {
+                    LossCause::PoolRemap => Some(self.remap_cause),
+                    c => Some(c),
+                }
             }
         };
         if let Some(c) = cause {
@@ -235,7 +250,7 @@ impl Lane {
     fn gone_cause(&self, u: u32) -> LossCause {
         let deployed = |h: ServerId| self.drained.as_ref().is_some_and(|d| d[h as usize]);
         match self.states.holder(u) {
-            Some(h) if deployed(h) => LossCause::Deploy,
+            Some(h) if deployed(h) => self.drain_cause,
             _ => LossCause::ServerGone,
         }
     }

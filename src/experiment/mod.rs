@@ -15,6 +15,8 @@ use rayon::prelude::*;
 
 use crate::engine::Time;
 use crate::metrics::LaneReport;
+use crate::pool::PoolChange;
+use crate::pool::autoscale::{Scaled, Scaler};
 use crate::scenario::Scenario;
 use crate::workload::{Request, RequestSource, Workload};
 
@@ -43,6 +45,8 @@ pub struct Replication {
     pub requests: u64,
     pub users: u32,
     pub visits: u64,
+    /// With `[autoscaling]`: the controller's evaluations.
+    pub autoscale: Option<Scaled>,
 }
 
 impl Replication {
@@ -147,7 +151,25 @@ pub fn replicate<S: RequestSource + Send + Sync>(
     let all_changes = sc.changes_for(replication);
     let mut changes = all_changes.iter().filter(|c| c.at < sc.duration);
     let mut next_change = changes.next();
-    let mut until = next_change.map_or(Time::MAX, |c| c.at);
+    let mut scaler = sc.operations.autoscaling.as_ref().map(Scaler::new);
+    // The workload stops at every pool change and, with an autoscaler, at each of
+    // its evaluations and at the changes it decided.
+    let stop = |fixed: Option<&PoolChange>, scaler: &Option<Scaler>| {
+        let at = fixed.map_or(Time::MAX, |c| c.at);
+        match scaler {
+            None => at,
+            Some(s) => {
+                let decided = s
+                    .next_change()
+                    .map(|c| c.at)
+                    .filter(|&t| t < sc.duration)
+                    .unwrap_or(Time::MAX);
+                let tick = Some(s.next_tick()).filter(|&t| t < sc.duration).unwrap_or(Time::MAX);
+                at.min(decided).min(tick)
+            }
+        }
+    };
+    let mut until = stop(next_change, &scaler);
     let mut chunk: Vec<Request> = Vec::with_capacity(CHUNK);
     let mut next: Vec<Request> = Vec::with_capacity(CHUNK);
     let mut requests = 0u64;
@@ -168,6 +190,9 @@ pub fn replicate<S: RequestSource + Send + Sync>(
             },
             || lanes.par_iter_mut().for_each(|lane| lane.route_all(&chunk)),
         );
+        if let Some(s) = &mut scaler {
+            s.count(chunk.iter().map(|r| r.service));
+        }
         requests += chunk.len() as u64;
         let now = chunk.last().map_or(reached, |r| r.time.min(sc.duration)).max(reached);
         progress.advance(now - reached, chunk.len() as u64 * lanes.len() as u64);
@@ -176,16 +201,33 @@ pub fn replicate<S: RequestSource + Send + Sync>(
             std::mem::swap(&mut chunk, &mut next);
             continue;
         }
-        let Some(change) = next_change else {
+        if until == Time::MAX {
             progress.advance(sc.duration.saturating_sub(reached), 0);
             break;
-        };
-        lanes.par_iter_mut().for_each(|lane| lane.apply(change, &workload));
-        next_change = changes.next();
-        until = next_change.map_or(Time::MAX, |c| c.at);
+        }
+        // Scripted changes first, then the autoscaler's, then its evaluation.
+        match next_change.filter(|c| c.at == until) {
+            Some(change) => {
+                lanes.par_iter_mut().for_each(|lane| lane.apply(change, &workload));
+                next_change = changes.next();
+            }
+            None => {
+                let s = scaler
+                    .as_mut()
+                    .expect("only an autoscaler stops the workload elsewhere");
+                if let Some(change) = s.next_change().filter(|c| c.at == until).copied() {
+                    s.pop_change();
+                    lanes.par_iter_mut().for_each(|lane| lane.apply(&change, &workload));
+                } else {
+                    s.tick();
+                }
+            }
+        }
+        until = stop(next_change, &scaler);
         chunk.clear();
         workload.fill(&mut chunk, until, CHUNK);
     }
+    let scaled = scaler.map(|s| s.finish(sc.duration));
     let lanes = lanes
         .into_iter()
         .map(|lane| {
@@ -204,5 +246,6 @@ pub fn replicate<S: RequestSource + Send + Sync>(
         requests,
         users: workload.users(),
         visits: workload.visits(),
+        autoscale: scaled,
     }
 }

@@ -22,6 +22,8 @@
 //! A rolling deploy's losses are `deploy`: the state was on a server being
 //! replaced, and the request went elsewhere while it drained or came after it went.
 //!
+//! Under `[autoscaling]` the same losses on a server scaled in are `autoscale`.
+//!
 //! With health checks, a request sent to a server that has failed but is still in
 //! the pool (its checks have not failed `fall` times yet, or panic routes to every
 //! host) fails: `undetected_failure`, with `panic` as its detail in the second case.
@@ -41,6 +43,9 @@ pub enum LossCause {
     /// The server holding the state was replaced by a deploy: the request went
     /// elsewhere while it drained, or came after it was gone.
     Deploy,
+    /// The server holding the state was scaled in by the autoscaler: the request
+    /// went elsewhere while it drained, or came after it was gone.
+    Autoscale,
     /// The request went to a failed server the balancer still routes to.
     UndetectedFailure {
         panic: bool,
@@ -67,7 +72,7 @@ impl Unserved {
 
 impl LossCause {
     /// Every cause, in report order; `index` positions a cause in this list.
-    pub const ALL: [LossCause; 17] = [
+    pub const ALL: [LossCause; 18] = [
         LossCause::AddressChanged(AddressChange::Mobility),
         LossCause::AddressChanged(AddressChange::Scripted),
         LossCause::AddressChanged(AddressChange::Renumbering),
@@ -83,6 +88,7 @@ impl LossCause {
         LossCause::NotServed(Unserved::Dropped),
         LossCause::NotServed(Unserved::Unroutable),
         LossCause::Deploy,
+        LossCause::Autoscale,
         LossCause::UndetectedFailure { panic: false },
         LossCause::UndetectedFailure { panic: true },
     ];
@@ -94,10 +100,14 @@ impl LossCause {
             .expect("every cause is listed")
     }
 
-    /// Whether the cause only arises from pool operations (health checks), so
-    /// losses.csv lists it only for scenarios that have them.
+    /// Whether the cause only arises from pool operations (health checks, deploys,
+    /// autoscaling), so losses.csv lists it only for scenarios that have them
+    /// (`autoscale` only for those with `[autoscaling]`).
     pub fn is_operational(self) -> bool {
-        matches!(self, LossCause::Deploy | LossCause::UndetectedFailure { .. })
+        matches!(
+            self,
+            LossCause::Deploy | LossCause::Autoscale | LossCause::UndetectedFailure { .. }
+        )
     }
 
     pub fn name(self) -> &'static str {
@@ -110,6 +120,7 @@ impl LossCause {
             LossCause::LoadSpill => "load_spill",
             LossCause::NotServed(_) => "not_served",
             LossCause::Deploy => "deploy",
+            LossCause::Autoscale => "autoscale",
             LossCause::UndetectedFailure { .. } => "undetected_failure",
         }
     }

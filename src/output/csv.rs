@@ -281,7 +281,11 @@ pub fn files(sc: &Scenario, result: &RunResult) -> Vec<(&'static str, Vec<u8>)> 
         |_, lane, row| {
             let r = &lane.report;
             for (i, cause) in LossCause::ALL.iter().enumerate() {
-                if cause.is_operational() && sc.operations.is_empty() {
+                let listed = match cause {
+                    LossCause::Autoscale => sc.operations.autoscaling.is_some(),
+                    c => !c.is_operational() || !sc.operations.is_empty(),
+                };
+                if !listed {
                     continue;
                 }
                 row(vec![
@@ -338,6 +342,9 @@ pub fn files(sc: &Scenario, result: &RunResult) -> Vec<(&'static str, Vec<u8>)> 
         ("losses.csv", losses),
         ("events.csv", events),
     ];
+    if sc.operations.autoscaling.is_some() {
+        out.push(("autoscale.csv", autoscale(sc, result)));
+    }
     if !followed.is_empty() {
         let journeys = table(
             sc,
@@ -363,4 +370,40 @@ pub fn files(sc: &Scenario, result: &RunResult) -> Vec<(&'static str, Vec<u8>)> 
         out.push(("journeys.csv", journeys));
     }
     out
+}
+
+/// autoscale.csv: the controller's evaluations, per replication (the same for
+/// every policy).
+fn autoscale(sc: &Scenario, result: &RunResult) -> Vec<u8> {
+    let mut w = Writer::from_writer(Vec::new());
+    w.write_record([
+        "scenario",
+        "replication",
+        "seed",
+        "time_s",
+        "clock",
+        "serving",
+        "requested",
+        "metric",
+        "requests_per_s",
+    ])
+    .expect("in-memory write");
+    for rep in &result.replications {
+        let Some(a) = &rep.autoscale else { continue };
+        for s in &a.samples {
+            w.write_record([
+                sc.name.clone(),
+                rep.index.to_string(),
+                sc.seed.to_string(),
+                num(time::as_secs(s.at)),
+                time::clock(s.at),
+                s.serving.to_string(),
+                s.requested.to_string(),
+                num(s.metric),
+                num(s.requests_per_sec),
+            ])
+            .expect("in-memory write");
+        }
+    }
+    w.into_inner().expect("in-memory flush")
 }

@@ -107,7 +107,30 @@ pub fn render(result: &RunResult) -> String {
         rows.push(row);
     }
     // Numbers align right; the policy and the cause, left.
-    columns(&rows, |j, n| j != 0 && j != n - 1, true)
+    let mut out = columns(&rows, |j, n| j != 0 && j != n - 1, true);
+    if first.autoscale.is_some() {
+        out += &autoscaled(result);
+    }
+    out
+}
+
+/// The autoscaler's line under the table: the server count's range and the
+/// server-hours spent, the same for every policy.
+fn autoscaled(result: &RunResult) -> String {
+    let scaled: Vec<_> = result
+        .replications
+        .iter()
+        .filter_map(|r| r.autoscale.as_ref())
+        .collect();
+    let counts = scaled.iter().flat_map(|a| a.samples.iter().map(|s| s.serving));
+    let (lo, hi) = counts.fold((u32::MAX, 0), |(lo, hi), n| (lo.min(n), hi.max(n)));
+    let hours: Vec<f64> = scaled.iter().map(|a| a.server_hours).collect();
+    format!(
+        "\nautoscaling: {}-{} servers serving, {} server-hours\n",
+        lo.min(hi),
+        hi,
+        Estimate::of(&hours).show(1)
+    )
 }
 
 /// Lays `rows` (the first a header) out in columns two spaces apart, each as wide

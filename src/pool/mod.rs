@@ -1,6 +1,7 @@
 //! The servers behind the balancer: who is in the pool and up, what each is doing
 //! (workers, queue, requests in flight), and which session state each one holds.
 
+pub mod autoscale;
 pub mod change;
 pub mod deploy;
 pub mod flight;
@@ -142,7 +143,9 @@ impl Pool {
     /// failing a server that is already down).
     pub fn apply(&mut self, kind: &PoolChangeKind) -> bool {
         let (s, from, to) = match *kind {
-            PoolChangeKind::Add(s) => (s, &[Presence::Absent][..], Presence::Up),
+            // A removed server joins again only when an autoscaler reuses its slot
+            // (scripted events are checked never to re-add one).
+            PoolChangeKind::Add(s) => (s, &[Presence::Absent, Presence::Removed][..], Presence::Up),
             PoolChangeKind::Remove(s) => (
                 s,
                 &[Presence::Up, Presence::Down, Presence::Draining][..],

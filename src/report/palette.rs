@@ -53,6 +53,7 @@ pub fn cause(name: &str, detail: &str) -> RGBColor {
         ("not_served", "dropped") => RGBColor(227, 119, 194),
         ("not_served", _) => RGBColor(247, 182, 210),
         ("deploy", _) => RGBColor(255, 187, 120),
+        ("autoscale", _) => RGBColor(196, 156, 148),
         ("undetected_failure", "panic") => RGBColor(156, 158, 222),
         ("undetected_failure", _) => RGBColor(57, 59, 121),
         _ => RGBColor(188, 189, 34),

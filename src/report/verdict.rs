@@ -23,6 +23,7 @@ fn cause_words(name: &str, detail: &str) -> String {
         ("not_served", "dropped") => "requests turned away by full waiting lines".into(),
         ("not_served", "unroutable") => "requests arriving while no server was up".into(),
         ("deploy", _) => "servers replaced by a rolling deploy".into(),
+        ("autoscale", _) => "servers added or removed by the autoscaler".into(),
         ("undetected_failure", "panic") => "requests sent to failed servers in panic mode".into(),
         ("undetected_failure", _) => "requests sent to failed servers before their health checks noticed".into(),
         (name, "") => name.replace('_', " "),

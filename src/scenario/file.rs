@@ -60,6 +60,9 @@ pub struct ScenarioFile {
     pub flapping: Vec<super::operations::FlappingFile>,
     #[serde(default)]
     pub deploys: Vec<super::operations::DeployFile>,
+    #[serde(default)]
+    #[schemars(with = "Option<super::autoscaling::AutoscalingFile>")]
+    pub autoscaling: Option<Spanned<super::autoscaling::AutoscalingFile>>,
 }
 
 /// New users arriving as a Poisson process, optionally shaped over the day.

@@ -4,6 +4,7 @@
 //! keys and impossible values with the line and column where they stand, and
 //! resolves names (servers, addresses, policies) into the model the run uses.
 
+pub mod autoscaling;
 pub mod distribution;
 pub mod error;
 pub mod file;

@@ -97,12 +97,17 @@ pub struct Operations {
     pub flapping: Vec<Flapping>,
     /// Rolling deploys; their pool changes are already in the scenario's `changes`.
     pub deploys: Vec<Rollout>,
+    /// The pool sized by a controller; its changes are decided as the run goes.
+    pub autoscaling: Option<crate::pool::autoscale::Autoscaling>,
 }
 
 impl Operations {
     /// Whether the scenario has none of these operations.
     pub fn is_empty(&self) -> bool {
-        self.health_checks.is_none() && self.flapping.is_empty() && self.deploys.is_empty()
+        self.health_checks.is_none()
+            && self.flapping.is_empty()
+            && self.deploys.is_empty()
+            && self.autoscaling.is_none()
     }
 
     /// Whether every replication applies the scenario's `changes` as they stand.
@@ -118,6 +123,9 @@ impl Operations {
     /// Lines for `lbsim validate`.
     pub fn describe(&self, servers: &[Server]) -> String {
         let mut out = String::new();
+        if let Some(a) = &self.autoscaling {
+            out += &super::autoscaling::describe(a);
+        }
         if let Some(h) = &self.health_checks {
             let panic = if h.panic_threshold > 0.0 {
                 format!(
@@ -277,6 +285,7 @@ pub(super) fn resolve(
         health_checks,
         flapping: out,
         deploys: Vec::new(),
+        autoscaling: None,
     })
 }
 

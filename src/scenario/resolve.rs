@@ -129,6 +129,32 @@ impl Resolver<'_> {
             );
         }
         let mut servers = servers;
+        let autoscaling = match &f.autoscaling {
+            None => None,
+            Some(a) => {
+                if !f.events.is_empty() || !f.deploys.is_empty() || !f.flapping.is_empty() {
+                    return self.err(
+                        a.span().start,
+                        "[autoscaling] sizes the pool itself: leave out [[events]], [[deploys]] and [[flapping]]",
+                    );
+                }
+                // An autoscaling group launches one instance type (a Deployment's
+                // pod template, an Auto Scaling group's launch template).
+                if f.servers.worker_counts.is_some() || f.servers.speeds.is_some() {
+                    return self.err(
+                        a.span().start,
+                        "[autoscaling] launches servers alike: give servers.workers, not worker_counts or speeds",
+                    );
+                }
+                let each = f.servers.workers.get_ref().0;
+                let a = super::autoscaling::resolve(a, &mut servers, each, duration, &|offset, message| {
+                    ScenarioError::at(self.path, self.source, offset, message)
+                })?;
+                workers.resize(servers.len(), each);
+                speeds.resize(servers.len(), 1.0);
+                Some(a)
+            }
+        };
         let rollouts = operations::rollouts(&f.deploys, &mut servers, duration, &|offset, message| {
             ScenarioError::at(self.path, self.source, offset, message)
         })?;
@@ -159,6 +185,7 @@ impl Resolver<'_> {
         )?;
         let operations = operations::Operations {
             deploys: rollouts.into_iter().map(|(r, _)| r).collect(),
+            autoscaling,
             ..operations
         };
         let arrivals = f.arrivals.as_ref().map(|a| self.arrivals(a)).transpose()?;
