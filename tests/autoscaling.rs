@@ -161,3 +161,30 @@ fn the_bundled_day_follows_its_load_whatever_the_threads() {
     assert!(hour(20) > 1.5 * hour(8), "20h: {}, 8h: {}", hour(20), hour(8));
     assert!(samples.iter().all(|s| (2..=12).contains(&s.serving)));
 }
+
+#[test]
+fn the_report_draws_the_servers_beside_the_load_only_when_autoscaled() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let charts = |name: &str, text: String| {
+        let path = dir.path().join(format!("{name}.toml"));
+        std::fs::write(&path, text).expect("scenario written");
+        let out = dir.path().join(name);
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_lbsim"))
+            .args(["run", path.to_str().expect("UTF-8"), "--quiet", "--out"])
+            .arg(&out)
+            .output()
+            .expect("lbsim runs");
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let html = std::fs::read_to_string(out.join("report.html")).expect("report written");
+        (
+            out.join("charts/servers_over_time.svg").is_file(),
+            html.contains("servers_over_time"),
+        )
+    };
+    assert_eq!(charts("scaled", scenario("ip_hash", "")), (true, true));
+    let fixed = scenario("ip_hash", "").replace(
+        "[autoscaling]\nmetric = \"requests_per_server\"\ntarget = 1\nmin = 1\nmax = 8\n",
+        "",
+    );
+    assert_eq!(charts("fixed", fixed), (false, false));
+}

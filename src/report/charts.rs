@@ -45,6 +45,7 @@ enum Kind {
     LoadDistribution,
     LatencyOverTime,
     Utilisation,
+    ServersOverTime,
 }
 
 /// Typical levels this many times apart put two groups of policies on separate scales.
@@ -141,6 +142,7 @@ impl Kind {
             Kind::LoadDistribution => "server_load_distribution",
             Kind::LatencyOverTime => "latency_p99_over_time",
             Kind::Utilisation => "server_utilisation",
+            Kind::ServersOverTime => "servers_over_time",
         }
     }
 
@@ -150,7 +152,7 @@ impl Kind {
             Kind::ImbalanceOverTime | Kind::ServerLoad | Kind::BusiestWindowLoad | Kind::LoadDistribution => {
                 Question::Balance
             }
-            Kind::LatencyOverTime | Kind::Utilisation => Question::Speed,
+            Kind::LatencyOverTime | Kind::Utilisation | Kind::ServersOverTime => Question::Speed,
         }
     }
 
@@ -175,6 +177,7 @@ impl Kind {
             Kind::LoadDistribution => "Share of servers at or below each load, whole run".into(),
             Kind::LatencyOverTime => format!("p99 latency per {window} window"),
             Kind::Utilisation => "Utilisation per server (busy worker time / available)".into(),
+            Kind::ServersOverTime => "Servers over time, beside the load that sized them".into(),
         }
     }
 
@@ -214,6 +217,11 @@ impl Kind {
                 .into(),
             Kind::LatencyOverTime => "99% of each window's requests were answered within this time.".into(),
             Kind::Utilisation => "Busy worker time over available worker time while the server was up.".into(),
+            Kind::ServersOverTime => "The autoscaler's view at each evaluation of the first replication: requests \
+                                      per second above; below, the servers it asked for (dashed) and those taking \
+                                      traffic (solid), which follow after the provisioning delay. Every policy \
+                                      sees this one pool, so their losses to it compare like for like."
+                .into(),
         };
         match self.scale(d) {
             Scale::Panels(high, _) => {
@@ -274,6 +282,9 @@ pub fn render_all(d: &RunData) -> Result<Vec<Chart>, String> {
     kinds.push(Kind::LoadDistribution);
     if d.has_latency() {
         kinds.extend([Kind::LatencyOverTime, Kind::Utilisation]);
+    }
+    if !d.autoscale.is_empty() {
+        kinds.push(Kind::ServersOverTime);
     }
     kinds.into_iter().map(|k| render(k, d)).collect()
 }
@@ -401,6 +412,7 @@ where
             server_bars(&plot, d, &percent, "utilisation (% of worker time)", None)?;
             legend(&legend_area, &policies())
         }
+        Kind::ServersOverTime => super::servers::servers_chart(&area, d),
         Kind::LossByCause => {
             let shown: Vec<usize> = (0..d.causes.len())
                 .filter(|&k| d.cause_per_1k.iter().any(|p| p[k] > 0.0))

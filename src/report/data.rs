@@ -99,6 +99,15 @@ pub struct PoolEvent {
     pub server: String,
 }
 
+/// One evaluation of the autoscaler, as autoscale.csv lists it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ScalePoint {
+    pub time_s: f64,
+    pub serving: f64,
+    pub requested: f64,
+    pub requests_per_s: f64,
+}
+
 /// Everything a report shows, for one run folder.
 pub struct RunData {
     /// run.json as written.
@@ -132,6 +141,9 @@ pub struct RunData {
     /// mean over replications; NaN where the policy's picks cannot be foreseen
     /// (load-aware), so nothing is known to have moved.
     pub event_moved: Vec<Vec<f64>>,
+    /// The autoscaler's evaluations in the first replication; empty for runs
+    /// without `[autoscaling]`.
+    pub autoscale: Vec<ScalePoint>,
 }
 
 /// Each server's load over its fair share in the run's busiest window.
@@ -183,6 +195,30 @@ fn busiest_window(
         clock,
         load_vs_fair: means(load),
     }))
+}
+
+/// The first replication's rows of autoscale.csv.
+fn scale_points(t: &Table) -> Result<Vec<ScalePoint>, ReportError> {
+    let (c_rep, c_time, c_serving, c_requested, c_rate) = (
+        t.col("replication")?,
+        t.col("time_s")?,
+        t.col("serving")?,
+        t.col("requested")?,
+        t.col("requests_per_s")?,
+    );
+    let Some(first) = t.rows.first().map(|r| r[c_rep].to_string()) else {
+        return Ok(Vec::new());
+    };
+    Ok(t.rows
+        .iter()
+        .filter(|r| r[c_rep] == *first)
+        .map(|r| ScalePoint {
+            time_s: number(r, c_time),
+            serving: number(r, c_serving),
+            requested: number(r, c_requested),
+            requests_per_s: number(r, c_rate),
+        })
+        .collect())
 }
 
 impl RunData {
@@ -370,7 +406,14 @@ impl RunData {
             moved[policy_of(&ev, row)?][k].add(if foreseen { number(row, c_moved) } else { f64::NAN });
         }
 
+        let autoscale = if dir.join("autoscale.csv").is_file() {
+            scale_points(&Table::read(dir, "autoscale.csv")?)?
+        } else {
+            Vec::new()
+        };
+
         Ok(RunData {
+            autoscale,
             policies,
             replications: reps.len(),
             summary,

@@ -9,7 +9,7 @@ use super::data::RunData;
 use super::palette;
 
 /// The time unit for the x axis: hours for runs of three hours or more.
-fn time_unit(d: &RunData) -> (f64, &'static str) {
+pub(super) fn time_unit(d: &RunData) -> (f64, &'static str) {
     if d.duration_s >= 3.0 * 3600.0 {
         (3600.0, "h")
     } else {

@@ -17,6 +17,7 @@ mod lines;
 pub mod measure;
 pub mod palette;
 pub mod plan;
+mod servers;
 pub mod sweep;
 pub mod verdict;
 
