@@ -20,41 +20,14 @@ where
     let (upper, lower) = area.split_vertically(area.dim_in_pixel().1 * 2 / 5);
     let points = &d.autoscale;
     let load = top(points.iter().map(|p| p.requests_per_s), 0.0);
-    let mut chart = ChartBuilder::on(&upper)
-        .margin(10)
-        .x_label_area_size(30)
-        .y_label_area_size(80)
-        .build_cartesian_2d(0.0..end, 0.0..load)?;
-    chart
-        .configure_mesh()
-        .y_desc("requests/s")
-        .x_label_formatter(&tick)
-        .y_label_formatter(&tick)
-        .label_style((FONT, 14))
-        .axis_desc_style((FONT, 16))
-        .light_line_style(WHITE.mix(0.0))
-        .draw()?;
+    let mut chart = axes(&upper, (end, load), ("", "requests/s"))?;
     let ink = RGBColor(60, 60, 60);
     chart.draw_series(LineSeries::new(
         points.iter().map(|p| (p.time_s / scale, p.requests_per_s)),
         ink.stroke_width(2),
     ))?;
     let most = points.iter().map(|p| p.serving.max(p.requested)).fold(1.0, f64::max);
-    let mut chart = ChartBuilder::on(&lower)
-        .margin(10)
-        .x_label_area_size(50)
-        .y_label_area_size(80)
-        .build_cartesian_2d(0.0..end, 0.0..most.ceil() + 1.0)?;
-    chart
-        .configure_mesh()
-        .x_desc(format!("time ({unit})"))
-        .y_desc("servers")
-        .x_label_formatter(&tick)
-        .y_label_formatter(&tick)
-        .label_style((FONT, 14))
-        .axis_desc_style((FONT, 16))
-        .light_line_style(WHITE.mix(0.0))
-        .draw()?;
+    let mut chart = axes(&lower, (end, most.ceil() + 1.0), (&format!("time ({unit})"), "servers"))?;
     let requested = RGBColor(150, 150, 150);
     let serving = RGBColor(31, 119, 180);
     chart
@@ -82,6 +55,36 @@ where
         .draw()?;
     Ok(())
 }
+
+/// Axes from 0 to `x` and to `y` on `area`, described by `desc` (x, y).
+fn axes<'a, DB: DrawingBackend>(
+    area: &'a DrawingArea<DB, Shift>,
+    (x, y): (f64, f64),
+    desc: (&str, &str),
+) -> Result<Plot<'a, DB>, Box<dyn std::error::Error>>
+where
+    DB::ErrorType: 'static,
+{
+    let mut chart = ChartBuilder::on(area)
+        .margin(10)
+        .x_label_area_size(if desc.0.is_empty() { 30 } else { 50 })
+        .y_label_area_size(80)
+        .build_cartesian_2d(0.0..x, 0.0..y)?;
+    chart
+        .configure_mesh()
+        .x_desc(desc.0)
+        .y_desc(desc.1)
+        .x_label_formatter(&tick)
+        .y_label_formatter(&tick)
+        .label_style((FONT, 14))
+        .axis_desc_style((FONT, 16))
+        .light_line_style(WHITE.mix(0.0))
+        .draw()?;
+    Ok(chart)
+}
+
+type Plot<'a, DB> =
+    ChartContext<'a, DB, Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>>;
 
 /// A count held from each evaluation to the next, as a step line to `end`.
 fn steps(points: &[ScalePoint], scale: f64, end: f64, value: impl Fn(&ScalePoint) -> f64) -> Vec<(f64, f64)> {
