@@ -96,7 +96,10 @@ pub fn measure(requests: &[(Time, Addr)], start: Time, end: Time, idle: Time) ->
     };
     let mut clients: Vec<(Addr, u64)> = volume.into_iter().collect();
     clients.sort_unstable();
-    let placed: Vec<f64> = (0..PLACEMENTS).map(|p| ip_hash_peak(&clients, p)).collect();
+    let (mut router, names) = eight_servers();
+    let placed: Vec<f64> = (0..PLACEMENTS)
+        .map(|p| ip_hash_peak(&mut router, &names, &clients, p))
+        .collect();
     WorkloadStats {
         requests: requests_in,
         sessions: lengths.len() as u64,
@@ -110,12 +113,18 @@ pub fn measure(requests: &[(Time, Addr)], start: Time, end: Time, idle: Time) ->
     }
 }
 
-/// max/mean requests per server of nginx.ip_hash over eight servers, for clients
-/// with their request counts, each moved by [`place`] `placement`.
-fn ip_hash_peak(clients: &[(Addr, u64)], placement: u64) -> f64 {
+/// nginx.ip_hash over [`SERVERS`] servers, and their names.
+fn eight_servers() -> (Router, Vec<String>) {
     let names: Vec<String> = (1..=SERVERS).map(|i| format!("s{i}")).collect();
     let servers = pool(&names.join(","), None, None).expect("eight named servers");
-    let mut router = Router::new(POLICY, servers, 0).expect("nginx.ip_hash builds on eight servers");
+    let router = Router::new(POLICY, servers, 0).expect("nginx.ip_hash builds on eight servers");
+    (router, names)
+}
+
+/// max/mean requests per server of `router` (nginx.ip_hash over the servers
+/// `names`), for clients with their request counts, each moved by [`place`]
+/// `placement`.
+fn ip_hash_peak(router: &mut Router, names: &[String], clients: &[(Addr, u64)], placement: u64) -> f64 {
     let mut load = [0u64; SERVERS];
     for &(addr, n) in clients {
         let server = router.route(place(addr, placement), 0);
@@ -247,8 +256,9 @@ mod tests {
         // at least half of all requests, 4 times the mean, in every placement.
         let mut clients: Vec<(Addr, u64)> = (0..70u32).map(|i| (Addr::v4((i + 1) << 8), 1)).collect();
         clients.push((Addr::v4(0xc0a8_0000), 70));
+        let (mut router, names) = eight_servers();
         for p in 0..PLACEMENTS {
-            assert!(ip_hash_peak(&clients, p) >= 4.0, "{p}");
+            assert!(ip_hash_peak(&mut router, &names, &clients, p) >= 4.0, "{p}");
         }
     }
 
