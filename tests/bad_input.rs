@@ -160,6 +160,24 @@ fn request_count_without_a_finite_mean() {
 }
 
 #[test]
+fn empirical_distribution_with_a_weight_missing() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let text =
+        VALID.to_string() + "[sessions]\nrequests = { dist = \"empirical\", values = [1, 2, 3], weights = [5, 1] }\n";
+    let line_no = text.lines().count();
+    let path = write(&dir, "empirical.toml", &text);
+    let err = usage_error(&["validate", path.to_str().expect("UTF-8 path")]);
+    assert!(
+        err.starts_with(&format!("error: {}:{line_no}:", path.display())),
+        "{err}"
+    );
+    assert!(
+        err.contains("as many `weights` as `values`") && err.contains("3 values and 2 weights"),
+        "{err}"
+    );
+}
+
+#[test]
 fn name_that_would_leave_the_output_folder() {
     assert_rejected(
         "name.toml",

@@ -134,14 +134,15 @@ fn nasa_fit_reproduces_the_logs_statistics() {
     let dir = TempDir::new().unwrap();
     let (rows, json) = fit_and_check(dir.path(), &log, &[]);
     assert_eq!(json["sessions"], 1004);
-    // Requests per session: the mean within 5%. The median and 90th percentile are
-    // whole numbers on a knife edge in this log (F(6) = 0.487, F(21) = 0.9004), so a
-    // run's median is 6 or 7 and its p90 21, 22 or 23 by sampling alone: the mean over
-    // runs is within one and a half requests.
-    assert!(relative(&rows, "requests/session mean")[0].abs() <= 0.05, "{rows:?}");
-    for stat in ["requests/session median", "requests/session p90"] {
-        let r = rows.iter().find(|r| r.0 == stat).unwrap();
-        assert!((r.2 - r.1).abs() <= 1.5, "{rows:?}");
+    // Requests per session: mean, median and 90th percentile within 5%. The log's
+    // own histogram wins on AIC here, so the run draws the log's session lengths.
+    assert_eq!(json["requests_per_session"]["chosen"]["dist"], "empirical", "{json}");
+    for stat in [
+        "requests/session mean",
+        "requests/session median",
+        "requests/session p90",
+    ] {
+        assert!(relative(&rows, stat)[0].abs() <= 0.05, "{stat}: {rows:?}");
     }
     let hours = relative(&rows, "sessions/hour");
     assert_eq!(hours.len(), 4, "{rows:?}");

@@ -136,6 +136,15 @@ fn dist(d: &Dist<Duration>) -> String {
         Dist::Lognormal { median, sigma } => format!("lognormal, median {}, sigma {}", t(median), sigma.0),
         Dist::Pareto { scale, shape } => format!("Pareto, scale {}, shape {}", t(scale), shape.0),
         Dist::Weibull { scale, shape } => format!("Weibull, scale {}, shape {}", t(scale), shape.0),
+        Dist::Empirical(e) => {
+            let secs = |s: f64| written(lbsim::engine::time::from_secs(s));
+            format!(
+                "empirical over {} values, median {}, mean {}",
+                e.count(),
+                secs(d.scale()),
+                secs(d.mean())
+            )
+        }
     }
 }
 

@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 use crate::engine::time::{HOUR, SECOND, Time};
 
 use super::log::LogRequests;
-use super::mle::{self, Data, Family, Fit};
+use super::mle::{self, Data, Fit};
 use super::stats::{exposure, hour_of_day};
 
 /// Fewer sessions or think times than this cannot be fitted.
@@ -300,11 +300,11 @@ fn churn(log: &LogRequests) -> Churn {
 }
 
 impl Estimate {
-    /// The family written for requests per session: the best AIC whose mean is finite.
+    /// The model written for requests per session: the best AIC whose mean is finite.
     pub fn requests_fit(&self) -> &Fit {
         self.lengths
             .iter()
-            .find(|f| f.family != Family::Pareto || f.params[1] > 1.0)
+            .find(|f| f.finite_mean())
             .unwrap_or(&self.lengths[0])
     }
 }

@@ -7,8 +7,10 @@
 //! gap within half a second of it; and since a gap longer than the idle time L
 //! ends the session, gaps inside sessions are the distribution truncated at L:
 //! (F(g + ½) − F(g − ½)) / F(L). Each family's parameters maximise the likelihood
-//! (Nelder–Mead on their logarithms), the family with the lowest AIC wins, and the
-//! 95% intervals come from the inverse Hessian of the log-likelihood (Wald).
+//! (Nelder–Mead on their logarithms), and the 95% intervals come from the inverse
+//! Hessian of the log-likelihood (Wald). Counts also have the data's own histogram
+//! as a candidate, charged one parameter per distinct value but one; the lowest
+//! AIC wins.
 
 use serde_json::{Value, json};
 
@@ -66,13 +68,24 @@ pub enum Data {
     Seconds { limit: f64 },
 }
 
-/// One family fitted.
+/// What a fit draws from.
+#[derive(Clone, Debug)]
+pub enum Model {
+    /// A family with its parameters and the 95% interval of each.
+    Family {
+        family: Family,
+        params: Vec<f64>,
+        intervals: Vec<(f64, f64)>,
+    },
+    /// The observed (value, count) pairs themselves; the true CDF lies within
+    /// ±`band` of theirs everywhere with 95% confidence (Dvoretzky–Kiefer–Wolfowitz).
+    Histogram { counts: Vec<(f64, u64)>, band: f64 },
+}
+
+/// One model fitted.
 #[derive(Clone, Debug)]
 pub struct Fit {
-    pub family: Family,
-    pub params: Vec<f64>,
-    /// 95% interval of each parameter.
-    pub intervals: Vec<(f64, f64)>,
+    pub model: Model,
     pub log_likelihood: f64,
     pub aic: f64,
     /// Kolmogorov–Smirnov distance between the data and the fitted (rounded) CDF.
@@ -113,11 +126,31 @@ fn log_likelihood(family: Family, p: &[f64], data: Data, histogram: &[(f64, u64)
         .sum()
 }
 
-/// Fits every family to `histogram` (value, how many times), best AIC first.
+/// Fits every family to `histogram` (value, how many times), and for counts the
+/// histogram itself, best AIC first.
 pub fn fit_all(data: Data, histogram: &[(f64, u64)]) -> Vec<Fit> {
     let mut fits: Vec<Fit> = Family::ALL.iter().map(|&f| fit(f, data, histogram)).collect();
+    if let Data::Counts = data {
+        fits.push(own_histogram(histogram));
+    }
     fits.sort_by(|a, b| a.aic.total_cmp(&b.aic));
     fits
+}
+
+/// The histogram as its own model: each value with its observed share, the highest
+/// likelihood any model of these values reaches.
+fn own_histogram(histogram: &[(f64, u64)]) -> Fit {
+    let n = histogram.iter().map(|h| h.1).sum::<u64>().max(1) as f64;
+    let ll: f64 = histogram.iter().map(|&(_, c)| c as f64 * (c as f64 / n).ln()).sum();
+    Fit {
+        aic: 2.0 * (histogram.len() as f64 - 1.0) - 2.0 * ll,
+        model: Model::Histogram {
+            counts: histogram.to_vec(),
+            band: ((2.0f64 / 0.05).ln() / (2.0 * n)).sqrt(),
+        },
+        log_likelihood: ll,
+        ks: 0.0,
+    }
 }
 
 pub fn fit(family: Family, data: Data, histogram: &[(f64, u64)]) -> Fit {
@@ -156,36 +189,69 @@ pub fn fit(family: Family, data: Data, histogram: &[(f64, u64)]) -> Fit {
             .max((before - model_before).abs());
     }
     Fit {
-        family,
         aic: 2.0 * theta.len() as f64 - 2.0 * ll,
-        params,
-        intervals,
+        model: Model::Family {
+            family,
+            params,
+            intervals,
+        },
         log_likelihood: ll,
         ks,
     }
 }
 
 impl Fit {
+    /// The model's name in scenario files.
+    pub fn name(&self) -> &'static str {
+        match &self.model {
+            Model::Family { family, .. } => family.name(),
+            Model::Histogram { .. } => "empirical",
+        }
+    }
+
+    /// Whether draws from the model have a finite mean (a Pareto's shape above 1).
+    pub fn finite_mean(&self) -> bool {
+        match &self.model {
+            Model::Family {
+                family: Family::Pareto,
+                params,
+                ..
+            } => params[1] > 1.0,
+            _ => true,
+        }
+    }
+
     pub fn to_json(&self) -> Value {
-        let parameters: serde_json::Map<String, Value> = self
-            .family
-            .parameters()
-            .iter()
-            .enumerate()
-            .map(|(i, name)| {
-                (
-                    name.to_string(),
-                    json!({ "value": self.params[i], "ci95": [self.intervals[i].0, self.intervals[i].1] }),
-                )
-            })
-            .collect();
-        json!({
-            "dist": self.family.name(),
-            "parameters": parameters,
+        let model = match &self.model {
+            Model::Family {
+                family,
+                params,
+                intervals,
+            } => {
+                let parameters: serde_json::Map<String, Value> = family
+                    .parameters()
+                    .iter()
+                    .zip(params.iter().zip(intervals))
+                    .map(|(name, (v, ci))| (name.to_string(), json!({ "value": v, "ci95": [ci.0, ci.1] })))
+                    .collect();
+                json!({ "parameters": parameters })
+            }
+            Model::Histogram { counts, band } => json!({
+                "values": counts.iter().map(|c| c.0).collect::<Vec<_>>(),
+                "counts": counts.iter().map(|c| c.1).collect::<Vec<_>>(),
+                "cdf_band95": band,
+            }),
+        };
+        let mut out = json!({
+            "dist": self.name(),
             "log_likelihood": self.log_likelihood,
             "aic": self.aic,
             "ks": self.ks,
-        })
+        });
+        if let (Value::Object(o), Value::Object(m)) = (&mut out, model) {
+            o.extend(m);
+        }
+        out
     }
 }
 
@@ -316,10 +382,36 @@ mod tests {
         let counts = histogram((0..20_000).map(|_| (d.sample(&mut rng).round() as u64).max(1)));
         let fits = fit_all(Data::Counts, &counts);
         let best = &fits[0];
-        assert_eq!(best.family, Family::Lognormal, "{fits:?}");
-        assert!(best.intervals[0].0 < 7.0 && 7.0 < best.intervals[0].1, "{best:?}");
-        assert!(best.intervals[1].0 < 0.8 && 0.8 < best.intervals[1].1, "{best:?}");
+        let Model::Family {
+            family: Family::Lognormal,
+            intervals,
+            ..
+        } = &best.model
+        else {
+            panic!("{fits:?}")
+        };
+        assert!(intervals[0].0 < 7.0 && 7.0 < intervals[0].1, "{best:?}");
+        assert!(intervals[1].0 < 0.8 && 0.8 < intervals[1].1, "{best:?}");
         assert!(best.ks < 0.02, "{best:?}");
+    }
+
+    #[test]
+    fn a_histogram_no_family_follows_beats_them_all() {
+        // Half the sessions are one request and half are twenty: no rounded family
+        // puts both spikes where they are, and two values cost the histogram one
+        // parameter only.
+        let counts = [(1.0, 500), (20.0, 500)];
+        let fits = fit_all(Data::Counts, &counts);
+        assert_eq!(fits[0].name(), "empirical", "{fits:?}");
+        assert!((fits[0].log_likelihood - 1000.0 * 0.5f64.ln()).abs() < 1e-9);
+        assert_eq!(fits[0].aic, 2.0 - 2.0 * fits[0].log_likelihood);
+    }
+
+    #[test]
+    fn only_counts_are_offered_their_histogram() {
+        let gaps = [(3.0, 40), (9.0, 25), (30.0, 10)];
+        let fits = fit_all(Data::Seconds { limit: 1800.0 }, &gaps);
+        assert!(fits.iter().all(|f| f.name() != "empirical"), "{fits:?}");
     }
 
     #[test]

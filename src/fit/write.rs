@@ -9,7 +9,7 @@ use crate::engine::time::{self, SECOND};
 use crate::scenario::units::written;
 
 use super::estimate::{Estimate, GATEWAY_AGENTS_PER_HOUR};
-use super::mle::{Family, Fit};
+use super::mle::{Family, Fit, Model};
 
 /// The pool and policies written when no `--pool` is given: a placeholder, marked so.
 pub const DEFAULT_POOL: &str = r#"# --- Default pool and policies: NOT from the log. Replace them, or fit with
@@ -29,36 +29,49 @@ fn dist(fit: &Fit, seconds: bool) -> String {
             format!("{v:.4}")
         }
     };
-    let p = &fit.params;
-    match fit.family {
-        Family::Exponential => format!("{{ dist = \"exponential\", mean = {} }}", value(p[0])),
-        Family::Lognormal => format!(
-            "{{ dist = \"lognormal\", median = {}, sigma = {:.4} }}",
-            value(p[0]),
-            p[1]
-        ),
-        Family::Weibull | Family::Pareto => format!(
-            "{{ dist = \"{}\", scale = {}, shape = {:.4} }}",
-            fit.family.name(),
-            value(p[0]),
-            p[1]
-        ),
+    match &fit.model {
+        Model::Family { family, params: p, .. } => match family {
+            Family::Exponential => format!("{{ dist = \"exponential\", mean = {} }}", value(p[0])),
+            Family::Lognormal => format!(
+                "{{ dist = \"lognormal\", median = {}, sigma = {:.4} }}",
+                value(p[0]),
+                p[1]
+            ),
+            Family::Weibull | Family::Pareto => format!(
+                "{{ dist = \"{}\", scale = {}, shape = {:.4} }}",
+                family.name(),
+                value(p[0]),
+                p[1]
+            ),
+        },
+        Model::Histogram { counts, .. } => {
+            let list = |f: &dyn Fn(&(f64, u64)) -> String| counts.iter().map(f).collect::<Vec<_>>().join(", ");
+            format!(
+                "{{ dist = \"empirical\", values = [{}], weights = [{}] }}",
+                list(&|c| c.0.to_string()),
+                list(&|c| c.1.to_string())
+            )
+        }
     }
 }
 
+/// The uncertainty of a fit: each parameter's interval, or a histogram's CDF band.
 fn intervals(fit: &Fit) -> String {
-    fit.family
-        .parameters()
-        .iter()
-        .zip(&fit.intervals)
-        .map(|(n, (lo, hi))| format!("{n} {lo:.4}..{hi:.4}"))
-        .collect::<Vec<_>>()
-        .join(", ")
+    match &fit.model {
+        Model::Family { family, intervals, .. } => family
+            .parameters()
+            .iter()
+            .zip(intervals)
+            .map(|(n, (lo, hi))| format!("{n} {lo:.4}..{hi:.4}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        Model::Histogram { band, .. } => format!("the log's own CDF ±{band:.4} (Dvoretzky–Kiefer–Wolfowitz)"),
+    }
 }
 
 fn table(fits: &[Fit]) -> String {
     fits.iter()
-        .map(|f| format!("{} AIC {:.1} KS {:.4}", f.family.name(), f.aic, f.ks))
+        .map(|f| format!("{} AIC {:.1} KS {:.4}", f.name(), f.aic, f.ks))
         .collect::<Vec<_>>()
         .join("; ")
 }
@@ -111,7 +124,7 @@ pub fn workload(e: &Estimate, source: &str) -> (String, String) {
     let _ = writeln!(w, "\n[sessions]");
     let _ = writeln!(
         w,
-        "# requests per session: maximum likelihood of the rounded distribution, lowest AIC with a finite mean;"
+        "# requests per session: maximum likelihood of the rounded distribution, or the log's own histogram;\n#   lowest AIC with a finite mean;"
     );
     let _ = writeln!(
         w,
@@ -299,7 +312,7 @@ pub fn json(e: &Estimate, source: &str) -> Value {
             "exposure_h": a.exposure.iter().map(|x| *x as f64 / 3.6e12).collect::<Vec<_>>(),
         },
         "requests_per_session": {
-            "method": "maximum likelihood of the distribution rounded to whole requests; lowest AIC with a finite mean; Wald 95% intervals",
+            "method": "maximum likelihood of the distribution rounded to whole requests, or the log's own histogram; lowest AIC with a finite mean; Wald 95% intervals (the histogram: a DKW 95% band of its CDF)",
             "chosen": e.requests_fit().to_json(),
             "all": e.lengths.iter().map(Fit::to_json).collect::<Vec<_>>(),
         },

@@ -651,7 +651,7 @@ impl Resolver<'_> {
             visits: u.visits.iter().map(|v| v.0).collect(),
             spread: u.spread.0,
             requests: u.requests.0,
-            think: u.think,
+            think: u.think.clone(),
             moves,
         })
     }

@@ -231,9 +231,13 @@ impl Workload {
         });
 
         if !closes_visit {
-            let sampler = if scripted { self.plan_of(u).think } else { self.think };
+            let sampler = if scripted {
+                &self.plans[self.scripts[self.users[u].home as usize].plan].think
+            } else {
+                &self.think
+            };
             let think = match self.think_max {
-                Some(max) if !scripted => below(&sampler, max, &mut self.rng_sessions),
+                Some(max) if !scripted => below(sampler, max, &mut self.rng_sessions),
                 _ => sampler.sample(&mut self.rng_sessions),
             };
             self.calendar
