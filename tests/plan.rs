@@ -148,6 +148,59 @@ fn the_same_plan_on_one_or_two_threads_gives_the_same_bytes_and_force_replaces_i
     assert_eq!(read("1", true), one);
 }
 
+/// Two hours of the queue above: 12/s in the first and 36/s in the second
+/// (hourly multipliers 0.5 and 1.5 of the daily mean of 24/s), one window each.
+fn two_hours() -> String {
+    let mut hourly = vec!["1.0"; 24];
+    hourly[0] = "0.5";
+    hourly[1] = "1.5";
+    QUEUE
+        .replace(
+            "duration = \"10m\"\nwindow = \"10m\"",
+            "duration = \"2h\"\nwindow = \"1h\"",
+        )
+        .replace(
+            "rate = \"24/s\"",
+            &format!("rate = \"24/s\"\nhourly = [{}]", hourly.join(", ")),
+        )
+}
+
+#[test]
+fn an_autoscaler_range_spans_the_quiet_and_the_busy_hour_as_theory_gives() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = ["--slo", "utilisation=0.7", "--autoscale", "--no-report"];
+    let (done, out) = lbsim(dir.path(), &two_hours(), &args, "2");
+    assert!(done.status.success(), "{}", String::from_utf8_lossy(&done.stderr));
+    // ρ = λ / (N μ) ≤ 0.7: at 12/s from N = 2 (ρ = 0.6; 1.2 at N = 1), at 36/s
+    // from N = 6 (ρ = 0.6; 0.72 at N = 5).
+    let json: serde_json::Value = serde_json::from_slice(&fs::read(out.join("run.json")).unwrap()).unwrap();
+    for f in json["fewest"].as_array().unwrap() {
+        assert_eq!(f["servers"], 6, "{f}");
+        let a = &f["autoscale"];
+        assert_eq!((a["min"].as_u64(), a["max"].as_u64()), (Some(2), Some(6)), "{f}");
+        assert_eq!(a["server_hours"].as_f64(), Some(8.0), "{f}");
+        assert_eq!(a["fixed_server_hours"].as_f64(), Some(12.0), "{f}");
+    }
+    let windows = fs::read_to_string(out.join("plan_windows.csv")).unwrap();
+    let needs: Vec<&str> = windows.lines().skip(1).map(|l| l.rsplit(',').next().unwrap()).collect();
+    assert_eq!(needs, ["2", "6", "2", "6"], "{windows}");
+    // The same bytes on one thread.
+    let (again, one) = lbsim(dir.path(), &two_hours(), &args, "1");
+    assert!(again.status.success());
+    for f in ["plan.csv", "run.json", "plan_windows.csv"] {
+        assert_eq!(fs::read(out.join(f)).unwrap(), fs::read(one.join(f)).unwrap(), "{f}");
+    }
+    // Without --autoscale, no range and no plan_windows.csv.
+    let (plain, folder) = lbsim(
+        dir.path(),
+        &two_hours(),
+        &["--slo", "utilisation=0.7", "--no-report", "--force"],
+        "2",
+    );
+    assert!(plain.status.success());
+    assert!(!folder.join("plan_windows.csv").exists());
+}
+
 #[test]
 fn bad_objectives_and_unvariable_scenarios_are_refused_before_anything_is_written() {
     let dir = tempfile::tempdir().unwrap();
@@ -155,7 +208,8 @@ fn bad_objectives_and_unvariable_scenarios_are_refused_before_anything_is_writte
                 loss=PERCENT (e.g. loss=2%) or unserved=PERCENT (e.g. unserved=0.1%)";
     let named = QUEUE.replace("count = 1", "names = [\"a\", \"b\"]");
     let plain = QUEUE.replace("workers = 1", "workers = 1\nqueueing = false");
-    let cases: [(&str, &[&str], &str); 9] = [
+    let scaled = QUEUE.to_string() + "\n[autoscaling]\nproduct = \"kubernetes-hpa\"\ntarget = 0.6\nmin = 1\nmax = 4\n";
+    let cases: [(&str, &[&str], &str); 10] = [
         (QUEUE, &["--slo", "p99=fast"], "--slo p99=fast: not a duration; "),
         (QUEUE, &["--slo", "utilisation=70"], "--slo utilisation=70: a fraction"),
         (QUEUE, &["--slo", "loss=2"], "--slo loss=2: a percentage ending in %"),
@@ -163,6 +217,11 @@ fn bad_objectives_and_unvariable_scenarios_are_refused_before_anything_is_writte
         (QUEUE, &["--slo", "loss=1%", "--slo", "loss=2%"], "both bound loss"),
         (&named, &["--slo", "loss=1%"], "[servers] names its servers"),
         (&plain, &["--slo", "p99=1s"], "queueing = false"),
+        (
+            &scaled,
+            &["--slo", "loss=1%"],
+            "has an [autoscaling] section, which sizes the pool itself",
+        ),
         // Exponential service of mean 100 ms alone has p99 = 100 ms × ln 100 = 460.5 ms.
         (
             QUEUE,

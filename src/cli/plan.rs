@@ -1,6 +1,6 @@
 //! `lbsim plan`: the fewest servers per policy that meet service-level objectives.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
@@ -25,20 +25,26 @@ pub struct PlanArgs {
     /// The most servers to try.
     #[arg(long, value_name = "N", default_value_t = 64)]
     pub max_servers: u32,
+    /// Also answer with a range for an autoscaler: the fewest servers each window
+    /// of the run needs, their least and most, and the server-hours of a pool
+    /// that follows them (plan_windows.csv).
+    #[arg(long)]
+    pub autoscale: bool,
     #[command(flatten)]
     pub flags: RunFlags,
 }
 
 pub fn main(a: PlanArgs) -> ExitCode {
-    plan(&a.scenario, &a.slos, a.min_servers, a.max_servers, &a.flags)
+    plan(&a, &a.flags)
 }
 
 /// Plans capacity for the scenario at `path`: the fewest servers per policy meeting `slos`.
-fn plan(path: &Path, slos: &[String], min: u32, max: u32, flags: &RunFlags) -> ExitCode {
+fn plan(a: &PlanArgs, flags: &RunFlags) -> ExitCode {
+    let path = a.scenario.as_path();
     if let Err(code) = no_baseline(flags, "a plan") {
         return code;
     }
-    let slos = match slos.iter().map(|s| Slo::parse(s)).collect::<Result<Vec<_>, _>>() {
+    let slos = match a.slos.iter().map(|s| Slo::parse(s)).collect::<Result<Vec<_>, _>>() {
         Ok(s) => s,
         Err(e) => return usage_error(e),
     };
@@ -46,11 +52,12 @@ fn plan(path: &Path, slos: &[String], min: u32, max: u32, flags: &RunFlags) -> E
         path,
         policies: &flags.policies,
         slos,
-        min,
-        max,
+        min: a.min_servers,
+        max: a.max_servers,
         seed: flags.seed,
         replications: flags.replications,
         allow_large: flags.allow_large,
+        autoscale: a.autoscale,
     }) {
         Ok(p) => p,
         Err(e) => return usage_error(e),
@@ -72,10 +79,13 @@ fn plan(path: &Path, slos: &[String], min: u32, max: u32, flags: &RunFlags) -> E
         Ok(p) => p,
         Err(e) => return usage_error(e),
     };
-    let files = vec![
+    let mut files = vec![
         ("plan.csv".to_string(), lbsim::plan::output::csv(&plan)),
         ("run.json".to_string(), lbsim::plan::output::json(&plan).into_bytes()),
     ];
+    if !plan.ranges.is_empty() {
+        files.push(("plan_windows.csv".to_string(), lbsim::plan::output::windows_csv(&plan)));
+    }
     if let Err(e) = output::write_folder(&dir, flags.force, files) {
         return output_error(e);
     }

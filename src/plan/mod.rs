@@ -5,9 +5,11 @@
 //! Each count is the scenario file with `servers.count` set, made by the same
 //! edit of the parsed file that sweeps use, so it is checked like any file and
 //! an error names the file and the count. Every count runs every policy on the
-//! same seed, so counts compare on common random numbers.
+//! same seed, so counts compare on common random numbers. Asked for an
+//! autoscaler's range, it also finds the fewest servers each window needs.
 
 pub mod output;
+pub mod range;
 pub mod search;
 pub mod slo;
 
@@ -16,12 +18,14 @@ use std::path::Path;
 
 use rayon::prelude::*;
 
+use crate::engine::time::Time;
 use crate::experiment;
 use crate::metrics::stats::Estimate;
 use crate::output::csv::{SUMMARY, summary_values};
 use crate::scenario::Scenario;
 use crate::scenario::size::Size;
 use crate::scenario::sweep::Sweep;
+use range::Range;
 use slo::{Slo, Target};
 
 /// What to plan.
@@ -36,12 +40,17 @@ pub struct Request<'a> {
     pub replications: Option<u32>,
     /// Plan even beyond the size limits (see [`crate::scenario::size`]).
     pub allow_large: bool,
+    /// Also answer with an autoscaler's range (see [`range`]).
+    pub autoscale: bool,
 }
 
 /// What one server count measured: `[policy][target]`, one value per replication,
-/// targets in [`Target::ALL`] order.
+/// targets in [`Target::ALL`] order; and the same per window, `[policy][window][target]`.
 pub struct Measured {
     pub values: Vec<Vec<Vec<f64>>>,
+    pub windows: Vec<Vec<Vec<Vec<f64>>>>,
+    /// Each reported window's start and how long it lasts.
+    pub spans: Vec<(Time, Time)>,
 }
 
 /// A finished plan.
@@ -57,6 +66,12 @@ pub struct Plan {
     pub evaluated: BTreeMap<u32, Measured>,
     /// Per policy: the fewest servers meeting every objective, `None` if `max` did not.
     pub fewest: Vec<Option<u32>>,
+    /// Asked for an autoscaler's range: each reported window's start and span.
+    pub spans: Vec<(Time, Time)>,
+    /// Per policy and window, the fewest servers that window needs (empty if not asked).
+    pub needs: Vec<Vec<Option<u32>>>,
+    /// Per policy, the range of those needs (empty if not asked).
+    pub ranges: Vec<Range>,
 }
 
 impl Plan {
@@ -74,6 +89,11 @@ impl Plan {
     /// Whether policy `p` meets every objective at `servers`.
     pub fn meets(&self, servers: u32, p: usize) -> bool {
         self.slos.iter().all(|s| s.met(&self.estimate(servers, p, s.target)))
+    }
+
+    /// Whether policy `p` meets every objective in window `w` at `servers`.
+    pub fn meets_in_window(&self, servers: u32, p: usize, w: usize) -> bool {
+        range::window_meets(&self.slos, &self.evaluated[&servers].windows[p][w])
     }
 }
 
@@ -147,22 +167,50 @@ impl<'a> Planner<'a> {
             max: req.max,
             evaluated: BTreeMap::new(),
             fewest: Vec::new(),
+            spans: Vec::new(),
+            needs: Vec::new(),
+            ranges: Vec::new(),
         };
-        let found = search::fewest(plan.policies.len(), req.min, req.max, |counts| {
-            let measured = counts
+        let policies = plan.policies.len();
+        // The search's columns: each policy over the run, then (asked for a range)
+        // each policy in each window. The windows are known once the least count
+        // has run, and that run is kept for the search.
+        let windows = if req.autoscale {
+            let m = measure(&at(&req, req.min)?);
+            plan.spans = m.spans.clone();
+            plan.evaluated.insert(req.min, m);
+            plan.spans.len()
+        } else {
+            0
+        };
+        let found = search::fewest(policies * (1 + windows), req.min, req.max, |counts| {
+            let fresh: Vec<u32> = counts
+                .iter()
+                .copied()
+                .filter(|c| !plan.evaluated.contains_key(c))
+                .collect();
+            let measured = fresh
                 .par_iter()
                 .map(|&c| at(&req, c).map(|sc| (c, measure(&sc))))
                 .collect::<Result<Vec<_>, String>>()?;
+            plan.evaluated.extend(measured);
             let mut met = Vec::new();
-            for (c, m) in measured {
-                plan.evaluated.insert(c, m);
-                let row: Vec<bool> = (0..plan.policies.len()).map(|p| plan.meets(c, p)).collect();
+            for &c in counts {
+                let mut row: Vec<bool> = (0..policies).map(|p| plan.meets(c, p)).collect();
                 done(c, &row);
+                for p in 0..policies {
+                    row.extend((0..windows).map(|w| plan.meets_in_window(c, p, w)));
+                }
                 met.push(row);
             }
             Ok::<_, String>(met)
         })?;
-        plan.fewest = found.fewest;
+        plan.fewest = found.fewest[..policies].to_vec();
+        if windows > 0 {
+            let spans: Vec<Time> = plan.spans.iter().map(|s| s.1).collect();
+            plan.needs = found.fewest[policies..].chunks(windows).map(<[_]>::to_vec).collect();
+            plan.ranges = plan.needs.iter().map(|n| Range::of(n, &spans)).collect();
+        }
         Ok(plan)
     }
 }
@@ -198,6 +246,14 @@ fn countable(path: &Path) -> Result<(), String> {
     let Ok(doc) = text.parse::<toml::Table>() else {
         return Ok(());
     };
+    if doc.contains_key("autoscaling") {
+        return Err(format!(
+            "{}: has an [autoscaling] section, which sizes the pool itself; lbsim plan sizes a fixed pool \
+             by servers.count: plan the file without [autoscaling] (with --autoscale to learn the min and max \
+             to give it)",
+            path.display()
+        ));
+    }
     let servers = doc.get("servers").and_then(toml::Value::as_table);
     for (key, why) in [
         ("names", "names its servers"),
@@ -252,13 +308,39 @@ fn measure(sc: &Scenario) -> Measured {
         .map(|t| SUMMARY.iter().position(|c| *c == t.column()).expect("a summary column"))
         .collect();
     let mut values = vec![vec![Vec::new(); Target::ALL.len()]; sc.policies.len()];
+    let mut windows: Vec<Vec<Vec<Vec<f64>>>> = vec![Vec::new(); sc.policies.len()];
     for rep in &result.replications {
         for (p, lane) in rep.lanes.iter().enumerate() {
             let row = summary_values(lane);
             for (t, &c) in cols.iter().enumerate() {
                 values[p][t].push(row[c]);
             }
+            let per_window = range::window_values(lane);
+            windows[p].resize(per_window.len(), vec![Vec::new(); Target::ALL.len()]);
+            for (w, v) in per_window.iter().enumerate() {
+                for (t, x) in v.iter().enumerate() {
+                    windows[p][w][t].push(*x);
+                }
+            }
         }
     }
-    Measured { values }
+    let starts: Vec<Time> = result.replications[0].lanes[0]
+        .report
+        .windows
+        .iter()
+        .map(|w| w.start)
+        .collect();
+    let spans = starts
+        .iter()
+        .enumerate()
+        .map(|(i, &s)| {
+            // The first window reported holds the end of the warm-up: it counts from there.
+            let from = s.max(sc.warmup);
+            (
+                s,
+                starts.get(i + 1).copied().unwrap_or(sc.duration).saturating_sub(from),
+            )
+        })
+        .collect();
+    Measured { values, windows, spans }
 }

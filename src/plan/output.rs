@@ -1,14 +1,17 @@
 //! The files and table of a plan: plan.csv (a row per server count evaluated,
 //! policy and metric: the estimate, the value held against the objective and
-//! whether it is met), run.json (what was asked and the answer), and the
-//! terminal table. Nothing depends on timing, so the same request gives the
+//! whether it is met), run.json (what was asked and the answer), with an
+//! autoscaler's range plan_windows.csv (each window's need), and the terminal
+//! table. Nothing depends on timing, so the same request gives the
 //! same bytes.
 
 use ::csv::Writer;
 use serde_json::json;
 
 use super::Plan;
+use super::range::hours;
 use super::slo::{self, Target};
+use crate::engine::time;
 use crate::output::num;
 use crate::output::table::columns;
 
@@ -67,7 +70,20 @@ pub fn json(plan: &Plan) -> String {
         .policies
         .iter()
         .zip(&plan.fewest)
-        .map(|(p, f)| json!({ "policy": p, "servers": f }))
+        .enumerate()
+        .map(|(i, (p, f))| match plan.ranges.get(i) {
+            None => json!({ "policy": p, "servers": f }),
+            Some(r) => json!({
+                "policy": p,
+                "servers": f,
+                "autoscale": {
+                    "min": r.min,
+                    "max": r.max,
+                    "server_hours": r.server_hours,
+                    "fixed_server_hours": fixed_hours(plan, *f),
+                },
+            }),
+        })
         .collect();
     let value = json!({
         "lbsim_version": env!("CARGO_PKG_VERSION"),
@@ -87,6 +103,39 @@ pub fn json(plan: &Plan) -> String {
     serde_json::to_string_pretty(&value).expect("JSON of plain values") + "\n"
 }
 
+/// plan_windows.csv: the fewest servers each window needs, per policy.
+pub fn windows_csv(plan: &Plan) -> Vec<u8> {
+    let mut w = Writer::from_writer(Vec::new());
+    w.write_record([
+        "scenario",
+        "policy",
+        "window_start_s",
+        "clock",
+        "hours",
+        "servers_needed",
+    ])
+    .expect("in-memory write");
+    for (p, policy) in plan.policies.iter().enumerate() {
+        for (&(start, span), need) in plan.spans.iter().zip(&plan.needs[p]) {
+            w.write_record([
+                plan.scenario.name.clone(),
+                policy.clone(),
+                num(time::as_secs(start)),
+                time::clock(start),
+                num(hours(span)),
+                need.map_or(String::new(), |n| n.to_string()),
+            ])
+            .expect("in-memory write");
+        }
+    }
+    w.into_inner().expect("in-memory flush")
+}
+
+/// Server-hours of `servers` held through the windows, when it is known.
+fn fixed_hours(plan: &Plan, servers: Option<u32>) -> Option<f64> {
+    servers.map(|n| f64::from(n) * plan.spans.iter().map(|s| hours(s.1)).sum::<f64>())
+}
+
 /// How the objectives were held against the estimates, in words.
 pub fn checked_words(plan: &Plan) -> String {
     if plan.scenario.replications >= 2 {
@@ -103,6 +152,9 @@ pub fn checked_words(plan: &Plan) -> String {
 pub fn text(plan: &Plan) -> String {
     let mut rows: Vec<Vec<String>> = Vec::new();
     let mut header = vec!["policy".to_string(), "fewest servers".to_string()];
+    if !plan.ranges.is_empty() {
+        header.extend(["autoscale range".to_string(), "server-hours range / fixed".to_string()]);
+    }
     header.extend(plan.targets.iter().map(|t| {
         let mark = if plan.slo(*t).is_some() { " *" } else { "" };
         format!("{}{mark}", t.column())
@@ -114,6 +166,16 @@ pub fn text(plan: &Plan) -> String {
             None => (format!("not met by {}", plan.max), plan.max),
         };
         let mut row = vec![policy.clone(), answer];
+        if let Some(r) = plan.ranges.get(p) {
+            let most = r.max.map_or(format!("more than {}", plan.max), |m| m.to_string());
+            let h = |x: Option<f64>| x.map_or("-".to_string(), |x| format!("{x:.1}"));
+            row.push(format!("{}..{most}", r.min));
+            row.push(format!(
+                "{} / {}",
+                h(r.server_hours),
+                h(fixed_hours(plan, plan.fewest[p]))
+            ));
+        }
         for &t in &plan.targets {
             row.push(shown(plan, at, p, t));
         }
@@ -127,6 +189,13 @@ pub fn text(plan: &Plan) -> String {
         checked_words(plan),
         plan.max
     ));
+    if !plan.ranges.is_empty() {
+        out.push_str(
+            "autoscale range: the fewest servers of the quietest and of the busiest window, each window judged \
+             on its own metrics; server-hours of a pool holding each window's need, against the fewest servers \
+             held throughout\n",
+        );
+    }
     out
 }
 
