@@ -797,12 +797,13 @@ fn slow_start_values_that_cannot_work_are_pointed_at() {
             22,
             "0 to 100",
         ),
-        // The valid file's ip_hash, which nginx will not combine with slow_start.
+        // nginx.ip_hash in the policies, which nginx will not combine with slow_start.
         ("product = \"nginx\"\nwindow = \"1m\"", 4, 14, "nginx refuses"),
     ];
     let dir = tempfile::tempdir().expect("temp dir");
     for (section, line, col, phrase) in cases {
-        let text = format!("{VALID}\n[slow_start]\n{section}\n");
+        let valid = VALID.replace("\"ip_hash\"", "\"nginx.ip_hash\"");
+        let text = format!("{valid}\n[slow_start]\n{section}\n");
         let path = write(&dir, "slow-start.toml", &text);
         let err = usage_error(&["validate", path.to_str().expect("UTF-8 path")]);
         let prefix = format!("error: {}:{line}:{col}: ", path.display());
