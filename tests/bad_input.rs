@@ -790,7 +790,12 @@ fn slow_start_values_that_cannot_work_are_pointed_at() {
             14,
             "Envoy's",
         ),
-        ("product = \"envoy\"\nwindow = \"1m\"\naggression = 0.0", 15, 14, "above 0"),
+        (
+            "product = \"envoy\"\nwindow = \"1m\"\naggression = 0.0",
+            15,
+            14,
+            "above 0",
+        ),
         (
             "product = \"envoy\"\nwindow = \"1m\"\nmin_weight_percent = 120.0",
             15,

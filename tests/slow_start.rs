@@ -40,7 +40,11 @@ think = {{ dist = "constant", value = "50ms" }}
 }
 
 fn lane<'a>(result: &'a RunResult, label: &str) -> &'a LaneOutcome {
-    result.replications[0].lanes.iter().find(|l| l.label == label).expect("the lane")
+    result.replications[0]
+        .lanes
+        .iter()
+        .find(|l| l.label == label)
+        .expect("the lane")
 }
 
 /// Requests B served in [from, to) seconds.
@@ -57,10 +61,7 @@ fn near(actual: usize, expected: f64, slack: f64) -> bool {
 
 #[test]
 fn haproxy_steps_each_second_from_one_sixteenth() {
-    let result = run(
-        "round_robin",
-        "[slow_start]\nproduct = \"haproxy\"\nwindow = \"4s\"",
-    );
+    let result = run("round_robin", "[slow_start]\nproduct = \"haproxy\"\nwindow = \"4s\"");
     let rr = lane(&result, "round_robin");
     // Effective weights (16·e + 4) / 4 = 1, 5, 9, 13 against A's 16, then 16: of 20
     // requests a second, B gets 20/17, 100/21, 180/25, 260/29, then 10.
@@ -82,10 +83,7 @@ fn ramped(factor: impl Fn(f64) -> f64) -> f64 {
 
 #[test]
 fn envoy_follows_the_time_factor_with_its_floor() {
-    let result = run(
-        "round_robin",
-        "[slow_start]\nproduct = \"envoy\"\nwindow = \"10s\"",
-    );
+    let result = run("round_robin", "[slow_start]\nproduct = \"envoy\"\nwindow = \"10s\"");
     let rr = lane(&result, "round_robin");
     // max(10%, t / 10 s) at t = 0.1·j s.
     let expected = ramped(|j| (j / 100.0).max(0.1));
@@ -119,7 +117,10 @@ fn nginx_ramps_from_zero_and_keeps_hashes_out() {
     )
     .expect_err("nginx refuses slow_start with ip_hash")
     .to_string();
-    assert!(err.contains("refused.toml:2:29") && err.contains("nginx refuses slow_start"), "{err}");
+    assert!(
+        err.contains("refused.toml:2:29") && err.contains("nginx refuses slow_start"),
+        "{err}"
+    );
 }
 
 #[test]

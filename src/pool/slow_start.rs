@@ -114,9 +114,7 @@ impl SlowStart {
     pub fn weight(&self, nominal: u32, elapsed: Time) -> Option<u32> {
         let nominal = nominal as u64;
         match self.product {
-            Product::Nginx => {
-                (elapsed < self.window).then(|| (nominal * 100 * elapsed / self.window).max(1) as u32)
-            }
+            Product::Nginx => (elapsed < self.window).then(|| (nominal * 100 * elapsed / self.window).max(1) as u32),
             Product::Haproxy => {
                 let s = self.window.div_ceil(SECOND);
                 let e = elapsed / SECOND;

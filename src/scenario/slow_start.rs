@@ -109,17 +109,14 @@ pub(super) fn check(ss: &SlowStart, spec: &Spec) -> Result<(), SpecError> {
 pub fn describe(ss: &SlowStart, policies: &[Spec]) -> String {
     let ramp = match ss.product {
         Product::Nginx => "nginx slow_start: weight from 0 to full, linearly".to_string(),
-        Product::Haproxy => {
-            "HAProxy slowstart: weight from 1/16 to full, linearly, updated every second".to_string()
-        }
+        Product::Haproxy => "HAProxy slowstart: weight from 1/16 to full, linearly, updated every second".to_string(),
         Product::Envoy => format!(
             "Envoy slow_start_config: weight × max({}%, time^(1/{}))",
             crate::output::num(ss.min_weight * 100.0),
             crate::output::num(ss.aggression)
         ),
     };
-    let (ramped, fixed): (Vec<&Spec>, Vec<&Spec>) =
-        policies.iter().partition(|p| ss.reach(&p.name) == Reach::Ramped);
+    let (ramped, fixed): (Vec<&Spec>, Vec<&Spec>) = policies.iter().partition(|p| ss.reach(&p.name) == Reach::Ramped);
     let names = |v: &[&Spec]| v.iter().map(|p| p.text.as_str()).collect::<Vec<_>>().join(", ");
     let mut out = format!(
         "  slow start    {ramp} over {} after a server recovers or is added",

@@ -353,8 +353,19 @@ fn slow_start(src: &mut Source, ss: &Spanned<SlowStartConfig>) -> Result<Option<
     Ok(Some(ImportedSlowStart {
         product: crate::pool::slow_start::Product::Envoy,
         window,
-        aggression: c.aggression.as_ref().and_then(|a| a.default_value.as_ref()).map(|v| v.value),
-        min_weight_percent: c.min_weight_percent.as_ref().and_then(|p| p.value.as_ref()).map(|v| v.value),
-        origin: src.origin(at(src.text, ss), format!("slow_start_config: slow_start_window {}", w.value)),
+        aggression: c
+            .aggression
+            .as_ref()
+            .and_then(|a| a.default_value.as_ref())
+            .map(|v| v.value),
+        min_weight_percent: c
+            .min_weight_percent
+            .as_ref()
+            .and_then(|p| p.value.as_ref())
+            .map(|v| v.value),
+        origin: src.origin(
+            at(src.text, ss),
+            format!("slow_start_config: slow_start_window {}", w.value),
+        ),
     }))
 }

@@ -12,8 +12,8 @@
 use super::key;
 use super::sticky::{self, nginx_time};
 use super::tree::{Directive, Files};
-use crate::import::reading::{Refusals, Text};
 use crate::engine::Time;
+use crate::import::reading::{Refusals, Text};
 use crate::import::{ImportError, Imported, ImportedServer, ImportedSlowStart, Origin, Product};
 use crate::pool::slow_start;
 use crate::scenario::units::Weight;
@@ -472,7 +472,11 @@ impl Upstream<'_> {
             ));
             return Ok(None);
         }
-        let written: Vec<String> = self.slow_starts.iter().map(|s| format!("{} {}", s.0, s.3.said)).collect();
+        let written: Vec<String> = self
+            .slow_starts
+            .iter()
+            .map(|s| format!("{} {}", s.0, s.3.said))
+            .collect();
         if self.slow_starts.len() < self.servers.len() || self.slow_starts.iter().any(|s| s.1 != longest.1) {
             self.notes.push(format!(
                 "slow_start on {}: the scenario's [slow_start] ramps every server that comes back over one \

@@ -59,7 +59,8 @@ impl Backend<'_, '_> {
             (policy != "round_robin" && policy != "least_conn")
                 .then_some("the policy places clients by its stick table or cookie, which keep full weights in lbsim")
         }) {
-            self.notes.push(format!("{listed}: {why}; the scenario has no [slow_start]."));
+            self.notes
+                .push(format!("{listed}: {why}; the scenario has no [slow_start]."));
             return Ok(None);
         }
         if written.len() < servers.len() || written.iter().any(|w| w.1 != window) {
