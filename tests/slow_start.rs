@@ -138,3 +138,75 @@ fn policies_the_product_does_not_ramp_run_as_without_it() {
         assert_eq!(printed(&with), printed(&without), "{product}");
     }
 }
+
+#[test]
+fn the_ramp_starts_when_the_checks_pass_or_the_server_is_added() {
+    let text = |extra: &str| {
+        format!(
+            r#"
+duration = "1m"
+policies = ["round_robin"]
+
+[servers]
+names = ["A", "B"]
+queueing = false
+
+[[events]]
+at = "10s"
+action = "fail"
+server = "B"
+for = "10s"
+
+[[events]]
+at = "30s"
+action = "add"
+server = "C"
+
+[[users]]
+name = "one"
+address = "192.0.2.1"
+visits = ["0s"]
+requests = 1200
+think = {{ dist = "constant", value = "50ms" }}
+
+{extra}
+"#
+        )
+    };
+    let checks = "[health_checks]\ninterval = \"2s\"\n";
+    let slow = "[slow_start]\nproduct = \"haproxy\"\nwindow = \"4s\"\n";
+    let served = |extra: &str| {
+        let sc = Scenario::parse(&text(extra), Path::new("checks.toml")).expect("valid scenario");
+        lbsim::experiment::run(&sc).replications[0].lanes[0].clone()
+    };
+    let first_back = |lane: &LaneOutcome| {
+        lane.journeys
+            .iter()
+            .find(|s| s.server == "B" && s.time as f64 / 1e9 >= 20.0)
+            .map(|s| s.time as f64 / 1e9)
+            .expect("B serves again")
+    };
+    let (plain, ramped) = (served(checks), served(&format!("{checks}{slow}")));
+    let (t0, t1) = (first_back(&plain), first_back(&ramped));
+    assert!(t0 > 20.0, "the checks take their time: {t0}");
+    // Of 20 requests in the first second back: 10 at full weight, 20/17 at 1/16.
+    assert_eq!(to_b(&plain, t0, t0 + 1.0), 10);
+    // Round robin's turns may put one pick more at either end of the second.
+    assert!(
+        to_b(&ramped, t1, t1 + 1.0) <= 3,
+        "the ramp starts at the checks' verdict"
+    );
+    // C joins at 30 s among A and B (A at full weight, B too by then): 20/33 at 1/16.
+    let to_c = |lane: &LaneOutcome| {
+        lane.journeys
+            .iter()
+            .filter(|s| s.server == "C" && (30.0..31.0).contains(&(s.time as f64 / 1e9)))
+            .count()
+    };
+    assert!(
+        to_c(&plain) >= 6 && to_c(&ramped) <= 1,
+        "{} {}",
+        to_c(&plain),
+        to_c(&ramped)
+    );
+}

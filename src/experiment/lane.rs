@@ -381,6 +381,7 @@ impl Lane {
         if let (Some(d), PoolChangeKind::Remove(_)) = (&mut self.drained, change.kind) {
             d[s as usize] = self.pool.presence(s) == Presence::Draining;
         }
+        let was_up = self.pool.is_up(s);
         let applied = match (&mut self.health, change.kind) {
             (Some(h), PoolChangeKind::Crash(_) | PoolChangeKind::Restore(_)) => {
                 h.set_dead(s, matches!(change.kind, PoolChangeKind::Crash(_)));
@@ -400,7 +401,9 @@ impl Lane {
         debug_assert!(applied, "pool changes are checked when the scenario is read");
         if let Some(r) = &mut self.ramps {
             match change.kind {
-                PoolChangeKind::Add(_) | PoolChangeKind::Recover(_) if self.pool.is_up(s) => {
+                // A server coming back into the balancer's rotation: not one panic
+                // mode already routed to.
+                PoolChangeKind::Add(_) | PoolChangeKind::Recover(_) if !was_up && self.pool.is_up(s) => {
                     r.start(s, now, &mut self.pool)
                 }
                 PoolChangeKind::Remove(_) | PoolChangeKind::Fail(_) | PoolChangeKind::Drain(_) => {
