@@ -795,3 +795,45 @@ fn autoscaling_values_that_cannot_work_are_pointed_at() {
         assert!(err.contains(phrase), "{section:?}: no {phrase:?} in:\n{err}");
     }
 }
+
+#[test]
+fn slow_start_values_that_cannot_work_are_pointed_at() {
+    // (the section's lines, the bad line's number in the file, its column, a phrase)
+    let cases = [
+        ("product = \"haproxy\"\nwindow = \"0s\"", 14, 10, "longer than 0"),
+        ("product = \"squid\"\nwindow = \"1m\"", 13, 11, "haproxy"),
+        (
+            "product = \"haproxy\"\nwindow = \"1m\"\naggression = 2.0",
+            15,
+            14,
+            "Envoy's",
+        ),
+        (
+            "product = \"envoy\"\nwindow = \"1m\"\naggression = 0.0",
+            15,
+            14,
+            "above 0",
+        ),
+        (
+            "product = \"envoy\"\nwindow = \"1m\"\nmin_weight_percent = 120.0",
+            15,
+            22,
+            "0 to 100",
+        ),
+        // nginx.ip_hash in the policies, which nginx will not combine with slow_start.
+        ("product = \"nginx\"\nwindow = \"1m\"", 4, 14, "nginx refuses"),
+    ];
+    let dir = tempfile::tempdir().expect("temp dir");
+    for (section, line, col, phrase) in cases {
+        let valid = VALID.replace("\"ip_hash\"", "\"nginx.ip_hash\"");
+        let text = format!("{valid}\n[slow_start]\n{section}\n");
+        let path = write(&dir, "slow-start.toml", &text);
+        let err = usage_error(&["validate", path.to_str().expect("UTF-8 path")]);
+        let prefix = format!("error: {}:{line}:{col}: ", path.display());
+        assert!(
+            err.starts_with(&prefix),
+            "{section:?}: expected {prefix:?}, got:\n{err}"
+        );
+        assert!(err.contains(phrase), "{section:?}: no {phrase:?} in:\n{err}");
+    }
+}

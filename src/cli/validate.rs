@@ -106,6 +106,9 @@ fn validate(path: PathBuf) -> ExitCode {
     }
     say(&sizes(&sc));
     say(&sc.operations.describe(&sc.servers));
+    if let Some(ss) = &sc.operations.slow_start {
+        say(&lbsim::scenario::slow_start::describe(ss, &sc.policies));
+    }
     ExitCode::SUCCESS
 }
 

@@ -8,6 +8,7 @@ use crate::policy::{self, BuildContext, Client, Memory, Policy, Spec};
 use crate::pool::flight::InFlight;
 use crate::pool::health::Health;
 use crate::pool::queue::{Admission, Queues};
+use crate::pool::slow_start::{Ramps, Reach};
 use crate::pool::state::{Prior, SessionStates};
 use crate::pool::store::SessionStore;
 use crate::pool::{Pool, PoolChange, PoolChangeKind, Presence, ServerId};
@@ -59,6 +60,8 @@ pub struct Lane {
     /// What a remap by a pool change is put down to: under an autoscaler, every
     /// pool change is a scale event.
     remap_cause: LossCause,
+    /// With slow start, when the policy follows it: the servers whose weights ramp.
+    ramps: Option<Ramps>,
 }
 
 /// Attempts on other hosts a request may make at most (Envoy's retry budget is
@@ -69,7 +72,13 @@ impl Lane {
     /// A lane for the policy `spec` at position `index`, with per-user memory sized
     /// for `users`.
     pub fn new(sc: &Scenario, spec: &Spec, index: usize, replication: u32, followed: u32, users: usize) -> Lane {
-        let pool = sc.initial_pool();
+        let mut pool = sc.initial_pool();
+        // Weights are put in the ramp's units before the policy reads them.
+        let ramps = sc
+            .operations
+            .slow_start
+            .filter(|ss| ss.reach(&spec.name) == Reach::Ramped)
+            .map(|ss| Ramps::new(ss, &mut pool));
         let ctx = BuildContext {
             pool: &pool,
             expected_users: users,
@@ -112,6 +121,7 @@ impl Lane {
             } else {
                 LossCause::PoolRemap
             },
+            ramps,
         }
     }
 
@@ -168,6 +178,11 @@ impl Lane {
         }
         if let Some(f) = &mut self.flight {
             f.retire(self.pool.in_flight_mut(), now);
+        }
+        if let Some(r) = &mut self.ramps
+            && r.due(now)
+        {
+            r.update(now, &mut self.pool);
         }
         let pick = self.policy.pick(&r.client(), now, &self.pool, &mut self.rng);
         let mut s = pick.server;
@@ -366,6 +381,7 @@ impl Lane {
         if let (Some(d), PoolChangeKind::Remove(_)) = (&mut self.drained, change.kind) {
             d[s as usize] = self.pool.presence(s) == Presence::Draining;
         }
+        let was_up = self.pool.is_up(s);
         let applied = match (&mut self.health, change.kind) {
             (Some(h), PoolChangeKind::Crash(_) | PoolChangeKind::Restore(_)) => {
                 h.set_dead(s, matches!(change.kind, PoolChangeKind::Crash(_)));
@@ -383,6 +399,19 @@ impl Lane {
             _ => self.pool.apply(&change.kind),
         };
         debug_assert!(applied, "pool changes are checked when the scenario is read");
+        if let Some(r) = &mut self.ramps {
+            match change.kind {
+                // A server coming back into the balancer's rotation: not one panic
+                // mode already routed to.
+                PoolChangeKind::Add(_) | PoolChangeKind::Recover(_) if !was_up && self.pool.is_up(s) => {
+                    r.start(s, now, &mut self.pool)
+                }
+                PoolChangeKind::Remove(_) | PoolChangeKind::Fail(_) | PoolChangeKind::Drain(_) => {
+                    r.stop(s, now, &mut self.pool)
+                }
+                _ => r.update(now, &mut self.pool),
+            }
+        }
         if let Some(h) = &mut self.health {
             for m in h.panic_moves(&self.pool) {
                 self.pool.apply(&m);
@@ -435,6 +464,10 @@ impl Lane {
 
     pub fn finish(mut self, end: Time) -> (String, LaneReport, Vec<Step>) {
         self.measure_from(end);
+        // The fair share of each server is measured against its configured weight.
+        if let Some(r) = &self.ramps {
+            r.restore(&mut self.pool);
+        }
         let windows = self.tally.windows();
         let busy = self.queues.as_ref().map(|q| {
             // Windows without an arrival after the last one the tally reached.

@@ -61,6 +61,7 @@ pub fn parse(text: &str, path: &Path, options: &Options) -> Result<Imported, Imp
         policy_origin: origins,
         notes: src.notes,
         warnings: src.warnings,
+        slow_start: None,
     })
 }
 

@@ -158,6 +158,20 @@ pub struct Imported {
     /// With `--lenient`: directives that change routing and that lbsim does not
     /// model, each with its place.
     pub warnings: Vec<(Place, String)>,
+    /// The product's slow start, when the configuration turns it on for the
+    /// policy: the scenario's `[slow_start]`.
+    pub slow_start: Option<ImportedSlowStart>,
+}
+
+/// A slow-start setting read from the configuration.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ImportedSlowStart {
+    pub product: crate::pool::slow_start::Product,
+    pub window: crate::engine::Time,
+    /// Envoy's `aggression` and `min_weight_percent`, when given.
+    pub aggression: Option<f64>,
+    pub min_weight_percent: Option<f64>,
+    pub origin: Origin,
 }
 
 /// Why a configuration could not be imported.

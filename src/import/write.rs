@@ -71,6 +71,21 @@ impl Imported {
         if !down.is_empty() {
             let _ = writeln!(t, "down = [{}]", down.join(", "));
         }
+        if let Some(ss) = &self.slow_start {
+            let _ = writeln!(
+                t,
+                "\n[slow_start]  # {}\nproduct = \"{}\"\nwindow = \"{}\"",
+                self.cite(&ss.origin),
+                ss.product.name(),
+                crate::scenario::units::written(ss.window)
+            );
+            if let Some(a) = ss.aggression {
+                let _ = writeln!(t, "aggression = {}", crate::output::num(a));
+            }
+            if let Some(p) = ss.min_weight_percent {
+                let _ = writeln!(t, "min_weight_percent = {}", crate::output::num(p));
+            }
+        }
         t
     }
 
@@ -156,6 +171,7 @@ mod tests {
             }],
             notes: vec!["max_fails=3 on 10.0.0.1:80 only changes when nginx notices a failure".into()],
             warnings: vec![(at(7), "sticky cookie srv_id: not modelled".into())],
+            slow_start: None,
         }
     }
 

@@ -8,6 +8,7 @@ pub mod flight;
 pub mod health;
 pub mod outages;
 pub mod queue;
+pub mod slow_start;
 pub mod state;
 pub mod store;
 
@@ -47,6 +48,9 @@ pub struct Pool {
     configured: Vec<ServerId>,
     in_flight: Vec<u32>,
     total_up_weight: u64,
+    /// Weight units per unit of configured weight: 1, or finer while slow start
+    /// ramps weights.
+    weight_scale: u32,
 }
 
 impl Pool {
@@ -57,6 +61,7 @@ impl Pool {
             up: Vec::new(),
             configured: Vec::new(),
             total_up_weight: 0,
+            weight_scale: 1,
         };
         pool.reindex();
         pool
@@ -111,6 +116,29 @@ impl Pool {
         self.servers[s as usize].weight
     }
 
+    /// Weight units per unit of configured weight (1 unless slow start ramps).
+    pub fn weight_scale(&self) -> u32 {
+        self.weight_scale
+    }
+
+    /// Puts the weights in units of 1/`scale` of a configured unit.
+    pub fn scale_weights(&mut self, scale: u32) {
+        for s in &mut self.servers {
+            s.weight = s.weight / self.weight_scale * scale;
+        }
+        self.weight_scale = scale;
+        self.reindex();
+    }
+
+    /// Sets one server's weight, in units of [`weight_scale`](Self::weight_scale).
+    pub fn set_weight(&mut self, s: ServerId, weight: u32) {
+        let server = &mut self.servers[s as usize];
+        if server.presence == Presence::Up {
+            self.total_up_weight = self.total_up_weight - server.weight as u64 + weight as u64;
+        }
+        server.weight = weight;
+    }
+
     pub fn total_up_weight(&self) -> u64 {
         self.total_up_weight
     }
@@ -135,6 +163,7 @@ impl Pool {
         for s in &mut pool.servers {
             s.weight = 1;
         }
+        pool.weight_scale = 1;
         pool.reindex();
         pool
     }

@@ -63,6 +63,8 @@ pub struct ScenarioFile {
     #[serde(default)]
     #[schemars(with = "Option<super::autoscaling::AutoscalingFile>")]
     pub autoscaling: Option<Spanned<super::autoscaling::AutoscalingFile>>,
+    #[serde(default)]
+    pub slow_start: Option<super::slow_start::SlowStartFile>,
 }
 
 /// New users arriving as a Poisson process, optionally shaped over the day.

@@ -12,6 +12,7 @@ pub mod operations;
 mod resolve;
 pub mod schema;
 pub mod size;
+pub mod slow_start;
 pub mod sweep;
 pub mod units;
 pub mod words;
@@ -196,6 +197,9 @@ impl Scenario {
                 expected_users: 0,
             },
         )?;
+        if let Some(ss) = &self.operations.slow_start {
+            slow_start::check(ss, &spec)?;
+        }
         Ok(spec)
     }
 

@@ -99,6 +99,8 @@ pub struct Operations {
     pub deploys: Vec<Rollout>,
     /// The pool sized by a controller; its changes are decided as the run goes.
     pub autoscaling: Option<crate::pool::autoscale::Autoscaling>,
+    /// Weights ramped after a server comes back.
+    pub slow_start: Option<crate::pool::slow_start::SlowStart>,
 }
 
 impl Operations {
@@ -286,6 +288,7 @@ pub(super) fn resolve(
         flapping: out,
         deploys: Vec::new(),
         autoscaling: None,
+        slow_start: None,
     })
 }
 

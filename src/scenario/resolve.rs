@@ -183,9 +183,19 @@ impl Resolver<'_> {
             &scripted_failures,
             &|offset, message| ScenarioError::at(self.path, self.source, offset, message),
         )?;
+        let slow_start = f
+            .slow_start
+            .as_ref()
+            .map(|s| {
+                slow_start::resolve(s, &|offset, message| {
+                    ScenarioError::at(self.path, self.source, offset, message)
+                })
+            })
+            .transpose()?;
         let operations = operations::Operations {
             deploys: rollouts.into_iter().map(|(r, _)| r).collect(),
             autoscaling,
+            slow_start,
             ..operations
         };
         let arrivals = f.arrivals.as_ref().map(|a| self.arrivals(a)).transpose()?;

@@ -114,12 +114,33 @@ pub struct Maglev {
 #[derive(Deserialize)]
 pub struct LeastRequest {
     pub choice_count: Option<Spanned<Count>>,
-    pub slow_start_config: Present,
+    pub slow_start_config: Option<Spanned<SlowStartConfig>>,
 }
 
 #[derive(Deserialize)]
 pub struct RoundRobin {
-    pub slow_start_config: Present,
+    pub slow_start_config: Option<Spanned<SlowStartConfig>>,
+}
+
+/// `slow_start_config` (Cluster.SlowStartConfig).
+#[derive(Deserialize)]
+pub struct SlowStartConfig {
+    /// A protobuf Duration as JSON writes it: `"30s"`.
+    pub slow_start_window: Option<Spanned<String>>,
+    pub aggression: Option<RuntimeDouble>,
+    pub min_weight_percent: Option<PercentValue>,
+}
+
+/// A `RuntimeDouble`: the value, unless a runtime key overrides it.
+#[derive(Deserialize)]
+pub struct RuntimeDouble {
+    pub default_value: Option<Spanned<f64>>,
+}
+
+/// A `type.v3.Percent`.
+#[derive(Deserialize)]
+pub struct PercentValue {
+    pub value: Option<Spanned<f64>>,
 }
 
 /// `load_balancing_policy`: extensions in order of preference.
@@ -152,7 +173,7 @@ pub struct TypedLb {
     pub consistent_hashing_lb_config: Option<ConsistentHashing>,
     pub table_size: Option<Spanned<Count>>,
     pub choice_count: Option<Spanned<Count>>,
-    pub slow_start_config: Present,
+    pub slow_start_config: Option<Spanned<SlowStartConfig>>,
     pub locality_lb_config: Option<Spanned<LocalityLb>>,
     pub locality_weighted_lb_config: Present,
     /// `wrr_locality`: the policy it applies within each locality.

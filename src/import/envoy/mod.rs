@@ -106,6 +106,9 @@ pub fn parse(text: &str, path: &Path, options: &Options) -> Result<Imported, Imp
         policy_origin: origins,
         notes: src.notes,
         warnings: src.warnings,
+        slow_start: b
+            .slow_start
+            .filter(|_| matches!(kind, Kind::RoundRobin | Kind::LeastRequest)),
     })
 }
 

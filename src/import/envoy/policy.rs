@@ -2,11 +2,11 @@
 //! `*_lb_config` and `common_lb_config`, or the `load_balancing_policy`
 //! extensions, as the lbsim policy that picks as Envoy does.
 
-use super::config::{Cluster, CommonLb, ConsistentHashing, LoadBalancingPolicy};
+use super::config::{Cluster, CommonLb, ConsistentHashing, LoadBalancingPolicy, SlowStartConfig};
 use crate::import::reading::Source;
 use crate::import::spec::PolicyText;
 use crate::import::yaml::{Count, Spanned, at};
-use crate::import::{ImportError, Origin};
+use crate::import::{ImportError, ImportedSlowStart, Origin};
 
 /// Envoy's load balancers, and what lbsim models each with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -35,6 +35,8 @@ pub struct Balancer {
     pub use_hostname: Option<usize>,
     /// Where locality-weighted balancing was switched on.
     pub locality_weighted: Option<usize>,
+    /// `slow_start_config` of ROUND_ROBIN or LEAST_REQUEST.
+    pub slow_start: Option<ImportedSlowStart>,
 }
 
 const LB_POLICIES: &str = "ROUND_ROBIN, LEAST_REQUEST, RING_HASH, RANDOM, MAGLEV";
@@ -89,6 +91,7 @@ pub fn balancer(src: &mut Source, cluster: &Cluster) -> Result<Balancer, ImportE
             .as_ref()
             .and_then(|c| c.locality_weighted_lb_config.as_ref())
             .map(|l| at(src.text, l)),
+        slow_start: None,
     };
     match kind {
         Kind::RingHash => {
@@ -105,17 +108,17 @@ pub fn balancer(src: &mut Source, cluster: &Cluster) -> Result<Balancer, ImportE
         Kind::LeastRequest => {
             let lr = cluster.least_request_lb_config.as_ref().map(|l| &l.value);
             choices(src, &mut b, lr.and_then(|l| l.choice_count.as_ref()));
-            if lr.is_some_and(|l| l.slow_start_config.is_some()) {
-                slow_start(src);
+            if let Some(ss) = lr.and_then(|l| l.slow_start_config.as_ref()) {
+                b.slow_start = slow_start(src, ss)?;
             }
         }
         Kind::RoundRobin => {
-            if cluster
+            if let Some(ss) = cluster
                 .round_robin_lb_config
                 .as_ref()
-                .is_some_and(|r| r.value.slow_start_config.is_some())
+                .and_then(|r| r.value.slow_start_config.as_ref())
             {
-                slow_start(src);
+                b.slow_start = slow_start(src, ss)?;
             }
         }
         Kind::Random => {}
@@ -138,6 +141,7 @@ impl Balancer {
             origins: Vec::new(),
             use_hostname: None,
             locality_weighted: None,
+            slow_start: None,
         }
     }
 }
@@ -213,8 +217,8 @@ fn extension(src: &mut Source, lbp: &Spanned<LoadBalancingPolicy>) -> Result<Bal
         Kind::LeastRequest => choices(src, &mut b, t.choice_count.as_ref()),
         Kind::RoundRobin | Kind::Random => {}
     }
-    if t.slow_start_config.is_some() {
-        slow_start(src);
+    if let Some(ss) = &t.slow_start_config {
+        b.slow_start = slow_start(src, ss)?;
     }
     if kind.hashes() {
         consistent_hashing(
@@ -323,9 +327,45 @@ fn zone_aware(src: &mut Source) {
     );
 }
 
-fn slow_start(src: &mut Source) {
-    src.note(
-        "slow_start_config: Envoy ramps a new host's weight up over its slow-start window; \
-         lbsim gives it its full weight at once.",
-    );
+/// `slow_start_config` (Cluster.SlowStartConfig): the window, Envoy's aggression
+/// (default 1.0) and min_weight_percent (default 10).
+fn slow_start(src: &mut Source, ss: &Spanned<SlowStartConfig>) -> Result<Option<ImportedSlowStart>, ImportError> {
+    let c = &ss.value;
+    let Some(w) = &c.slow_start_window else {
+        src.note("slow_start_config without a slow_start_window: Envoy does no slow start.");
+        return Ok(None);
+    };
+    let window = w
+        .value
+        .strip_suffix('s')
+        .and_then(|n| n.parse::<f64>().ok())
+        .filter(|n| n.is_finite() && *n >= 0.0)
+        .map(crate::engine::time::from_secs)
+        .ok_or_else(|| {
+            src.error(
+                at(src.text, w),
+                format!("slow_start_window {:?}: expected a duration such as \"30s\"", w.value),
+            )
+        })?;
+    if window == 0 {
+        return Ok(None);
+    }
+    Ok(Some(ImportedSlowStart {
+        product: crate::pool::slow_start::Product::Envoy,
+        window,
+        aggression: c
+            .aggression
+            .as_ref()
+            .and_then(|a| a.default_value.as_ref())
+            .map(|v| v.value),
+        min_weight_percent: c
+            .min_weight_percent
+            .as_ref()
+            .and_then(|p| p.value.as_ref())
+            .map(|v| v.value),
+        origin: src.origin(
+            at(src.text, ss),
+            format!("slow_start_config: slow_start_window {}", w.value),
+        ),
+    }))
 }

@@ -68,7 +68,7 @@ const WITH_VALUE: &[&str] = &[
 ];
 
 /// Limits that change routing only under load or after a recovery: noted.
-const LIMITS: &[&str] = &["maxconn", "maxqueue", "minconn", "slowstart"];
+const LIMITS: &[&str] = &["maxconn", "maxqueue", "minconn"];
 
 /// Server flags that do not change routing.
 const FLAGS: &[&str] = &[
@@ -127,6 +127,8 @@ pub struct Params {
     pub hash_key: Option<(String, usize)>,
     /// Limits written, for the header: `maxconn 100`.
     pub limits: Vec<String>,
+    /// `slowstart T` as written, and where T stands.
+    pub slowstart: Option<(String, usize)>,
 }
 
 /// Reads server keywords from `words` into `p`. `default_server`: the line is a
@@ -171,6 +173,10 @@ pub fn read(
                 p.hash_key = (v.text != "id").then(|| (v.text.clone(), v.at));
             }
             k if LIMITS.contains(&k) => p.limits.push(format!("{k} {}", value()?.text)),
+            "slowstart" => {
+                let v = value()?;
+                p.slowstart = Some((v.text.clone(), v.at));
+            }
             k if WITH_VALUE.contains(&k) => {
                 value()?;
             }

@@ -12,8 +12,10 @@
 use super::key;
 use super::sticky::{self, nginx_time};
 use super::tree::{Directive, Files};
+use crate::engine::Time;
 use crate::import::reading::{Refusals, Text};
-use crate::import::{ImportError, Imported, ImportedServer, Origin, Product};
+use crate::import::{ImportError, Imported, ImportedServer, ImportedSlowStart, Origin, Product};
+use crate::pool::slow_start;
 use crate::scenario::units::Weight;
 
 /// How the upstream chooses among its servers, with the directive that said so.
@@ -59,6 +61,8 @@ struct Upstream<'f> {
     backups: Vec<String>,
     /// Passive health checks and limits written on servers, for the header.
     limits: Vec<String>,
+    /// `slow_start=` on servers (nginx Plus): the server, the time, where it was written.
+    slow_starts: Vec<(String, Time, usize, Origin)>,
     method: Option<Method>,
     sticky: Option<(String, Origin)>,
     notes: Vec<String>,
@@ -74,6 +78,7 @@ pub fn read(files: &Files, block: &Directive, lenient: bool) -> Result<Imported,
         server_at: Vec::new(),
         backups: Vec::new(),
         limits: Vec::new(),
+        slow_starts: Vec::new(),
         method: None,
         sticky: None,
         notes: Vec::new(),
@@ -282,9 +287,20 @@ impl Upstream<'_> {
                     v.parse::<u32>().map_err(|_| invalid())?;
                     limits.push(p.text.clone());
                 }
-                ("fail_timeout" | "slow_start", Some(v)) => {
+                ("fail_timeout", Some(v)) => {
                     nginx_time(v).ok_or_else(invalid)?;
                     limits.push(p.text.clone());
+                }
+                ("slow_start", Some(v)) => {
+                    let t = nginx_time(v).ok_or_else(invalid)?;
+                    // slow_start=0 is nginx's default: no slow start.
+                    if t > 0 {
+                        let said = Origin {
+                            at: self.text.place(p.at),
+                            said: p.text.clone(),
+                        };
+                        self.slow_starts.push((name.clone(), t, p.at, said));
+                    }
                 }
                 ("down", None) => down = true,
                 ("backup", None) => backup = true,
@@ -378,6 +394,7 @@ impl Upstream<'_> {
     }
 
     fn finish(mut self, name: &str, block: &Directive, files: &Files) -> Result<Imported, ImportError> {
+        let slow_start = self.slow_start()?;
         let (base, mut policy_origin) = match &self.method {
             None => ("nginx.round_robin".to_string(), Vec::new()),
             Some(m) => (
@@ -413,8 +430,8 @@ impl Upstream<'_> {
             self.notes.push(format!(
                 "Server limits: {}. max_fails and fail_timeout are passive health checks: after max_fails failed \
                  attempts within fail_timeout nginx stops choosing the server for fail_timeout. They act only when a \
-                 server fails, which a scenario expresses with `fail` events; max_conns and slow_start cap a \
-                 server under load or after it recovers, which lbsim does not model.",
+                 server fails, which a scenario expresses with `fail` events; max_conns caps a server under load, \
+                 which lbsim does not model.",
                 self.limits.join("; ")
             ));
         }
@@ -427,6 +444,59 @@ impl Upstream<'_> {
             policy_origin,
             notes: self.notes,
             warnings: self.refusals.warnings,
+            slow_start,
         })
+    }
+
+    /// `slow_start=` (ngx_http_upstream_module, `server`): refused by nginx with
+    /// `hash`, `ip_hash` and `random`, ignored in a group of one server; the
+    /// scenario has one window for the pool, the longest written.
+    fn slow_start(&mut self) -> Result<Option<ImportedSlowStart>, ImportError> {
+        let Some(longest) = self.slow_starts.iter().rev().max_by_key(|s| s.1) else {
+            return Ok(None);
+        };
+        if let Some(m) = self.method.as_ref().filter(|m| m.kind != Kind::LeastConn) {
+            return Err(self.text.error(
+                longest.2,
+                format!(
+                    "balancing method does not support parameter \"slow_start\": nginx refuses slow_start with \
+                     `{}` (line {}); it works with round robin and least_conn",
+                    m.origin.said, m.origin.at.line
+                ),
+            ));
+        }
+        if self.servers.len() + self.backups.len() == 1 {
+            self.notes.push(format!(
+                "{} on the only server: nginx ignores slow_start in a group of one server.",
+                longest.3.said
+            ));
+            return Ok(None);
+        }
+        let written: Vec<String> = self
+            .slow_starts
+            .iter()
+            .map(|s| format!("{} {}", s.0, s.3.said))
+            .collect();
+        if self.slow_starts.len() < self.servers.len() || self.slow_starts.iter().any(|s| s.1 != longest.1) {
+            self.notes.push(format!(
+                "slow_start on {}: the scenario's [slow_start] ramps every server that comes back over one \
+                 window, the longest written.",
+                written.join(", ")
+            ));
+        }
+        if self.sticky.is_some() {
+            self.notes.push(
+                "slow_start with sticky: lbsim's cookie policy keeps full weights for the clients it places; \
+                 nginx ramps the weights its method places new clients by."
+                    .into(),
+            );
+        }
+        Ok(Some(ImportedSlowStart {
+            product: slow_start::Product::Nginx,
+            window: longest.1,
+            aggression: None,
+            min_weight_percent: None,
+            origin: longest.3.clone(),
+        }))
     }
 }

@@ -77,8 +77,10 @@ impl Smooth {
             let i = s as usize;
             self.current[i] += self.effective[i];
             total += self.effective[i];
-            if self.effective[i] < pool.weight(s) as i64 {
-                self.effective[i] += 1;
+            let weight = pool.weight(s) as i64;
+            if self.effective[i] < weight {
+                // One configured unit per pick, however fine slow start makes the weights.
+                self.effective[i] = (self.effective[i] + pool.weight_scale() as i64).min(weight);
             }
             if best.is_none_or(|b| self.current[i] > self.current[b as usize]) {
                 best = Some(s);

@@ -13,6 +13,7 @@
 
 mod hashing;
 mod persistence;
+mod slowstart;
 
 use super::Section;
 use super::balance;
@@ -263,6 +264,7 @@ impl<'t> Backend<'_, 't> {
         if let Some(line) = self.cookie {
             policy = self.cookie(policy, line, &servers, &mut policy_origin)?;
         }
+        let slow_start = self.slow_start(&algorithm, &servers, &policy)?;
         let imported: Vec<ImportedServer> = servers
             .iter()
             .map(|s| ImportedServer {
@@ -281,6 +283,7 @@ impl<'t> Backend<'_, 't> {
             policy_origin,
             notes: self.notes,
             warnings: self.refusals.warnings,
+            slow_start,
         })
     }
 
@@ -345,9 +348,8 @@ impl<'t> Backend<'_, 't> {
             .collect();
         if !limits.is_empty() {
             self.notes.push(format!(
-                "Server limits: {}. maxconn and maxqueue queue requests at a busy server and slowstart ramps a \
-                 recovered server's weight; lbsim does not model them, so under load or after a recovery picks \
-                 can differ.",
+                "Server limits: {}. maxconn and maxqueue queue requests at a busy server; lbsim does not model \
+                 them, so under load picks can differ.",
                 limits.join("; ")
             ));
         }
