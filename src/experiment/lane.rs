@@ -234,7 +234,13 @@ impl Lane {
             self.tally.loss(c, first_in_visit, first_for_user);
         }
         self.follow_session(u, s, r.closes_visit);
+        // A user whose key a pool change moved, kept here by its open connection,
+        // still moves when that connection closes: the remap stays pending.
+        let pending = pick.memory == Memory::Connection && self.states.remapped(u);
         self.states.serve(u, s, now);
+        if pending {
+            self.states.mark_remapped(u);
+        }
         self.tally.served(s, response);
         if u < self.followed {
             let outcome = match (prior, cause) {
@@ -357,11 +363,24 @@ impl Lane {
             user: u,
             addr: workload.last_address(u),
             port: workload.port(u),
+            connection: workload.connection(u),
+            new_connection: false,
         };
+        // Per connection, where the user's next connection would go: the key's
+        // own mapping, which open connections hide until they close.
+        let fresh = |u: u32| Client {
+            new_connection: true,
+            ..client(u)
+        };
+        let per_connection = self.policy.per_connection();
         let live: Vec<u32> = (0..self.states.users())
             .filter(|&u| self.states.is_live(u, now))
             .collect();
         let before: Vec<Option<ServerId>> = live.iter().map(|&u| self.peek(&client(u), now)).collect();
+        let keyed: Vec<Option<ServerId>> = match per_connection {
+            true => live.iter().map(|&u| self.peek(&fresh(u), now)).collect(),
+            false => Vec::new(),
+        };
         let s = change.kind.server();
         if let (Some(d), PoolChangeKind::Remove(_)) = (&mut self.drained, change.kind) {
             d[s as usize] = self.pool.presence(s) == Presence::Draining;
@@ -413,6 +432,11 @@ impl Lane {
                     moved += 1;
                     self.states.mark_remapped(u);
                 }
+            }
+        }
+        for (&u, k) in live.iter().zip(&keyed) {
+            if k.is_some() && self.peek(&fresh(u), now) != *k {
+                self.states.mark_remapped(u);
             }
         }
         self.tally.remaps.push(Remap {
