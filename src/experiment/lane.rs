@@ -234,9 +234,11 @@ impl Lane {
             self.tally.loss(c, first_in_visit, first_for_user);
         }
         self.follow_session(u, s, r.closes_visit);
-        // A user whose key a pool change moved, kept here by its open connection,
-        // still moves when that connection closes: the remap stays pending.
-        let pending = pick.memory == Memory::Connection && self.states.remapped(u);
+        // A user whose key a pool change moved, kept here by its open connection
+        // (or back here by it, its state split), still moves when that connection
+        // closes: the remap stays pending.
+        let pending = pick.memory == Memory::Connection
+            && (self.states.remapped(u) || cause == Some(LossCause::SplitConnections));
         self.states.serve(u, s, now);
         if pending {
             self.states.mark_remapped(u);
