@@ -180,10 +180,11 @@ impl Lane {
             }
         }
         // A draining server keeps the sessions a balancer remembers (nginx and
-        // HAProxy `drain`: only requests bound to it); hashes have already moved on.
+        // HAProxy `drain`: only requests bound to it); hashes have already moved on,
+        // and a request on an open connection stays on that connection's server.
         if let Prior::Live(h) = prior
             && h != s
-            && pick.memory != Memory::None
+            && !matches!(pick.memory, Memory::None | Memory::Connection)
             && self.pool.presence(h) == Presence::Draining
         {
             s = h;
