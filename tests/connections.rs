@@ -188,3 +188,49 @@ fn long_lived_streams_split_only_per_connection_on_any_threads() {
         }
     }
 }
+
+/// One user, a request a second from 10 h over one connection, and a deploy at
+/// 36,010.5 s replacing its server with a 20 s drain (removed at 36,030.5 s).
+fn deploy_scenario(policy: &str, deploy: &str) -> String {
+    format!(
+        r#"duration = "11h"
+policies = ["{policy}"]
+
+[servers]
+names = ["A", "B"]
+queueing = false
+
+{deploy}
+
+[[users]]
+name = "one"
+address = "192.0.2.1"
+visits = ["10h"]
+requests = 60
+think = {{ dist = "constant", value = "1s" }}
+"#
+    )
+}
+
+#[test]
+fn a_draining_server_keeps_its_open_connections_until_it_goes() {
+    let run = |deploy: &str| {
+        let text = deploy_scenario("per_connection(base=ip_hash)", deploy);
+        let sc = Scenario::parse(&text, Path::new("deploy.toml")).expect("valid");
+        lbsim::experiment::run(&sc).replications.remove(0).lanes.remove(0)
+    };
+    let home = run("").journeys[0].server.clone();
+    let lane = run(&format!(
+        "[[deploys]]\nat = 36010.5\nservers = [\"{home}\"]\nboot = \"5s\"\ndrain = \"20s\"\n"
+    ));
+    // 36,000..36,030 on the draining server; at 36,031 it is gone, the connection
+    // with it, and the reconnection finds the state gone.
+    let on_home = lane.journeys.iter().filter(|s| s.server == home).count();
+    assert_eq!(on_home, 31);
+    let lost: Vec<_> = lane.journeys.iter().filter(|s| s.outcome == "lost").collect();
+    assert_eq!(lost.len(), 1, "{lost:?}");
+    assert_eq!(
+        (lost[0].time, lost[0].cause),
+        (36_031 * SECOND, Some(LossCause::Deploy))
+    );
+}
