@@ -42,6 +42,8 @@ fn clients() -> Vec<Client> {
             user: i,
             addr: Addr::v4(i.wrapping_mul(2_654_435_761)),
             port: 40_000 + (i % 20_000) as u16,
+            connection: 0,
+            new_connection: true,
         })
         .collect()
 }

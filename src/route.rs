@@ -133,6 +133,8 @@ impl Router {
             user: self.next_user,
             addr,
             port,
+            connection: 0,
+            new_connection: true,
         };
         self.next_user += 1;
         let s: ServerId = self.policy.pick(&client, 0, &self.pool, &mut self.rng).server;

@@ -837,3 +837,54 @@ fn slow_start_values_that_cannot_work_are_pointed_at() {
         assert!(err.contains(phrase), "{section:?}: no {phrase:?} in:\n{err}");
     }
 }
+
+/// `[sessions]` appended to `VALID` with `line`; checks `validate` says where.
+fn sessions_rejected(line: &str, token: &str, expected: &[&str]) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let text = VALID.to_string() + "[sessions]\n" + line + "\n";
+    let line_no = text.lines().count();
+    let path = write(&dir, "sessions.toml", &text);
+    let err = usage_error(&["validate", path.to_str().expect("UTF-8 path")]);
+    let col = line.find(token).expect("token on the line") + 1;
+    assert!(
+        err.starts_with(&format!("error: {}:{line_no}:{col}: ", path.display())),
+        "{err}"
+    );
+    for phrase in expected {
+        assert!(err.contains(phrase), "no {phrase:?} in:\n{err}");
+    }
+}
+
+#[test]
+fn connections_out_of_range_or_too_short_lived() {
+    for n in ["0", "17"] {
+        sessions_rejected(
+            &format!("connections = {n}"),
+            n,
+            &["connections: expected a whole number from 1 to 16"],
+        );
+    }
+    sessions_rejected(
+        r#"connection_lifetime = { dist = "constant", value = "500ms" }"#,
+        "{",
+        &["connection_lifetime: a connection lives at least a second"],
+    );
+}
+
+#[test]
+fn per_connection_goes_outermost() {
+    assert_rejected(
+        "nested.toml",
+        "policies",
+        r#"policies = ["stick_table(base=per_connection(base=ring))"]"#,
+        "per_connection",
+        &["per_connection goes outermost: per_connection(base=stick_table(base=...))"],
+    );
+    assert_rejected(
+        "conn.toml",
+        "policies",
+        r#"policies = ["per_connection(base=rign)"]"#,
+        "rign",
+        &["unknown policy \"rign\"", "ring, jump"],
+    );
+}

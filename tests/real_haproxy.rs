@@ -409,6 +409,8 @@ fn stick_table_eviction_matches_haproxy_2_6() {
         user: i as u32,
         addr: Addr::from(std::net::IpAddr::V4(order[i])),
         port: 0,
+        connection: 0,
+        new_connection: true,
     };
     let at = |i: usize| i as u64 * GAP.as_nanos() as u64;
     let names = lb.names();
@@ -495,6 +497,8 @@ fn stick_table_resticks_without_fail_back() {
                 user: sent as u32,
                 addr: Addr::from(std::net::IpAddr::V4(src)),
                 port: 0,
+                connection: 0,
+                new_connection: true,
             };
             let predicted = &names[model.pick(&client, 0, &pool, &mut rng).server as usize];
             if *predicted != served {
@@ -555,6 +559,8 @@ fn maintenance_at_run_time_rebuilds_the_map_and_the_tree() {
                         user: 0,
                         addr: Addr::from(std::net::IpAddr::V4(c)),
                         port: 0,
+                        connection: 0,
+                        new_connection: true,
                     };
                     lb.names()[model.peek(&client, 0, &pool).unwrap() as usize].clone()
                 })

@@ -184,6 +184,8 @@ fn seed_example_office_overloads_one_server() {
         user: 0,
         addr: office.address,
         port: 40_000,
+        connection: 0,
+        new_connection: true,
     };
     let server = ip_hash.peek(&client, 0, &pool).expect("a hash is predictable") as usize;
 

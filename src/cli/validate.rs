@@ -201,5 +201,23 @@ fn workload(sc: &Scenario) -> String {
             "no measured delay exists; 4 h is an assumption to sweep"
         )
     );
-    format!("  arrivals      {shape}\n  think time    {think}\n  state kept    {ttl}\n  returns       {returns}\n")
+    format!(
+        "  arrivals      {shape}\n  think time    {think}\n  state kept    {ttl}\n  returns       {returns}\n{}",
+        connections(s)
+    )
+}
+
+/// The users' connections, when a scenario gives them several or a lifetime.
+fn connections(s: &Sessions) -> String {
+    let n = *s.connections.get_ref();
+    if n == 1 && s.connection_lifetime.is_none() {
+        return String::new();
+    }
+    let life = s.connection_lifetime.as_ref().map_or(String::new(), |l| {
+        format!(", or after a lifetime of {}", dist(l.get_ref()))
+    });
+    format!(
+        "  connections   {n} per user, taken in turn, each closing after {} idle (keepalive){life}\n",
+        written(s.keepalive.0)
+    )
 }

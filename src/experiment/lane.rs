@@ -195,10 +195,11 @@ impl Lane {
             }
         }
         // A draining server keeps the sessions a balancer remembers (nginx and
-        // HAProxy `drain`: only requests bound to it); hashes have already moved on.
+        // HAProxy `drain`: only requests bound to it); hashes have already moved on,
+        // and a request on an open connection stays on that connection's server.
         if let Prior::Live(h) = prior
             && h != s
-            && pick.memory != Memory::None
+            && !matches!(pick.memory, Memory::None | Memory::Connection)
             && self.pool.presence(h) == Presence::Draining
         {
             s = h;
@@ -249,7 +250,15 @@ impl Lane {
             self.tally.loss(c, first_in_visit, first_for_user);
         }
         self.follow_session(u, s, r.closes_visit);
+        // A user whose key a pool change moved, kept here by its open connection
+        // (or back here by it, its state split), still moves when that connection
+        // closes: the remap stays pending.
+        let pending = pick.memory == Memory::Connection
+            && (self.states.remapped(u) || cause == Some(LossCause::SplitConnections));
         self.states.serve(u, s, now);
+        if pending {
+            self.states.mark_remapped(u);
+        }
         self.tally.served(s, response);
         if u < self.followed {
             let outcome = match (prior, cause) {
@@ -372,11 +381,24 @@ impl Lane {
             user: u,
             addr: workload.last_address(u),
             port: workload.port(u),
+            connection: workload.connection(u),
+            new_connection: false,
         };
+        // Per connection, where the user's next connection would go: the key's
+        // own mapping, which open connections hide until they close.
+        let fresh = |u: u32| Client {
+            new_connection: true,
+            ..client(u)
+        };
+        let per_connection = self.policy.per_connection();
         let live: Vec<u32> = (0..self.states.users())
             .filter(|&u| self.states.is_live(u, now))
             .collect();
         let before: Vec<Option<ServerId>> = live.iter().map(|&u| self.peek(&client(u), now)).collect();
+        let keyed: Vec<Option<ServerId>> = match per_connection {
+            true => live.iter().map(|&u| self.peek(&fresh(u), now)).collect(),
+            false => Vec::new(),
+        };
         let s = change.kind.server();
         if let (Some(d), PoolChangeKind::Remove(_)) = (&mut self.drained, change.kind) {
             d[s as usize] = self.pool.presence(s) == Presence::Draining;
@@ -442,6 +464,11 @@ impl Lane {
                     moved += 1;
                     self.states.mark_remapped(u);
                 }
+            }
+        }
+        for (&u, k) in live.iter().zip(&keyed) {
+            if k.is_some() && self.peek(&fresh(u), now) != *k {
+                self.states.mark_remapped(u);
             }
         }
         self.tally.remaps.push(Remap {

@@ -24,6 +24,13 @@
 //!
 //! Under `[autoscaling]` the same losses on a server scaled in are `autoscale`.
 //!
+//! Under connection-level picking (`per_connection`), a request that rides an
+//! open connection to one server while the user's state is live on another (a
+//! newer connection of the same user went there after a pool change) is
+//! `split_connections`: the user's connections are split across two servers, and
+//! each request on the other one moves the state back. It comes before every
+//! other check, since the policy did not place the request at all.
+//!
 //! With health checks, a request sent to a server that has failed but is still in
 //! the pool (its checks have not failed `fall` times yet, or panic routes to every
 //! host) fails: `undetected_failure`, with `panic` as its detail in the second case.
@@ -50,6 +57,9 @@ pub enum LossCause {
     UndetectedFailure {
         panic: bool,
     },
+    /// The request rode an open connection to a server other than the one
+    /// holding the state, which a newer connection of the same user reached.
+    SplitConnections,
 }
 
 /// Why a request was not served.
@@ -72,7 +82,7 @@ impl Unserved {
 
 impl LossCause {
     /// Every cause, in report order; `index` positions a cause in this list.
-    pub const ALL: [LossCause; 18] = [
+    pub const ALL: [LossCause; 19] = [
         LossCause::AddressChanged(AddressChange::Mobility),
         LossCause::AddressChanged(AddressChange::Scripted),
         LossCause::AddressChanged(AddressChange::Renumbering),
@@ -91,6 +101,7 @@ impl LossCause {
         LossCause::Autoscale,
         LossCause::UndetectedFailure { panic: false },
         LossCause::UndetectedFailure { panic: true },
+        LossCause::SplitConnections,
     ];
 
     pub fn index(self) -> usize {
@@ -122,6 +133,7 @@ impl LossCause {
             LossCause::Deploy => "deploy",
             LossCause::Autoscale => "autoscale",
             LossCause::UndetectedFailure { .. } => "undetected_failure",
+            LossCause::SplitConnections => "split_connections",
         }
     }
 
@@ -138,6 +150,7 @@ impl LossCause {
     /// Why a request whose live state is on another server went where it did.
     pub fn attribute(affinity: Affinity, change: AddressChange, pool_changed: bool, memory: Memory) -> LossCause {
         match affinity {
+            _ if memory == Memory::Connection => LossCause::SplitConnections,
             Affinity::None => LossCause::NotSticky,
             Affinity::Address if change != AddressChange::None => LossCause::AddressChanged(change),
             _ if pool_changed => LossCause::PoolRemap,
@@ -166,6 +179,10 @@ mod tests {
             LossCause::AffinityExpired
         );
         assert_eq!(a(Affinity::Address, Same, false, Memory::Hit), LossCause::LoadSpill);
+        assert_eq!(
+            a(Affinity::None, Same, true, Memory::Connection),
+            LossCause::SplitConnections
+        );
         for (i, c) in LossCause::ALL.iter().enumerate() {
             assert_eq!(c.index(), i);
         }

@@ -87,6 +87,11 @@ pub struct Client {
     pub user: u32,
     pub addr: Addr,
     pub port: u16,
+    /// Which of the user's concurrent connections carries the request.
+    pub connection: u8,
+    /// The request opens that connection (its first, or the first after it
+    /// closed): a per-connection balancer places it afresh.
+    pub new_connection: bool,
 }
 
 /// What a hash policy hashes: the `key` parameter. A product that can only hash one
@@ -250,6 +255,8 @@ mod tests {
             user: 42,
             addr: "192.168.1.10".parse().unwrap(),
             port: 40_000,
+            connection: 0,
+            new_connection: true,
         };
         let text = |k: Key, c: &Client, buf: &mut KeyText| String::from_utf8(k.text(c, buf).to_vec()).unwrap();
         assert_eq!(text(Key::Source, &c, &mut buf), "192.168.1.10");
@@ -271,7 +278,7 @@ mod tests {
         /// The digit-by-digit IPv4 text is what the formatter writes.
         #[test]
         fn v4_text_is_the_formatted_address(a: u32, port: u16) {
-            let c = Client { user: 9, addr: Addr::v4(a), port };
+            let c = Client { user: 9, addr: Addr::v4(a), port, connection: 0, new_connection: true };
             let mut buf = KeyText::default();
             let (ip, net) = (std::net::Ipv4Addr::from(a), std::net::Ipv4Addr::from(a & !0xff));
             let (source, with_port, prefix) = (ip.to_string(), format!("{ip}:{port}"), net.to_string());
@@ -287,6 +294,8 @@ mod tests {
             user: 7,
             addr: "10.0.0.7".parse().unwrap(),
             port: 50_000,
+            connection: 0,
+            new_connection: true,
         };
         let bits: std::collections::HashSet<u128> = Key::ALL.iter().map(|k| k.bits(&c)).collect();
         assert_eq!(bits.len(), 4);

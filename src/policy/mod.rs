@@ -18,6 +18,7 @@ pub mod key;
 pub mod least_conn;
 pub mod multi_probe;
 pub mod p2c;
+pub mod per_connection;
 pub mod random;
 pub mod rendezvous;
 pub mod ring;
@@ -65,6 +66,9 @@ pub enum Memory {
     Hit,
     /// No live entry: new client, or its entry expired or was evicted.
     Miss,
+    /// The request rode a connection already open to this server
+    /// ([`per_connection`]): the policy did not place it.
+    Connection,
 }
 
 /// A policy's decision.
@@ -106,6 +110,13 @@ pub trait Policy: Send {
     /// state then lives in the store, not on the servers.
     fn session_store(&self) -> Option<Time> {
         None
+    }
+
+    /// Whether the policy places connections rather than requests
+    /// ([`per_connection`]): a pool change then moves a user's open connections
+    /// only when they close.
+    fn per_connection(&self) -> bool {
+        false
     }
 }
 
@@ -173,6 +184,7 @@ const TEXTBOOK: &[PolicyInfo] = &[
     stick_table::INFO,
     cookie::INFO,
     session_store::INFO,
+    per_connection::INFO,
 ];
 
 /// Every family, textbook first, then the products in alphabetical order.
@@ -270,6 +282,8 @@ pub(crate) mod testing {
             user: i,
             addr: Addr::v4(0x0a00_0000 + i * 7919),
             port: 40_000,
+            connection: 0,
+            new_connection: true,
         }
     }
 
@@ -279,6 +293,8 @@ pub(crate) mod testing {
             user: 0,
             addr: ip.parse().unwrap(),
             port: 40_000,
+            connection: 0,
+            new_connection: true,
         }
     }
 

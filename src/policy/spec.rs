@@ -7,6 +7,10 @@
 
 use crate::scenario::units::{Duration, parse_duration, written};
 
+/// The name of the wrapper that picks per connection; it goes outermost, since
+/// it decides which requests reach the policies inside it.
+pub const PER_CONNECTION: &str = "per_connection";
+
 /// A problem with a policy specification, at a byte offset inside its text.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SpecError {
@@ -260,7 +264,17 @@ impl<'a> Args<'a> {
     /// A nested policy specification.
     pub fn policy(&mut self, name: &str) -> Result<Spec, SpecError> {
         let (v, at) = self.raw(name);
-        parse(&v, at)
+        let spec = parse(&v, at)?;
+        if spec.name == PER_CONNECTION {
+            return Err(SpecError::at(
+                spec.offset,
+                format!(
+                    "{PER_CONNECTION} goes outermost: {PER_CONNECTION}(base={}({name}=...))",
+                    self.spec.name
+                ),
+            ));
+        }
+        Ok(spec)
     }
 
     /// Errors on arguments the policy does not take, listing the ones it does.

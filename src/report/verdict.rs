@@ -25,6 +25,7 @@ fn cause_words(name: &str, detail: &str) -> String {
         ("deploy", _) => "servers replaced by a rolling deploy".into(),
         ("autoscale", _) => "servers added or removed by the autoscaler".into(),
         ("undetected_failure", "panic") => "requests sent to failed servers in panic mode".into(),
+        ("split_connections", _) => "a user's connections split across two servers after a pool change".into(),
         ("undetected_failure", _) => "requests sent to failed servers before their health checks noticed".into(),
         (name, "") => name.replace('_', " "),
         (name, detail) => format!("{} ({})", name.replace('_', " "), detail.replace('_', " ")),

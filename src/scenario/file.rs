@@ -129,6 +129,16 @@ pub struct Sessions {
     /// one, with a new source port (and, where the network decides per
     /// connection, perhaps a new address).
     pub keepalive: Duration,
+    /// Concurrent connections each user keeps, its requests taking them in turn
+    /// (1: an HTTP/2 or gRPC client multiplexing one connection; browsers open up
+    /// to 6 per host over HTTP/1.1). Each has its own source port and idle clock.
+    #[schemars(with = "u32")]
+    pub connections: Spanned<u32>,
+    /// How long a connection lives at most: after it, the next request on it opens
+    /// a new one (gRPC's MAX_CONNECTION_AGE, a WebSocket's session). None: a
+    /// connection closes only after `keepalive` idle.
+    #[schemars(with = "Option<Dist<Duration>>")]
+    pub connection_lifetime: Option<Spanned<Dist<Duration>>>,
 }
 
 impl Default for Sessions {
@@ -157,6 +167,8 @@ impl Default for Sessions {
             ),
             // nginx's keepalive_timeout default.
             keepalive: Duration(75 * SECOND),
+            connections: Spanned::new(0..0, 1),
+            connection_lifetime: None,
         }
     }
 }

@@ -125,6 +125,14 @@ pub fn read_file(path: &Path) -> std::io::Result<String> {
 }
 
 impl Scenario {
+    /// Whether some policy picks per connection, which puts `split_connections`
+    /// among the loss causes written.
+    pub fn per_connection(&self) -> bool {
+        self.policies
+            .iter()
+            .any(|p| p.name == crate::policy::spec::PER_CONNECTION)
+    }
+
     pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
         Scenario::load_with_policies(path, &[])
     }

@@ -18,6 +18,9 @@ const MAX_WORKERS: u64 = 10_000_000;
 const MAX_SERVERS: u32 = 100_000;
 /// Network indices are bytes, and one value marks scripted users.
 const MAX_NETWORKS: usize = 254;
+/// Concurrent connections per user: browsers keep up to 6 per host; a request
+/// carries its connection's index in a byte.
+const MAX_CONNECTIONS: u32 = 16;
 
 /// Turns a parsed file into a [`Scenario`], reporting problems at their place.
 pub(super) struct Resolver<'a> {
@@ -217,6 +220,21 @@ impl Resolver<'_> {
             return self.err(
                 max.span().start,
                 "think_max: expected a duration of at least 1s, the longest think time inside a visit",
+            );
+        }
+        let connections = &f.sessions.connections;
+        if !(1..=MAX_CONNECTIONS).contains(connections.get_ref()) {
+            return self.err(
+                connections.span().start,
+                format!("connections: expected a whole number from 1 to {MAX_CONNECTIONS}, the concurrent connections a user keeps"),
+            );
+        }
+        if let Some(life) = &f.sessions.connection_lifetime
+            && life.get_ref().scale() < 1.0
+        {
+            return self.err(
+                life.span().start,
+                "connection_lifetime: a connection lives at least a second; give a scale of 1s or more",
             );
         }
         if f.sessions.return_share.0 > 0.0 && f.sessions.return_after.get_ref().scale() < 1.0 {

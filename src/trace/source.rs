@@ -170,6 +170,9 @@ impl RequestSource for Replay<'_> {
                 addr,
                 user: hit.user,
                 port: self.ports[u],
+                connection: 0,
+                // A visit opens the connection; a new address is a new flow.
+                new_connection: hit.opens || change != AddressChange::None,
                 opens_visit: hit.opens,
                 closes_visit: hit.closes,
                 change,

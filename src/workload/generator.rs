@@ -11,6 +11,7 @@ use crate::scenario::units::{Duration, Positive, Share};
 use crate::scenario::{Network, Pooling, Scenario, ScriptedUser};
 
 use super::arrivals::ArrivalProcess;
+use super::connections::{Connections, Ride};
 use super::network::{Net, after, egress_address, relay_egress};
 use super::packed::Packed;
 use super::request::{AddressChange, Request};
@@ -61,6 +62,8 @@ pub struct Workload {
     return_share: f64,
     return_after: Sampler,
     keepalive: Stamp,
+    /// Several connections per user, or connection lifetimes; none otherwise.
+    connections: Option<Connections>,
     service: Sampler,
     rng_arrivals: StreamRng,
     rng_sessions: StreamRng,
@@ -123,6 +126,7 @@ impl Workload {
             return_share: sc.sessions.return_share.0,
             return_after: sc.sessions.return_after.get_ref().sampler(),
             keepalive: Stamp::from(sc.sessions.keepalive.0),
+            connections: Connections::new(sc, replication),
             service: sc.serving.service.sampler(),
             rng_arrivals: rng(Stream::Arrivals),
             rng_sessions: rng(Stream::Sessions),
@@ -213,7 +217,7 @@ impl Workload {
 
     /// Emits the user's next request and schedules what follows it.
     fn emit(&mut self, u: u32, now: Time, opens_visit: bool, out: &mut Vec<Request>) {
-        let (addr, change) = self.address(u, now);
+        let (addr, change, ride) = self.address(u, now);
         let user = &mut self.users[u];
         user.remaining -= 1;
         let closes_visit = user.remaining == 0;
@@ -225,6 +229,8 @@ impl Workload {
             addr,
             user: u,
             port,
+            connection: ride.slot,
+            new_connection: ride.closed,
             opens_visit,
             closes_visit,
             change,
@@ -248,13 +254,21 @@ impl Workload {
         }
     }
 
-    /// The user's address now, and why it differs from its previous request's.
-    /// A request after `keepalive` of silence, or from a new address, opens a new
-    /// connection with a new source port.
-    fn address(&mut self, u: u32, now: Time) -> (Addr, AddressChange) {
+    /// The user's address now, why it differs from its previous request's, and
+    /// the connection the request rides. A request after `keepalive` of silence
+    /// on its connection, after the connection's lifetime, or from a new address,
+    /// opens a new connection with a new source port.
+    fn address(&mut self, u: u32, now: Time) -> (Addr, AddressChange, Ride) {
         let stamp = Stamp::from(now);
         let user = self.users[u];
-        let new_conn = !user.started() || stamp.since(user.seen) > self.keepalive;
+        let ride = match &mut self.connections {
+            Some(c) => c.ride(u, stamp, self.keepalive),
+            None => Ride {
+                slot: 0,
+                closed: !user.started() || stamp.since(user.seen) > self.keepalive,
+            },
+        };
+        let new_conn = ride.closed;
         let (addr, change) = match user.net {
             SCRIPTED => self.scripted_address(u, now),
             n => {
@@ -270,12 +284,22 @@ impl Workload {
             }
         };
         let user = &mut self.users[u];
-        if new_conn || change != AddressChange::None {
+        let moved = change != AddressChange::None;
+        let ride = Ride {
+            closed: new_conn || moved,
+            ..ride
+        };
+        if ride.closed {
             user.port = self.rng_connections.random_range(PORTS);
+            if let Some(c) = &mut self.connections {
+                c.open(u, ride, user.port, stamp, moved);
+            }
+        } else if let Some(c) = &self.connections {
+            user.port = c.port(u, ride.slot);
         }
         user.seen = stamp;
         user.set_started();
-        (addr, change)
+        (addr, change, ride)
     }
 
     fn scripted_address(&mut self, u: u32, now: Time) -> (Addr, AddressChange) {
@@ -435,6 +459,10 @@ impl RequestSource for Workload {
 
     fn port(&self, u: u32) -> u16 {
         self.users[u].port
+    }
+
+    fn connection(&self, u: u32) -> u8 {
+        self.connections.as_ref().map_or(0, |c| c.latest(u))
     }
 
     fn users(&self) -> u32 {

@@ -8,6 +8,7 @@
 //! replayed access log (`trace`) is another.
 
 pub mod arrivals;
+pub mod connections;
 pub mod generator;
 pub mod network;
 pub mod packed;

@@ -76,6 +76,11 @@ pub struct Request {
     pub user: u32,
     /// Source port of the request's connection, for keys that include it.
     pub port: u16,
+    /// Which of the user's concurrent connections carries it.
+    pub connection: u8,
+    /// It opens that connection: the first request on it, or the first after it
+    /// closed (idle past `keepalive`, past its lifetime, or a new address).
+    pub new_connection: bool,
     /// First request of a visit.
     pub opens_visit: bool,
     /// Last request of a visit.
@@ -89,6 +94,8 @@ impl Request {
             user: self.user,
             addr: self.addr,
             port: self.port,
+            connection: self.connection,
+            new_connection: self.new_connection,
         }
     }
 }

@@ -20,6 +20,11 @@ pub trait RequestSource {
     /// The source port of the user's current (or latest) visit.
     fn port(&self, u: u32) -> u16;
 
+    /// Which of the user's concurrent connections its latest request rode.
+    fn connection(&self, _u: u32) -> u8 {
+        0
+    }
+
     /// Users the whole run is expected to have, for sizing per-user memory up front.
     fn expected_users(&self) -> usize;
 

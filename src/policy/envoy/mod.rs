@@ -147,6 +147,8 @@ mod tests {
             user: 0,
             addr: "192.168.1.10".parse().unwrap(),
             port: 40_000,
+            connection: 0,
+            new_connection: true,
         };
         assert_eq!(request_hash(Key::Source, &c), 12_224_816_532_541_719_634);
     }

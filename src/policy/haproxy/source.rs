@@ -421,6 +421,8 @@ mod tests {
             user: i,
             addr: Addr::v4(0x0a00_0000 + i),
             port: 0,
+            connection: 0,
+            new_connection: true,
         }
     }
 

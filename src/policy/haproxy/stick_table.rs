@@ -222,6 +222,8 @@ mod tests {
             user: 0,
             addr: Addr::v4(u32::from_be_bytes([127, 0, net, host])),
             port: 0,
+            connection: 0,
+            new_connection: true,
         }
     }
 

@@ -282,6 +282,8 @@ mod tests {
                         user: 0,
                         addr: c.parse().unwrap(),
                         port,
+                        connection: 0,
+                        new_connection: true,
                     };
                     mh.peek(&c, 0, &p).unwrap()
                 })

@@ -280,6 +280,8 @@ mod tests {
             user: 0,
             addr: s.parse().unwrap(),
             port: 1,
+            connection: 0,
+            new_connection: true,
         };
         let first = policy.pick(&at("192.0.2.1"), 0, &p, &mut rng).server;
         assert_eq!(

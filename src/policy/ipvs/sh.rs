@@ -148,6 +148,8 @@ mod tests {
                     user: 0,
                     addr: c.parse().unwrap(),
                     port,
+                    connection: 0,
+                    new_connection: true,
                 };
                 policy.peek(&c, 0, p).unwrap()
             })

@@ -280,6 +280,8 @@ mod tests {
             user: 0,
             addr: src.parse().unwrap(),
             port,
+            connection: 0,
+            new_connection: true,
         };
         pool.name(p.peek(&c, 0, pool).unwrap()).to_string()
     }

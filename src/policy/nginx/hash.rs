@@ -247,7 +247,7 @@ mod tests {
             // Zeroing groups at random makes runs of zeros of every length and place.
             let mask = (0..8).filter(|g| zero_groups >> g & 1 == 1).fold(0u128, |m, g| m | 0xffff << (16 * g));
             for addr in [Addr::v4(v4), Addr::v6(bits), Addr::v6(bits & !mask)] {
-                let c = Client { user: v4, addr, port };
+                let c = Client { user: v4, addr, port, connection: 0, new_connection: true };
                 for key in Key::ALL {
                     let (mut text, mut bytes) = (KeyText::default(), KeyBytes::default());
                     if !ipv4_compatible(addr) {

@@ -156,7 +156,7 @@ mod tests {
             let clients = 20_000u32;
             for i in 0..clients {
                 // One client per /24: the unit ip_hash places.
-                let c = Client { user: i, addr: Addr::v4((i + 1) << 8), port: 0 };
+                let c = Client { user: i, addr: Addr::v4((i + 1) << 8), port: 0, connection: 0, new_connection: true };
                 seen[p.peek(&c, 0, &pool).unwrap() as usize] += 1.0;
             }
             let total: u32 = weights.iter().sum();
