@@ -106,6 +106,9 @@ fn validate(path: PathBuf) -> ExitCode {
     }
     say(&sizes(&sc));
     say(&sc.operations.describe(&sc.servers));
+    if let Some(t) = &sc.tiers {
+        say(&t.describe());
+    }
     ExitCode::SUCCESS
 }
 

@@ -74,7 +74,12 @@ impl Lane {
             pool: &pool,
             expected_users: users,
         };
-        let policy = policy::build(spec, &ctx).expect("policies are checked when the scenario is read");
+        let policy = match &sc.tiers {
+            None => policy::build(spec, &ctx),
+            Some(t) => policy::tier::Tiered::new(&t.l4, Pool::new(t.instances.clone()), spec, t.peers, &ctx)
+                .map(|t| Box::new(t) as Box<dyn Policy>),
+        }
+        .expect("policies are checked when the scenario is read");
         let queues = sc
             .serving
             .queueing
@@ -225,6 +230,10 @@ impl Lane {
                 let change = self.states.change_since_served(u, r.change);
                 match LossCause::attribute(self.policy.affinity(), change, remapped, pick.memory) {
                     LossCause::PoolRemap => Some(self.remap_cause),
+                    // The L4 tier sent the client to an instance that did not know it.
+                    LossCause::AffinityExpired | LossCause::LoadSpill if self.policy.moved_tier() => {
+                        Some(LossCause::L4Remap)
+                    }
                     c => Some(c),
                 }
             }
@@ -419,6 +428,43 @@ impl Lane {
             at: now,
             action: change.kind.verb(),
             server: self.pool.name(s).to_string(),
+            live: live.len() as u64,
+            predictable,
+            moved,
+        });
+    }
+
+    /// Adds or removes an L7 instance and measures how many live sessions the L4
+    /// tier's remap moves to another backend.
+    pub fn apply_tier(&mut self, change: &PoolChange, workload: &impl RequestSource) {
+        let now = change.at;
+        self.measure_from(now);
+        self.roll_to(now);
+        let client = |u: u32| Client {
+            user: u,
+            addr: workload.last_address(u),
+            port: workload.port(u),
+        };
+        let live: Vec<u32> = (0..self.states.users())
+            .filter(|&u| self.states.is_live(u, now))
+            .collect();
+        let before: Vec<Option<ServerId>> = live.iter().map(|&u| self.peek(&client(u), now)).collect();
+        let tiers = self.policy.tiers_mut().expect("tier events come with [tiers]");
+        tiers.change(change.kind, &self.pool);
+        let instance = tiers.instance_name(change.kind.server()).to_string();
+        let (mut predictable, mut moved) = (0, 0);
+        for (&u, b) in live.iter().zip(&before) {
+            if let Some(b) = b {
+                predictable += 1;
+                if self.peek(&client(u), now) != Some(*b) {
+                    moved += 1;
+                }
+            }
+        }
+        self.tally.remaps.push(Remap {
+            at: now,
+            action: change.kind.verb(),
+            server: instance,
             live: live.len() as u64,
             predictable,
             moved,

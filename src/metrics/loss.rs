@@ -27,6 +27,10 @@
 //! With health checks, a request sent to a server that has failed but is still in
 //! the pool (its checks have not failed `fall` times yet, or panic routes to every
 //! host) fails: `undetected_failure`, with `panic` as its detail in the second case.
+//!
+//! Under `[tiers]`, a loss that would be put down to the policy's memory or to load
+//! (5 and 6), on a request the L4 tier sent to another L7 instance than the one
+//! before, is `l4_remap`: the new instance did not know the client.
 
 use crate::policy::{Affinity, Memory};
 use crate::workload::AddressChange;
@@ -50,6 +54,9 @@ pub enum LossCause {
     UndetectedFailure {
         panic: bool,
     },
+    /// The L4 tier sent the request to another L7 instance, whose memory did not
+    /// place it where the state is.
+    L4Remap,
 }
 
 /// Why a request was not served.
@@ -72,7 +79,7 @@ impl Unserved {
 
 impl LossCause {
     /// Every cause, in report order; `index` positions a cause in this list.
-    pub const ALL: [LossCause; 18] = [
+    pub const ALL: [LossCause; 19] = [
         LossCause::AddressChanged(AddressChange::Mobility),
         LossCause::AddressChanged(AddressChange::Scripted),
         LossCause::AddressChanged(AddressChange::Renumbering),
@@ -91,6 +98,7 @@ impl LossCause {
         LossCause::Autoscale,
         LossCause::UndetectedFailure { panic: false },
         LossCause::UndetectedFailure { panic: true },
+        LossCause::L4Remap,
     ];
 
     pub fn index(self) -> usize {
@@ -122,6 +130,7 @@ impl LossCause {
             LossCause::Deploy => "deploy",
             LossCause::Autoscale => "autoscale",
             LossCause::UndetectedFailure { .. } => "undetected_failure",
+            LossCause::L4Remap => "l4_remap",
         }
     }
 

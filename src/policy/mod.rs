@@ -25,6 +25,7 @@ pub mod round_robin;
 pub mod session_store;
 pub mod spec;
 pub mod stick_table;
+pub mod tier;
 pub mod tuple;
 
 pub mod aws;
@@ -106,6 +107,23 @@ pub trait Policy: Send {
     /// state then lives in the store, not on the servers.
     fn session_store(&self) -> Option<Time> {
         None
+    }
+
+    /// Another instance of the same balancer made `pick` for `client` at `now`:
+    /// records it as that instance's memory did, for memory that instances share
+    /// (HAProxy `peers` pushing stick-table entries, a cookie the client carries).
+    /// A policy without such memory ignores it.
+    fn remember(&mut self, _client: &Client, _pick: Pick, _now: Time) {}
+
+    /// The two balancer tiers, when this policy is them.
+    fn tiers_mut(&mut self) -> Option<&mut tier::Tiered> {
+        None
+    }
+
+    /// Whether the last pick went through another L7 instance than the client's
+    /// request before it (only two tiers have more than one instance).
+    fn moved_tier(&self) -> bool {
+        false
     }
 }
 

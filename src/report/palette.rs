@@ -56,6 +56,7 @@ pub fn cause(name: &str, detail: &str) -> RGBColor {
         ("autoscale", _) => RGBColor(196, 156, 148),
         ("undetected_failure", "panic") => RGBColor(156, 158, 222),
         ("undetected_failure", _) => RGBColor(57, 59, 121),
+        ("l4_remap", _) => RGBColor(99, 121, 57),
         _ => RGBColor(188, 189, 34),
     }
 }

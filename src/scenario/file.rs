@@ -63,6 +63,10 @@ pub struct ScenarioFile {
     #[serde(default)]
     #[schemars(with = "Option<super::autoscaling::AutoscalingFile>")]
     pub autoscaling: Option<Spanned<super::autoscaling::AutoscalingFile>>,
+    /// An L4 tier in front of several L7 instances of the policy under test.
+    #[serde(default)]
+    #[schemars(with = "Option<super::tiers::TiersFile>")]
+    pub tiers: Option<Spanned<super::tiers::TiersFile>>,
 }
 
 /// New users arriving as a Poisson process, optionally shaped over the day.
