@@ -29,7 +29,13 @@ fn caused(lane: &LaneOutcome, cause: LossCause) -> u64 {
 /// on Y. Two servers; each L7 round robin starts at the same server.
 const ALTERNATING: &str = r#"
 duration = "2h"
-policies = ["stick_table(base=round_robin)", "cookie(base=round_robin)", "ip_hash", "round_robin"]
+policies = [
+  "stick_table(base=round_robin)",
+  "haproxy.stick_table(base=round_robin)",
+  "cookie(base=round_robin)",
+  "ip_hash",
+  "round_robin",
+]
 
 [servers]
 count = 2
@@ -70,15 +76,20 @@ fn a_stick_table_per_instance_forgets_the_clients_the_l4_tier_moves() {
     let alone = run(&ALTERNATING.replace("PEERS", "false"));
     // X stuck a to the first server; Y's round robin gave b the first and a the
     // second: a's state is on the first.
-    let table = "stick_table(base=round_robin)";
-    assert_eq!(user_a(&alone, table), (vec!["new", "lost"], Some(LossCause::L4Remap)));
-    let lane = lane(&alone, table);
-    assert_eq!(caused(lane, LossCause::L4Remap), 1);
-    assert_eq!(lane.report.totals.losses, 1);
-
-    // With peers, X's entry for a reached Y before a's second request.
     let peers = run(&ALTERNATING.replace("PEERS", "true"));
-    assert_eq!(user_a(&peers, table), (vec!["new", "kept"], None));
+    for table in ["stick_table(base=round_robin)", "haproxy.stick_table(base=round_robin)"] {
+        assert_eq!(
+            user_a(&alone, table),
+            (vec!["new", "lost"], Some(LossCause::L4Remap)),
+            "{table}"
+        );
+        let l = lane(&alone, table);
+        assert_eq!(caused(l, LossCause::L4Remap), 1, "{table}");
+        assert_eq!(l.report.totals.losses, 1, "{table}");
+        // With peers, X's entry for a reached Y before a's second request.
+        assert_eq!(user_a(&peers, table), (vec!["new", "kept"], None), "{table}");
+        assert_eq!(lane(&peers, table).report.totals.losses, 0, "{table}");
+    }
 }
 
 #[test]
