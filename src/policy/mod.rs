@@ -12,6 +12,7 @@
 pub mod aged;
 pub mod bounded_load;
 pub mod cookie;
+pub mod ecmp;
 pub mod ip_hash;
 pub mod jump;
 pub mod key;
@@ -191,6 +192,7 @@ const TEXTBOOK: &[PolicyInfo] = &[
     stick_table::INFO,
     cookie::INFO,
     session_store::INFO,
+    ecmp::INFO,
 ];
 
 /// Every family, textbook first, then the products in alphabetical order.
