@@ -490,7 +490,9 @@ impl Lane {
 
     /// The two tiers, when the lane's policy is them.
     fn tiers(&mut self) -> &mut policy::tier::Tiered {
-        self.policy.tiers_mut().expect("only two tiers count in flight per instance")
+        self.policy
+            .tiers_mut()
+            .expect("only two tiers count in flight per instance")
     }
 
     /// Where the policy would send `client` now; nowhere when no server is up.

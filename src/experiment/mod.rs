@@ -152,11 +152,7 @@ pub fn replicate<S: RequestSource + Send + Sync>(
     let mut changes = all_changes.iter().filter(|c| c.at < sc.duration);
     let mut next_change = changes.next();
     // L7 instances added and removed, under `[tiers]`.
-    let mut tier_changes = sc
-        .tiers
-        .iter()
-        .flat_map(|t| &t.changes)
-        .filter(|c| c.at < sc.duration);
+    let mut tier_changes = sc.tiers.iter().flat_map(|t| &t.changes).filter(|c| c.at < sc.duration);
     let mut next_tier = tier_changes.next();
     let mut scaler = sc.operations.autoscaling.as_ref().map(Scaler::new);
     // The workload stops at every pool change and, with an autoscaler, at each of

@@ -95,12 +95,15 @@ impl Tiers {
     }
 }
 
+/// Checks the L4 policy's text over the instances, placing errors in the file.
+pub(super) type CheckL4<'a> = dyn Fn(&Spanned<String>, &[Server]) -> Result<Spec, ScenarioError> + 'a;
+
 /// Reads the section; `l4` checks the L4 policy over a pool of the instances (an
 /// error's offset within its text), `err` places a message at a file offset.
 pub(super) fn resolve(
     f: &Spanned<TiersFile>,
     duration: Time,
-    l4: &dyn Fn(&Spanned<String>, &[Server]) -> Result<Spec, ScenarioError>,
+    l4: &CheckL4,
     err: &dyn Fn(usize, String) -> ScenarioError,
 ) -> Result<Tiers, ScenarioError> {
     let t = f.get_ref();
@@ -137,13 +140,7 @@ pub(super) fn resolve(
                 "this event is not before the end of the run: make `at` smaller than `duration`".into(),
             ));
         }
-        let known = |instances: &[Server]| {
-            instances
-                .iter()
-                .map(|s| s.name.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
+        let known = |instances: &[Server]| instances.iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join(", ");
         let kind = match e.action {
             TierAction::Add => {
                 let name = e
