@@ -6,7 +6,9 @@
 //! nginx processes do, except:
 //!
 //! - a cookie travels with the client, so every instance reads the one another
-//!   instance set;
+//!   instance set (the policies whose `remember` records it: a cookie naming the
+//!   server; cookies carrying a generated key stay with the instance that issued
+//!   them);
 //! - with `peers`, stick-table entries are pushed to every other instance as they
 //!   are written (HAProxy configuration manual, 3.5 "Peers": "each instance pushes
 //!   its local updates and insertions to remote peers"). The manual gives no
