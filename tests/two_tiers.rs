@@ -164,3 +164,22 @@ fn adding_an_l7_instance_remaps_only_stick_tables_without_peers() {
     assert_eq!(table.report.totals.losses, 0, "{:?}", table.report.by_cause);
     assert_eq!(table.report.remaps[0].moved, 0);
 }
+
+#[test]
+fn validate_describes_the_tiers() {
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/two-tier.toml");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_lbsim"))
+        .arg("validate")
+        .arg(&file)
+        .output()
+        .expect("lbsim runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    for line in [
+        "tiers         L4 katran.maglev(key=source) over 4 L7 instances, each running the policy with its own memory; no peers: stick tables are per instance",
+        "tier event    at 12:00:00: add L7 instance l7-5",
+        "tier event    at 16:00:00: remove L7 instance l7-2",
+    ] {
+        assert!(text.contains(line), "no {line:?} in:\n{text}");
+    }
+}
