@@ -888,3 +888,61 @@ fn per_connection_goes_outermost() {
         &["unknown policy \"rign\"", "ring, jump"],
     );
 }
+
+#[test]
+fn tiers_that_cannot_work_are_pointed_at() {
+    // (the section's lines, the bad line's number in the file, its column, a phrase)
+    let event = |at: &str, action: &str, instance: &str| {
+        format!("[[tiers.events]]\nat = \"{at}\"\naction = \"{action}\"\ninstance = \"{instance}\"")
+    };
+    let cases = [
+        ("instances = 0".to_string(), 13, 13, "at least one instance"),
+        ("instances = 2\nl4 = \"maglevv\"".to_string(), 14, 7, "unknown policy"),
+        (
+            format!("instances = 2\n{}", event("5m", "remove", "l7-3")),
+            17,
+            12,
+            "unknown L7 instance \"l7-3\"; instances are: l7-1, l7-2",
+        ),
+        (
+            format!("instances = 1\n{}", event("5m", "remove", "l7-1")),
+            17,
+            12,
+            "no instance",
+        ),
+        (
+            format!("instances = 2\n{}", event("5m", "add", "l7-2")),
+            17,
+            12,
+            "already running",
+        ),
+        (
+            format!(
+                "instances = 3\n{}\n{}",
+                event("3m", "remove", "l7-1"),
+                event("2m", "remove", "l7-1")
+            ),
+            17,
+            12,
+            "not running then",
+        ),
+        (
+            format!("instances = 2\n{}", event("20m", "add", "l7-3")),
+            15,
+            6,
+            "before the end of the run",
+        ),
+    ];
+    let dir = tempfile::tempdir().expect("temp dir");
+    for (section, line, col, phrase) in cases {
+        let text = format!("{VALID}\n[tiers]\n{section}\n");
+        let path = write(&dir, "tiers.toml", &text);
+        let err = usage_error(&["validate", path.to_str().expect("UTF-8 path")]);
+        let prefix = format!("error: {}:{line}:{col}: ", path.display());
+        assert!(
+            err.starts_with(&prefix),
+            "{section:?}: expected {prefix:?}, got:\n{err}"
+        );
+        assert!(err.contains(phrase), "{section:?}: no {phrase:?} in:\n{err}");
+    }
+}

@@ -109,6 +109,9 @@ fn validate(path: PathBuf) -> ExitCode {
     if let Some(ss) = &sc.operations.slow_start {
         say(&lbsim::scenario::slow_start::describe(ss, &sc.policies));
     }
+    if let Some(t) = &sc.tiers {
+        say(&t.describe());
+    }
     ExitCode::SUCCESS
 }
 

@@ -36,7 +36,7 @@ pub struct Lane {
     queues: Option<Queues>,
     /// Each server's service speed, when some server's is not 1.
     speeds: Option<Vec<f64>>,
-    flight: Option<InFlight>,
+    flight: Option<Flight>,
     states: SessionStates,
     /// Where session state lives when the policy keeps it off the servers.
     store: Option<SessionStore>,
@@ -64,6 +64,14 @@ pub struct Lane {
     ramps: Option<Ramps>,
 }
 
+/// Who counts the requests in flight a load-aware policy reads.
+enum Flight {
+    /// The lane, for the one balancer.
+    Lane(InFlight),
+    /// Each L7 instance of two tiers, its own.
+    Tiers,
+}
+
 /// Attempts on other hosts a request may make at most (Envoy's retry budget is
 /// per cluster; a few attempts are what configurations use).
 pub const MAX_RETRIES: u32 = 10;
@@ -83,12 +91,21 @@ impl Lane {
             pool: &pool,
             expected_users: users,
         };
-        let policy = policy::build(spec, &ctx).expect("policies are checked when the scenario is read");
+        let mut policy = match &sc.tiers {
+            None => policy::build(spec, &ctx),
+            Some(t) => policy::tier::Tiered::new(&t.l4, Pool::new(t.instances.clone()), spec, t.peers, &ctx)
+                .map(|t| Box::new(t) as Box<dyn Policy>),
+        }
+        .expect("policies are checked when the scenario is read");
         let queues = sc
             .serving
             .queueing
             .then(|| Queues::new(&sc.serving.workers, sc.serving.queue_limit));
-        let flight = policy.wants_load().then(InFlight::default);
+        let flight = match (policy.wants_load(), policy.tiers_mut().is_some()) {
+            (false, _) => None,
+            (true, false) => Some(Flight::Lane(InFlight::default())),
+            (true, true) => Some(Flight::Tiers),
+        };
         let store = policy
             .session_store()
             .map(|latency| SessionStore::new(latency, sc.sessions.state_ttl.0));
@@ -176,7 +193,7 @@ impl Lane {
             self.not_served(r, Unserved::Unroutable);
             return;
         }
-        if let Some(f) = &mut self.flight {
+        if let Some(Flight::Lane(f)) = &mut self.flight {
             f.retire(self.pool.in_flight_mut(), now);
         }
         if let Some(r) = &mut self.ramps
@@ -222,8 +239,10 @@ impl Lane {
             },
             None => (None, now.saturating_add(service)),
         };
-        if let Some(f) = &mut self.flight {
-            f.start(self.pool.in_flight_mut(), s, finish);
+        match &mut self.flight {
+            None => {}
+            Some(Flight::Lane(f)) => f.start(self.pool.in_flight_mut(), s, finish),
+            Some(Flight::Tiers) => self.tiers().started(s, finish),
         }
 
         if let Some(st) = &mut self.store {
@@ -241,6 +260,10 @@ impl Lane {
                 let change = self.states.change_since_served(u, r.change);
                 match LossCause::attribute(self.policy.affinity(), change, remapped, pick.memory) {
                     LossCause::PoolRemap => Some(self.remap_cause),
+                    // The L4 tier sent the client to an instance that did not know it.
+                    LossCause::AffinityExpired | LossCause::LoadSpill if self.policy.moved_tier() => {
+                        Some(LossCause::L4Remap)
+                    }
                     c => Some(c),
                 }
             }
@@ -449,8 +472,10 @@ impl Lane {
             if let Some(q) = &mut self.queues {
                 q.reset(s, now);
             }
-            if let Some(f) = &mut self.flight {
-                f.abandon(self.pool.in_flight_mut(), s);
+            match &mut self.flight {
+                None => {}
+                Some(Flight::Lane(f)) => f.abandon(self.pool.in_flight_mut(), s),
+                Some(Flight::Tiers) => self.tiers().abandon(s),
             }
         }
         if !change.kind.is_real_health() {
@@ -479,6 +504,53 @@ impl Lane {
             predictable,
             moved,
         });
+    }
+
+    /// Adds or removes an L7 instance and measures how many live sessions the L4
+    /// tier's remap moves to another backend.
+    pub fn apply_tier(&mut self, change: &PoolChange, workload: &impl RequestSource) {
+        let now = change.at;
+        self.measure_from(now);
+        self.roll_to(now);
+        let client = |u: u32| Client {
+            user: u,
+            addr: workload.last_address(u),
+            port: workload.port(u),
+            connection: workload.connection(u),
+            new_connection: false,
+        };
+        let live: Vec<u32> = (0..self.states.users())
+            .filter(|&u| self.states.is_live(u, now))
+            .collect();
+        let before: Vec<Option<ServerId>> = live.iter().map(|&u| self.peek(&client(u), now)).collect();
+        let pool = &self.pool;
+        let tiers = self.policy.tiers_mut().expect("tier events come with [tiers]");
+        tiers.change(change.kind, pool);
+        let instance = tiers.instance_name(change.kind.server()).to_string();
+        let (mut predictable, mut moved) = (0, 0);
+        for (&u, b) in live.iter().zip(&before) {
+            if let Some(b) = b {
+                predictable += 1;
+                if self.peek(&client(u), now) != Some(*b) {
+                    moved += 1;
+                }
+            }
+        }
+        self.tally.remaps.push(Remap {
+            at: now,
+            action: change.kind.verb(),
+            server: instance,
+            live: live.len() as u64,
+            predictable,
+            moved,
+        });
+    }
+
+    /// The two tiers, when the lane's policy is them.
+    fn tiers(&mut self) -> &mut policy::tier::Tiered {
+        self.policy
+            .tiers_mut()
+            .expect("only two tiers count in flight per instance")
     }
 
     /// Where the policy would send `client` now; nowhere when no server is up.

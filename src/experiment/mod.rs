@@ -151,11 +151,14 @@ pub fn replicate<S: RequestSource + Send + Sync>(
     let all_changes = sc.changes_for(replication);
     let mut changes = all_changes.iter().filter(|c| c.at < sc.duration);
     let mut next_change = changes.next();
+    // L7 instances added and removed, under `[tiers]`.
+    let mut tier_changes = sc.tiers.iter().flat_map(|t| &t.changes).filter(|c| c.at < sc.duration);
+    let mut next_tier = tier_changes.next();
     let mut scaler = sc.operations.autoscaling.as_ref().map(Scaler::new);
     // The workload stops at every pool change and, with an autoscaler, at each of
     // its evaluations and at the changes it decided.
-    let stop = |fixed: Option<&PoolChange>, scaler: &Option<Scaler>| {
-        let at = fixed.map_or(Time::MAX, |c| c.at);
+    let stop = |fixed: Option<&PoolChange>, tier: Option<&PoolChange>, scaler: &Option<Scaler>| {
+        let at = fixed.map_or(Time::MAX, |c| c.at).min(tier.map_or(Time::MAX, |c| c.at));
         match scaler {
             None => at,
             Some(s) => {
@@ -169,7 +172,7 @@ pub fn replicate<S: RequestSource + Send + Sync>(
             }
         }
     };
-    let mut until = stop(next_change, &scaler);
+    let mut until = stop(next_change, next_tier, &scaler);
     let mut chunk: Vec<Request> = Vec::with_capacity(CHUNK);
     let mut next: Vec<Request> = Vec::with_capacity(CHUNK);
     let mut requests = 0u64;
@@ -205,13 +208,21 @@ pub fn replicate<S: RequestSource + Send + Sync>(
             progress.advance(sc.duration.saturating_sub(reached), 0);
             break;
         }
-        // Scripted changes first, then the autoscaler's, then its evaluation.
-        match next_change.filter(|c| c.at == until) {
-            Some(change) => {
+        // Scripted changes first, then the L7 tier's, then the autoscaler's, then
+        // its evaluation.
+        match (
+            next_change.filter(|c| c.at == until),
+            next_tier.filter(|c| c.at == until),
+        ) {
+            (Some(change), _) => {
                 lanes.par_iter_mut().for_each(|lane| lane.apply(change, &workload));
                 next_change = changes.next();
             }
-            None => {
+            (None, Some(change)) => {
+                lanes.par_iter_mut().for_each(|lane| lane.apply_tier(change, &workload));
+                next_tier = tier_changes.next();
+            }
+            (None, None) => {
                 let s = scaler
                     .as_mut()
                     .expect("only an autoscaler stops the workload elsewhere");
@@ -223,7 +234,7 @@ pub fn replicate<S: RequestSource + Send + Sync>(
                 }
             }
         }
-        until = stop(next_change, &scaler);
+        until = stop(next_change, next_tier, &scaler);
         chunk.clear();
         workload.fill(&mut chunk, until, CHUNK);
     }

@@ -34,6 +34,10 @@
 //! With health checks, a request sent to a server that has failed but is still in
 //! the pool (its checks have not failed `fall` times yet, or panic routes to every
 //! host) fails: `undetected_failure`, with `panic` as its detail in the second case.
+//!
+//! Under `[tiers]`, a loss that would be put down to the policy's memory or to load
+//! (5 and 6), on a request the L4 tier sent to another L7 instance than the one
+//! before, is `l4_remap`: the new instance did not know the client.
 
 use crate::policy::{Affinity, Memory};
 use crate::workload::AddressChange;
@@ -60,6 +64,9 @@ pub enum LossCause {
     /// The request rode an open connection to a server other than the one
     /// holding the state, which a newer connection of the same user reached.
     SplitConnections,
+    /// The L4 tier sent the request to another L7 instance, whose memory did not
+    /// place it where the state is.
+    L4Remap,
 }
 
 /// Why a request was not served.
@@ -82,7 +89,7 @@ impl Unserved {
 
 impl LossCause {
     /// Every cause, in report order; `index` positions a cause in this list.
-    pub const ALL: [LossCause; 19] = [
+    pub const ALL: [LossCause; 20] = [
         LossCause::AddressChanged(AddressChange::Mobility),
         LossCause::AddressChanged(AddressChange::Scripted),
         LossCause::AddressChanged(AddressChange::Renumbering),
@@ -102,6 +109,7 @@ impl LossCause {
         LossCause::UndetectedFailure { panic: false },
         LossCause::UndetectedFailure { panic: true },
         LossCause::SplitConnections,
+        LossCause::L4Remap,
     ];
 
     pub fn index(self) -> usize {
@@ -134,6 +142,7 @@ impl LossCause {
             LossCause::Autoscale => "autoscale",
             LossCause::UndetectedFailure { .. } => "undetected_failure",
             LossCause::SplitConnections => "split_connections",
+            LossCause::L4Remap => "l4_remap",
         }
     }
 

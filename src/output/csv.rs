@@ -284,6 +284,7 @@ pub fn files(sc: &Scenario, result: &RunResult) -> Vec<(&'static str, Vec<u8>)> 
                 let listed = match cause {
                     LossCause::Autoscale => sc.operations.autoscaling.is_some(),
                     LossCause::SplitConnections => sc.per_connection(),
+                    LossCause::L4Remap => sc.tiers.is_some(),
                     c => !c.is_operational() || !sc.operations.is_empty(),
                 };
                 if !listed {

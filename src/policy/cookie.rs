@@ -134,6 +134,16 @@ impl Policy for Cookie {
         self.base.pool_changed(pool);
     }
 
+    /// The client carries the cookie another instance set or read: every
+    /// instance of the balancer sees the same one on the next request.
+    fn remember(&mut self, client: &Client, pick: Pick, now: Time) {
+        let u = client.user as usize;
+        match pick.memory {
+            Memory::Hit if u < self.jar.server.len() => self.used(u, now),
+            _ => self.set(u, pick.server, now),
+        }
+    }
+
     fn affinity(&self) -> Affinity {
         Affinity::Client
     }

@@ -12,6 +12,7 @@
 pub mod aged;
 pub mod bounded_load;
 pub mod cookie;
+pub mod ecmp;
 pub mod ip_hash;
 pub mod jump;
 pub mod key;
@@ -26,6 +27,7 @@ pub mod round_robin;
 pub mod session_store;
 pub mod spec;
 pub mod stick_table;
+pub mod tier;
 pub mod tuple;
 
 pub mod aws;
@@ -118,6 +120,23 @@ pub trait Policy: Send {
     fn per_connection(&self) -> bool {
         false
     }
+
+    /// Another instance of the same balancer made `pick` for `client` at `now`:
+    /// records it as that instance's memory did, for memory that instances share
+    /// (HAProxy `peers` pushing stick-table entries, a cookie the client carries).
+    /// A policy without such memory ignores it.
+    fn remember(&mut self, _client: &Client, _pick: Pick, _now: Time) {}
+
+    /// The two balancer tiers, when this policy is them.
+    fn tiers_mut(&mut self) -> Option<&mut tier::Tiered> {
+        None
+    }
+
+    /// Whether the last pick went through another L7 instance than the client's
+    /// request before it (only two tiers have more than one instance).
+    fn moved_tier(&self) -> bool {
+        false
+    }
 }
 
 /// A policy whose choice is a function of the client's key and the pool alone: it
@@ -185,6 +204,7 @@ const TEXTBOOK: &[PolicyInfo] = &[
     cookie::INFO,
     session_store::INFO,
     per_connection::INFO,
+    ecmp::INFO,
 ];
 
 /// Every family, textbook first, then the products in alphabetical order.

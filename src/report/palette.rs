@@ -57,6 +57,7 @@ pub fn cause(name: &str, detail: &str) -> RGBColor {
         ("undetected_failure", "panic") => RGBColor(156, 158, 222),
         ("undetected_failure", _) => RGBColor(57, 59, 121),
         ("split_connections", _) => RGBColor(99, 121, 57),
+        ("l4_remap", _) => RGBColor(206, 109, 189),
         _ => RGBColor(188, 189, 34),
     }
 }

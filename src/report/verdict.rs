@@ -27,6 +27,7 @@ fn cause_words(name: &str, detail: &str) -> String {
         ("undetected_failure", "panic") => "requests sent to failed servers in panic mode".into(),
         ("split_connections", _) => "a user's connections split across two servers after a pool change".into(),
         ("undetected_failure", _) => "requests sent to failed servers before their health checks noticed".into(),
+        ("l4_remap", _) => "the L4 tier sending clients to L7 instances that did not know them".into(),
         (name, "") => name.replace('_', " "),
         (name, detail) => format!("{} ({})", name.replace('_', " "), detail.replace('_', " ")),
     }

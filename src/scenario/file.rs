@@ -65,6 +65,10 @@ pub struct ScenarioFile {
     pub autoscaling: Option<Spanned<super::autoscaling::AutoscalingFile>>,
     #[serde(default)]
     pub slow_start: Option<super::slow_start::SlowStartFile>,
+    /// An L4 tier in front of several L7 instances of the policy under test.
+    #[serde(default)]
+    #[schemars(with = "Option<super::tiers::TiersFile>")]
+    pub tiers: Option<Spanned<super::tiers::TiersFile>>,
 }
 
 /// New users arriving as a Poisson process, optionally shaped over the day.

@@ -14,6 +14,7 @@ pub mod schema;
 pub mod size;
 pub mod slow_start;
 pub mod sweep;
+pub mod tiers;
 pub mod units;
 pub mod words;
 
@@ -103,6 +104,8 @@ pub struct Scenario {
     pub users: Vec<ScriptedUser>,
     /// Health checks and failure processes, when the scenario has them.
     pub operations: operations::Operations,
+    /// With `[tiers]`: the L4 tier and its L7 instances.
+    pub tiers: Option<tiers::Tiers>,
 }
 
 /// The largest scenario file read: far more than any scenario needs, so that a

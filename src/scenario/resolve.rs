@@ -201,6 +201,15 @@ impl Resolver<'_> {
             slow_start,
             ..operations
         };
+        let tiers = match &f.tiers {
+            None => None,
+            Some(t) => Some(super::tiers::resolve(
+                t,
+                duration,
+                &|text, instances| self.l4_policy(text, instances),
+                &|offset, message| ScenarioError::at(self.path, self.source, offset, message),
+            )?),
+        };
         let arrivals = f.arrivals.as_ref().map(|a| self.arrivals(a)).transpose()?;
         self.check_networks(&f)?;
         if let Dist::Pareto { shape, .. } = f.sessions.requests.get_ref()
@@ -297,6 +306,7 @@ impl Resolver<'_> {
             changes,
             users,
             operations,
+            tiers,
         };
         scenario.policies = if overrides.is_empty() {
             self.policies(&f.policies, &scenario)?
@@ -682,6 +692,29 @@ impl Resolver<'_> {
             think: u.think.clone(),
             moves,
         })
+    }
+
+    /// The L4 tier's policy, built over the L7 instances as its pool.
+    fn l4_policy(&self, text: &Spanned<String>, instances: &[Server]) -> Result<Spec, ScenarioError> {
+        let located = |e: crate::policy::SpecError| {
+            ScenarioError::at(
+                self.path,
+                self.source,
+                self.value_offset(text.span(), e.offset),
+                e.message,
+            )
+        };
+        let spec = crate::policy::spec::parse(text.get_ref(), 0).map_err(located)?;
+        let pool = crate::pool::Pool::new(instances.to_vec());
+        crate::policy::build(
+            &spec,
+            &crate::policy::BuildContext {
+                pool: &pool,
+                expected_users: 0,
+            },
+        )
+        .map_err(located)?;
+        Ok(spec)
     }
 
     fn policies(&self, list: &Spanned<Vec<Spanned<String>>>, scenario: &Scenario) -> Result<Vec<Spec>, ScenarioError> {

@@ -149,6 +149,19 @@ impl StickTable {
         freed
     }
 
+    /// Records `server` for `addr` once the server answers: queued at the
+    /// request's date `touched`, refreshed to the answer's.
+    fn store(&mut self, addr: Addr, server: ServerId, now: Time, touched: Tick) {
+        let stored = self.expiry(now.saturating_add(self.store_delay) / MILLISECOND);
+        match self.entries.get_mut(&addr) {
+            Some(e) => *e = Entry { server, expire: stored },
+            None => {
+                self.entries.insert(addr, Entry { server, expire: stored });
+                self.enqueue(touched, addr);
+            }
+        }
+    }
+
     fn live(&self, addr: Addr, now: Tick, pool: &Pool) -> Option<ServerId> {
         let e = self.entries.get(&addr)?;
         let alive = self.expire.is_none() || e.expire > now;
@@ -174,16 +187,7 @@ impl Policy for StickTable {
             None => self.base.pick(client, now, pool, rng).server,
         };
         if room {
-            // Recorded once the server answers: queued at the request's date,
-            // refreshed to the answer's.
-            let stored = self.expiry(now.saturating_add(self.store_delay) / MILLISECOND);
-            match self.entries.get_mut(&addr) {
-                Some(e) => *e = Entry { server, expire: stored },
-                None => {
-                    self.entries.insert(addr, Entry { server, expire: stored });
-                    self.enqueue(touched, addr);
-                }
-            }
+            self.store(addr, server, now, touched);
         }
         Pick {
             server,
@@ -198,6 +202,19 @@ impl Policy for StickTable {
 
     fn pool_changed(&mut self, pool: &Pool) {
         self.base.pool_changed(pool);
+    }
+
+    /// A peer's update (HAProxy configuration manual, 3.5 "Peers": each instance
+    /// pushes its local updates and insertions to the remote peers): the entry is
+    /// written as the local store would write it, evicting for room as a local
+    /// allocation does.
+    fn remember(&mut self, client: &Client, pick: Pick, now: Time) {
+        let tick = now / MILLISECOND;
+        self.expire_due(tick);
+        let known = self.entries.contains_key(&client.addr);
+        if known || self.entries.len() < self.size || (!self.nopurge && self.evict() > 0) {
+            self.store(client.addr, pick.server, now, self.expiry(tick));
+        }
     }
 
     fn affinity(&self) -> Affinity {
