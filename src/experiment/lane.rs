@@ -143,10 +143,17 @@ impl Lane {
     }
 
     /// Starts measuring once the warm-up is over, before anything at `now` is counted.
+    #[inline(always)]
     fn measure_from(&mut self, now: Time) {
-        if self.measuring || now < self.warmup {
-            return;
+        if !self.measuring && now >= self.warmup {
+            self.start_measuring();
         }
+    }
+
+    /// Once, at the first request after the warm-up: the tally starts counting.
+    #[cold]
+    #[inline(never)]
+    fn start_measuring(&mut self) {
         self.measuring = true;
         self.roll_to(self.warmup);
         let open = self.states.start_measuring();
