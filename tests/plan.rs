@@ -190,7 +190,8 @@ fn an_autoscaler_range_spans_the_quiet_and_the_busy_hour_as_theory_gives() {
     for f in ["plan.csv", "run.json", "plan_windows.csv"] {
         assert_eq!(fs::read(out.join(f)).unwrap(), fs::read(one.join(f)).unwrap(), "{f}");
     }
-    // Without --autoscale, no range and no plan_windows.csv.
+    // Without --autoscale, no range and no plan_windows.csv; the report draws
+    // the needs over time only with them.
     let (plain, folder) = lbsim(
         dir.path(),
         &two_hours(),
@@ -199,6 +200,24 @@ fn an_autoscaler_range_spans_the_quiet_and_the_busy_hour_as_theory_gives() {
     );
     assert!(plain.status.success());
     assert!(!folder.join("plan_windows.csv").exists());
+    let (drawn, folder) = lbsim(
+        dir.path(),
+        &two_hours(),
+        &["--slo", "utilisation=0.7", "--autoscale", "--force"],
+        "2",
+    );
+    assert!(drawn.status.success());
+    check_charts(
+        &folder,
+        &[
+            "servers_needed",
+            "servers_needed_over_time",
+            "latency_p99_ms_worst_window_vs_servers",
+            "utilisation_max_worst_window_vs_servers",
+            "sessions_lost_pct_vs_servers",
+            "not_served_pct_vs_servers",
+        ],
+    );
 }
 
 #[test]

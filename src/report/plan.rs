@@ -36,6 +36,9 @@ pub struct PlanData {
     metrics: Vec<&'static Measure>,
     cells: HashMap<(usize, u32, usize), Cell>,
     replications: usize,
+    /// With `--autoscale`, plan_windows.csv: per policy, each window's start in
+    /// hours and the servers it needs (NaN where the most servers tried did not do).
+    windows: Option<Vec<Vec<(f64, f64)>>>,
 }
 
 impl PlanData {
@@ -101,6 +104,10 @@ impl PlanData {
             return Err(malformed("no rows".into()));
         }
         servers.sort_unstable();
+        let windows = match dir.join("plan_windows.csv").exists() {
+            false => None,
+            true => Some(windows(dir, &policies)?),
+        };
         Ok(PlanData {
             meta,
             policies,
@@ -108,6 +115,7 @@ impl PlanData {
             metrics,
             cells,
             replications,
+            windows,
         })
     }
 
@@ -151,6 +159,63 @@ fn shown(c: Option<&Cell>, m: &Measure) -> String {
         (true, false) => format!("{mean:.d$}{}", m.unit),
         (true, true) => format!("{mean:.d$} ± {half:.d$}{}", m.unit),
     }
+}
+
+/// plan_windows.csv: per policy (in `policies` order), each window's start in
+/// hours and the servers it needs.
+fn windows(dir: &Path, policies: &[String]) -> Result<Vec<Vec<(f64, f64)>>, ReportError> {
+    let t = Table::read(dir, "plan_windows.csv")?;
+    let (c_policy, c_start, c_need) = (t.col("policy")?, t.col("window_start_s")?, t.col("servers_needed")?);
+    let mut out = vec![Vec::new(); policies.len()];
+    for row in &t.rows {
+        let p = policies.iter().position(|p| p == &row[c_policy]).ok_or_else(|| {
+            ReportError::Malformed(
+                t.path.clone(),
+                format!("policy `{}` is not in plan.csv", &row[c_policy]),
+            )
+        })?;
+        out[p].push((number(row, c_start) / 3600.0, number(row, c_need)));
+    }
+    Ok(out)
+}
+
+/// With `--autoscale`: the servers each window needs, per policy, over the run:
+/// the shape an autoscaler should follow, between the range's least and most.
+fn needed_over_time(d: &PlanData, windows: &[Vec<(f64, f64)>]) -> Result<Chart, String> {
+    let lines = d
+        .policies
+        .iter()
+        .zip(windows)
+        .enumerate()
+        .map(|(p, (label, w))| Line {
+            label: label.clone(),
+            colour: palette::policy(p),
+            points: w
+                .iter()
+                .map(|&(x, need)| Point {
+                    x,
+                    mean: need,
+                    half_width: f64::NAN,
+                })
+                .collect(),
+        })
+        .collect();
+    let mut chart = against::render(&Against {
+        name: "servers_needed_over_time".into(),
+        title: "Fewest servers each window needs on its own, per policy".into(),
+        x_desc: "window start (h)".into(),
+        y_desc: "servers needed".into(),
+        x_axis: XAxis::Numbers { whole: false },
+        y_floor: 0.0,
+        y_ceiling: f64::INFINITY,
+        lines,
+        objective: None,
+    })?;
+    chart.caption = "Each window judged on its own metrics against every objective: the least and most of these \
+                     are the autoscaling range, and the area under a line is the server-hours of a pool that \
+                     follows the load (plan_windows.csv)."
+        .into();
+    Ok(chart)
 }
 
 /// The answer as a chart: the fewest servers each policy needs to meet every
@@ -202,6 +267,9 @@ where
 /// Every chart: the servers each policy needs, then each metric against the number of servers.
 pub fn charts(d: &PlanData) -> Result<Vec<Chart>, String> {
     let mut out = vec![servers_needed(d)?];
+    if let Some(w) = &d.windows {
+        out.push(needed_over_time(d, w)?);
+    }
     for (k, m) in d.metrics.iter().enumerate() {
         let lines = d
             .policies
