@@ -187,6 +187,10 @@ impl Policy for Tiered {
         self.l7[0].session_store()
     }
 
+    fn per_connection(&self) -> bool {
+        self.l7[0].per_connection()
+    }
+
     fn tiers_mut(&mut self) -> Option<&mut Tiered> {
         Some(self)
     }
@@ -209,6 +213,13 @@ mod tests {
             expected_users: 100,
         };
         Tiered::new(&parse(l4), instances, &parse(l7), peers, &ctx).unwrap()
+    }
+
+    #[test]
+    fn the_tiers_place_connections_when_their_instances_do() {
+        let p = pool(3);
+        assert!(tiers("katran.maglev", "per_connection(base=stick_table)", pool(2), &p, false).per_connection());
+        assert!(!tiers("katran.maglev", "stick_table", pool(2), &p, false).per_connection());
     }
 
     #[test]
