@@ -55,6 +55,19 @@ fn assert_no_panic(out: &Output) {
 
 /// `VALID` with the line starting with `replaced` swapped for `line`, and that
 /// line's 1-based number.
+/// `validate` on `text`, written to `name` in `dir`, fails at `line`:`col` with an
+/// error saying `phrase`; `section` names the case when it does not.
+fn assert_located(dir: &TempDir, name: &str, text: &str, section: &str, line: usize, col: usize, phrase: &str) {
+    let path = write(dir, name, text);
+    let err = usage_error(&["validate", path.to_str().expect("UTF-8 path")]);
+    let prefix = format!("error: {}:{line}:{col}: ", path.display());
+    assert!(
+        err.starts_with(&prefix),
+        "{section:?}: expected {prefix:?}, got:\n{err}"
+    );
+    assert!(err.contains(phrase), "{section:?}: no {phrase:?} in:\n{err}");
+}
+
 fn with_line(replaced: &str, line: &str) -> (String, usize) {
     let lines: Vec<&str> = VALID.lines().collect();
     let at = lines
@@ -785,14 +798,7 @@ fn autoscaling_values_that_cannot_work_are_pointed_at() {
     let dir = tempfile::tempdir().expect("temp dir");
     for (section, line, col, phrase) in cases {
         let text = format!("{VALID}\n[autoscaling]\n{section}\n");
-        let path = write(&dir, "autoscale.toml", &text);
-        let err = usage_error(&["validate", path.to_str().expect("UTF-8 path")]);
-        let prefix = format!("error: {}:{line}:{col}: ", path.display());
-        assert!(
-            err.starts_with(&prefix),
-            "{section:?}: expected {prefix:?}, got:\n{err}"
-        );
-        assert!(err.contains(phrase), "{section:?}: no {phrase:?} in:\n{err}");
+        assert_located(&dir, "autoscale.toml", &text, section, line, col, phrase);
     }
 }
 
@@ -827,14 +833,7 @@ fn slow_start_values_that_cannot_work_are_pointed_at() {
     for (section, line, col, phrase) in cases {
         let valid = VALID.replace("\"ip_hash\"", "\"nginx.ip_hash\"");
         let text = format!("{valid}\n[slow_start]\n{section}\n");
-        let path = write(&dir, "slow-start.toml", &text);
-        let err = usage_error(&["validate", path.to_str().expect("UTF-8 path")]);
-        let prefix = format!("error: {}:{line}:{col}: ", path.display());
-        assert!(
-            err.starts_with(&prefix),
-            "{section:?}: expected {prefix:?}, got:\n{err}"
-        );
-        assert!(err.contains(phrase), "{section:?}: no {phrase:?} in:\n{err}");
+        assert_located(&dir, "slow-start.toml", &text, section, line, col, phrase);
     }
 }
 
@@ -936,13 +935,6 @@ fn tiers_that_cannot_work_are_pointed_at() {
     let dir = tempfile::tempdir().expect("temp dir");
     for (section, line, col, phrase) in cases {
         let text = format!("{VALID}\n[tiers]\n{section}\n");
-        let path = write(&dir, "tiers.toml", &text);
-        let err = usage_error(&["validate", path.to_str().expect("UTF-8 path")]);
-        let prefix = format!("error: {}:{line}:{col}: ", path.display());
-        assert!(
-            err.starts_with(&prefix),
-            "{section:?}: expected {prefix:?}, got:\n{err}"
-        );
-        assert!(err.contains(phrase), "{section:?}: no {phrase:?} in:\n{err}");
+        assert_located(&dir, "tiers.toml", &text, &section, line, col, phrase);
     }
 }

@@ -407,13 +407,7 @@ impl Lane {
         self.measure_from(now);
         self.roll_to(now);
         self.tally.credit_up_time(now, &self.pool);
-        let client = |u: u32| Client {
-            user: u,
-            addr: workload.last_address(u),
-            port: workload.port(u),
-            connection: workload.connection(u),
-            new_connection: false,
-        };
+        let client = |u: u32| latest_client(workload, u);
         // Per connection, where the user's next connection would go: the key's
         // own mapping, which open connections hide until they close.
         let fresh = |u: u32| Client {
@@ -519,13 +513,7 @@ impl Lane {
         let now = change.at;
         self.measure_from(now);
         self.roll_to(now);
-        let client = |u: u32| Client {
-            user: u,
-            addr: workload.last_address(u),
-            port: workload.port(u),
-            connection: workload.connection(u),
-            new_connection: false,
-        };
+        let client = |u: u32| latest_client(workload, u);
         let live: Vec<u32> = (0..self.states.users())
             .filter(|&u| self.states.is_live(u, now))
             .collect();
@@ -593,5 +581,17 @@ impl Lane {
             .finish(&self.pool, end, busy.as_ref().map(|(b, w)| (&b[..], &w[..])));
         report.store_sessions_peak = self.store.as_ref().map(SessionStore::peak);
         (self.label, report, self.journeys)
+    }
+}
+
+/// User `u` as its latest request showed it, on its open connection: what a
+/// pool change asks the policy about.
+fn latest_client(workload: &impl RequestSource, u: u32) -> Client {
+    Client {
+        user: u,
+        addr: workload.last_address(u),
+        port: workload.port(u),
+        connection: workload.connection(u),
+        new_connection: false,
     }
 }
