@@ -65,7 +65,7 @@ impl PerConnection {
         kept.then_some(s)
     }
 
-    fn remember(&mut self, client: &Client, s: ServerId) {
+    fn hold(&mut self, client: &Client, s: ServerId) {
         let slot = client.connection as usize;
         if slot >= self.stride {
             // Lay the table out again with room for this many connections per user.
@@ -94,7 +94,7 @@ impl Policy for PerConnection {
             };
         }
         let pick = self.base.pick(client, now, pool, rng);
-        self.remember(client, pick.server);
+        self.hold(client, pick.server);
         pick
     }
 
@@ -104,6 +104,12 @@ impl Policy for PerConnection {
 
     fn pool_changed(&mut self, pool: &Pool) {
         self.base.pool_changed(pool);
+    }
+
+    /// Another L7 instance's pick: its connection is that instance's, but what
+    /// the base shares (a stick table with peers, a cookie) reaches this one's.
+    fn remember(&mut self, client: &Client, pick: Pick, now: Time) {
+        self.base.remember(client, pick, now);
     }
 
     fn affinity(&self) -> Affinity {

@@ -245,9 +245,15 @@ mod tests {
     #[test]
     fn an_added_instance_knows_the_table_only_with_peers() {
         let p = pool(3);
-        for peers in [false, true] {
+        // A wrapper passes what peers push on to the table it wraps.
+        for (l7, peers) in [
+            ("stick_table", false),
+            ("stick_table", true),
+            ("per_connection(base=stick_table)", false),
+            ("per_connection(base=stick_table)", true),
+        ] {
             // One instance up, a second declared for the add.
-            let mut t = tiers("ecmp", "stick_table", pool_with_spare(1, 1), &p, peers);
+            let mut t = tiers("ecmp", l7, pool_with_spare(1, 1), &p, peers);
             let mut rng = Stream::Policy.rng(1, 0, 0);
             let clients: Vec<_> = (0..300).map(client).collect();
             for c in &clients {
@@ -262,7 +268,7 @@ mod tests {
             assert!((100..200).contains(&moved.len()), "{}", moved.len());
             // Round robin peeks nothing: only a table entry answers.
             let known = moved.iter().filter(|c| t.peek(c, 0, &p).is_some()).count();
-            assert_eq!(known, if peers { moved.len() } else { 0 }, "peers = {peers}");
+            assert_eq!(known, if peers { moved.len() } else { 0 }, "{l7}, peers = {peers}");
         }
     }
 }
