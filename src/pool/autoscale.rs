@@ -23,10 +23,17 @@
 //! AWS (*Target tracking scaling policies for Amazon EC2 Auto Scaling*): the policy
 //! creates two CloudWatch alarms on the 1-minute metric, a high one that fires after
 //! 3 datapoints above the target and a low one after 15 below. While the high alarm
-//! holds, capacity becomes ceil(serving × metric / target), counting instances still
-//! in their warm-up as capacity already there (so they are not launched twice); the
-//! low alarm scales in the same way, and not while an instance is warming up
-//! (*Set the default instance warmup for an Auto Scaling group*, default 300 s).
+//! holds, capacity becomes ceil(serving × metric / target). The warm-up runs from an
+//! instance's InService state, when it takes traffic (*Set the default instance
+//! warmup for an Auto Scaling group*: "how long after an instance reaches the
+//! InService state it waits before contributing usage data"; default 300 s here, as
+//! the group's default cooldown that stands in when no warm-up is set). That page
+//! gives the two rules modelled: "while scaling out, Amazon EC2 Auto Scaling
+//! considers instances that are warming up as part of the current capacity", so
+//! they are not launched twice, and scale-in is blocked "until the new instances
+//! finish warming up". The same page aggregates the metric over instances that are
+//! not warming up; the pool average here is over every serving server, which is the
+//! same figure while the balancer gives each server its share.
 //!
 //! A scale-in drains the newest server (the ReplicaSet controller deletes the most
 //! recently created pods first; EC2's default termination policy, with one zone
@@ -78,7 +85,7 @@ pub struct Autoscaling {
     pub tolerance: f64,
     /// HPA's scale-down stabilisation window.
     pub stabilization: Time,
-    /// AWS's instance warm-up, from launch.
+    /// AWS's instance warm-up, from the instance's first traffic (InService).
     pub warmup: Time,
     /// Workers per server, for utilisation.
     pub workers: u32,
@@ -133,8 +140,8 @@ pub fn hpa_desired(a: &Autoscaling, ready: u32, unready: u32, metric: f64) -> u3
 /// The controller of one replication.
 pub struct Scaler<'a> {
     a: &'a Autoscaling,
-    /// Taking traffic, in the order they joined: (server, launched at).
-    serving: Vec<(ServerId, Time)>,
+    /// Taking traffic, in the order they joined: (server, launched at, warm at).
+    serving: Vec<(ServerId, Time, Time)>,
     /// Launched, taking traffic at the time given.
     pending: Vec<(ServerId, Time, Time)>,
     /// Draining until the last time given, then free: (server, launched at, gone at).
@@ -158,7 +165,7 @@ impl<'a> Scaler<'a> {
         let n = a.initial as usize;
         Scaler {
             a,
-            serving: a.slots[..n].iter().map(|&s| (s, 0)).collect(),
+            serving: a.slots[..n].iter().map(|&s| (s, 0, 0)).collect(),
             pending: Vec::new(),
             draining: Vec::new(),
             spent: 0,
@@ -203,7 +210,8 @@ impl<'a> Scaler<'a> {
         let a = self.a;
         let (ready_now, still): (Vec<_>, Vec<_>) = self.pending.iter().partition(|p| p.2 <= now);
         self.pending = still;
-        self.serving.extend(ready_now.iter().map(|&(s, l, _)| (s, l)));
+        self.serving
+            .extend(ready_now.iter().map(|&(s, l, at)| (s, l, at + a.warmup)));
         let (freed, still): (Vec<_>, Vec<_>) = self.draining.iter().partition(|d| d.2 <= now);
         self.draining = still;
         for &(s, launched, gone) in &freed {
@@ -246,7 +254,9 @@ impl<'a> Scaler<'a> {
                     self.spent += now - launched;
                     continue;
                 }
-                let Some((s, launched)) = self.serving.pop() else { break };
+                let Some((s, launched, _)) = self.serving.pop() else {
+                    break;
+                };
                 self.push(PoolChange {
                     at: now,
                     kind: PoolChangeKind::Drain(s),
@@ -273,7 +283,11 @@ impl<'a> Scaler<'a> {
     /// (a launched instance or a scheduled pod is paid for while it starts) to its
     /// removal (and while it drains).
     pub fn server_secs(&self, end: Time) -> f64 {
-        let live: Time = self.serving.iter().map(|&(_, l)| end.saturating_sub(l)).sum::<Time>()
+        let live: Time = self
+            .serving
+            .iter()
+            .map(|&(_, l, _)| end.saturating_sub(l))
+            .sum::<Time>()
             + self
                 .pending
                 .iter()
@@ -332,7 +346,7 @@ impl<'a> Scaler<'a> {
         if self.streak >= AWS_HIGH_DATAPOINTS as i32 {
             return proportional.max(current);
         }
-        let warming = self.serving.iter().any(|&(_, l)| l > 0 && l + a.warmup > now) || !self.pending.is_empty();
+        let warming = self.serving.iter().any(|&(_, _, warm)| warm > now) || !self.pending.is_empty();
         if self.streak <= -(AWS_LOW_DATAPOINTS as i32) && !warming {
             return proportional.min(current).max(1);
         }
@@ -447,6 +461,36 @@ mod tests {
             assert_eq!(s.next_change().is_some(), k == 15, "minute {k}");
         }
         assert_eq!(s.pop_change().unwrap().kind, PoolChangeKind::Drain(1));
+    }
+
+    #[test]
+    fn aws_warm_up_runs_from_the_first_traffic_and_holds_scale_in() {
+        let a = Autoscaling {
+            product: Product::AwsTargetTracking,
+            period: 60 * SECOND,
+            provisioning: 60 * SECOND,
+            warmup: 900 * SECOND,
+            drain: 300 * SECOND,
+            ..hpa(2, 10)
+        };
+        let mut s = Scaler::new(&a);
+        for _ in 0..3 {
+            period(&mut s, 30);
+        }
+        // Launched at 180 s, serving at 240 s, warm at 1140 s.
+        assert_eq!(s.pop_change().unwrap().at, 240 * SECOND);
+        let mut drained = None;
+        for _ in 0..30 {
+            period(&mut s, 1);
+            if let Some(c) = s.pop_change() {
+                drained.get_or_insert(c);
+            }
+        }
+        let c = drained.expect("a scale-in once warm");
+        assert_eq!(c.kind, PoolChangeKind::Drain(2), "the newest first");
+        // The 15th low datapoint is at 1080 s, 900 s after the launch but not after
+        // the first traffic: the scale-in waits for the next one.
+        assert_eq!(c.at, 1140 * SECOND);
     }
 
     #[test]

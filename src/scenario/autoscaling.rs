@@ -48,7 +48,7 @@ pub struct AutoscalingFile {
     #[serde(default)]
     #[schemars(with = "Option<Duration>")]
     pub period: Option<Spanned<Duration>>,
-    /// AWS's instance warm-up from launch (default 300 s).
+    /// AWS's instance warm-up from its first traffic (InService; default 300 s).
     #[serde(default)]
     pub warmup: Option<Duration>,
 }
