@@ -437,16 +437,21 @@ mod tests {
         assert_eq!(s.server_secs(end), expected as f64 / SECOND as f64);
     }
 
-    #[test]
-    fn aws_needs_three_datapoints_and_fifteen_to_scale_in() {
-        let a = Autoscaling {
+    /// AWS target tracking on 2 to 10 servers, with one-minute datapoints.
+    fn aws(provisioning: Time, warmup: Time) -> Autoscaling {
+        Autoscaling {
             product: Product::AwsTargetTracking,
             period: 60 * SECOND,
-            provisioning: 300 * SECOND,
-            warmup: 300 * SECOND,
+            provisioning,
+            warmup,
             drain: 300 * SECOND,
             ..hpa(2, 10)
-        };
+        }
+    }
+
+    #[test]
+    fn aws_needs_three_datapoints_and_fifteen_to_scale_in() {
+        let a = aws(300 * SECOND, 300 * SECOND);
         let mut s = Scaler::new(&a);
         period(&mut s, 30);
         period(&mut s, 30);
@@ -465,14 +470,7 @@ mod tests {
 
     #[test]
     fn aws_warm_up_runs_from_the_first_traffic_and_holds_scale_in() {
-        let a = Autoscaling {
-            product: Product::AwsTargetTracking,
-            period: 60 * SECOND,
-            provisioning: 60 * SECOND,
-            warmup: 900 * SECOND,
-            drain: 300 * SECOND,
-            ..hpa(2, 10)
-        };
+        let a = aws(60 * SECOND, 900 * SECOND);
         let mut s = Scaler::new(&a);
         for _ in 0..3 {
             period(&mut s, 30);
