@@ -210,3 +210,123 @@ think = {{ dist = "constant", value = "50ms" }}
         to_c(&ramped)
     );
 }
+
+/// HAProxy's consistent tree in slow start: 40 users at their own addresses, one
+/// request a second each, on A and B. B comes back at 20 s with `slowstart 4s`: in
+/// its tree it has the first 1, 5, 9, 13 of its 16 nodes in the seconds 20 to 23,
+/// so each user is where a tree of those nodes sends it, and nodes only ever join:
+/// every user that goes back to B moves once, a remap, at the recovery or a step.
+#[test]
+fn haproxy_consistent_tree_grows_a_server_node_by_node() {
+    use lbsim::policy::{BuildContext, Client, build, spec};
+    use lbsim::pool::{Pool, Presence, Server};
+
+    let policy = "haproxy.source(hash_type=consistent)";
+    let users: String = (1..=40)
+        .map(|i| {
+            format!(
+                "[[users]]\nname = \"u{i}\"\naddress = \"198.51.100.{i}\"\nvisits = [\"0s\"]\nrequests = 60\n\
+                 think = {{ dist = \"constant\", value = \"1s\" }}\n"
+            )
+        })
+        .collect();
+    let text = format!(
+        "duration = \"1m\"\npolicies = [\"{policy}\"]\n[servers]\nnames = [\"A\", \"B\"]\nqueueing = false\n\
+         [[events]]\nat = \"10s\"\naction = \"fail\"\nserver = \"B\"\nfor = \"10s\"\n\
+         [slow_start]\nproduct = \"haproxy\"\nwindow = \"4s\"\n{users}"
+    );
+    let sc = Scenario::parse(&text, Path::new("tree.toml")).expect("valid scenario");
+    let result = lbsim::experiment::run(&sc);
+    let lane = &result.replications[0].lanes[0];
+
+    // Where a tree with B at `b` sixteenths sends each user.
+    let placed = |b: u32| -> Vec<String> {
+        let mut pool = Pool::new(
+            ["A", "B"]
+                .map(|name| Server {
+                    name: name.into(),
+                    weight: 1,
+                    presence: Presence::Up,
+                })
+                .to_vec(),
+        );
+        pool.scale_weights(16);
+        pool.set_weight(1, b);
+        let ctx = BuildContext {
+            pool: &pool,
+            expected_users: 40,
+        };
+        let tree = build(&spec::parse(policy, 0).unwrap(), &ctx).unwrap();
+        (1..=40)
+            .map(|i| {
+                let client = Client {
+                    user: 0,
+                    addr: format!("198.51.100.{i}").parse().unwrap(),
+                    port: 0,
+                    connection: 0,
+                    new_connection: true,
+                };
+                pool.name(tree.peek(&client, 0, &pool).unwrap()).to_string()
+            })
+            .collect()
+    };
+    let served_at = |second: u64| -> Vec<String> {
+        let mut steps: Vec<_> = lane
+            .journeys
+            .iter()
+            .filter(|s| s.time / 1_000_000_000 == second)
+            .map(|s| (s.user, s.server.clone()))
+            .collect();
+        steps.sort();
+        steps.into_iter().map(|(_, server)| server).collect()
+    };
+    for (second, nodes) in [(20, 1), (21, 5), (22, 9), (23, 13), (24, 16), (40, 16)] {
+        assert_eq!(
+            served_at(second),
+            placed(nodes),
+            "second {second}, B with {nodes} nodes"
+        );
+    }
+    let on_b = served_at(40).iter().filter(|s| *s == "B").count();
+    assert!(
+        (5..35).contains(&on_b) && served_at(21) != served_at(24),
+        "the ramp moves users: {on_b} on B"
+    );
+    let moved_back: u64 = lane
+        .report
+        .remaps
+        .iter()
+        .filter(|r| r.action == "recover" || r.action == "ramp")
+        .map(|r| r.moved)
+        .sum();
+    assert_eq!(moved_back, on_b as u64);
+    let lost_back: Vec<_> = lane
+        .journeys
+        .iter()
+        .filter(|s| s.time >= 20_000_000_000 && s.outcome == "lost")
+        .map(|s| s.cause.unwrap().name())
+        .collect();
+    assert_eq!(
+        lost_back,
+        vec!["pool_remap"; on_b],
+        "each user moved back loses its state once"
+    );
+}
+
+/// HAProxy's `balance random` draws from the consistent tree, whose nodes follow
+/// the ramping weight: B's expected share of the 80 requests of its first four
+/// seconds back is 22.1 (as round robin's above), not the 40 of full weight.
+#[test]
+fn haproxy_random_draws_from_the_ramping_weights() {
+    let ramped = run("random", "[slow_start]\nproduct = \"haproxy\"\nwindow = \"4s\"");
+    let plain = run("random", "");
+    let (got, full) = (
+        to_b(lane(&ramped, "random"), 20.0, 24.0),
+        to_b(lane(&plain, "random"), 20.0, 24.0),
+    );
+    // A binomial's standard deviation here is about 4.
+    assert!(
+        near(got, 22.1, 10.0) && near(full, 40.0, 10.0),
+        "{got} ramped, {full} at full weight"
+    );
+}

@@ -85,7 +85,7 @@ impl Lane {
         let ramps = sc
             .operations
             .slow_start
-            .filter(|ss| ss.reach(&spec.name) == Reach::Ramped)
+            .filter(|ss| ss.reach(spec) == Reach::Ramped)
             .map(|ss| Ramps::new(ss, &mut pool));
         let ctx = BuildContext {
             pool: &pool,
@@ -202,11 +202,6 @@ impl Lane {
         }
         if let Some(Flight::Lane(f)) = &mut self.flight {
             f.retire(self.pool.in_flight_mut(), now);
-        }
-        if let Some(r) = &mut self.ramps
-            && r.due(now)
-        {
-            r.update(now, &mut self.pool);
         }
         let pick = self.policy.pick(&r.client(), now, &self.pool, &mut self.rng);
         let mut s = pick.server;
@@ -407,9 +402,24 @@ impl Lane {
         self.measure_from(now);
         self.roll_to(now);
         self.tally.credit_up_time(now, &self.pool);
+        let (live, predictable, moved) = self.moves(now, workload, |lane| lane.change_pool(change));
+        let s = change.kind.server();
+        self.tally.remaps.push(Remap {
+            at: now,
+            action: change.kind.verb(),
+            server: self.pool.name(s).to_string(),
+            live,
+            predictable,
+            moved,
+        });
+    }
+
+    /// Runs `change` on the lane and marks the live sessions it moves: those the
+    /// policy sends elsewhere after it and, per connection, those whose next
+    /// connection goes elsewhere (their open ones hide it until they close).
+    /// Returns the live sessions, the ones the policy could place, and the moved.
+    fn moves(&mut self, now: Time, workload: &impl RequestSource, change: impl FnOnce(&mut Lane)) -> (u64, u64, u64) {
         let client = |u: u32| latest_client(workload, u);
-        // Per connection, where the user's next connection would go: the key's
-        // own mapping, which open connections hide until they close.
         let fresh = |u: u32| Client {
             new_connection: true,
             ..client(u)
@@ -423,6 +433,29 @@ impl Lane {
             true => live.iter().map(|&u| self.peek(&fresh(u), now)).collect(),
             false => Vec::new(),
         };
+        change(self);
+        let (mut predictable, mut moved) = (0, 0);
+        for (&u, b) in live.iter().zip(&before) {
+            if let Some(b) = b {
+                predictable += 1;
+                if self.peek(&client(u), now) != Some(*b) {
+                    moved += 1;
+                    self.states.mark_remapped(u);
+                }
+            }
+        }
+        for (&u, k) in live.iter().zip(&keyed) {
+            if k.is_some() && self.peek(&fresh(u), now) != *k {
+                self.states.mark_remapped(u);
+            }
+        }
+        (live.len() as u64, predictable, moved)
+    }
+
+    /// The pool change itself, as the balancer, its health checks, its slow start
+    /// and the servers' state see it.
+    fn change_pool(&mut self, change: &PoolChange) {
+        let now = change.at;
         let s = change.kind.server();
         if let (Some(d), PoolChangeKind::Remove(_)) = (&mut self.drained, change.kind) {
             d[s as usize] = self.pool.presence(s) == Presence::Draining;
@@ -482,29 +515,38 @@ impl Lane {
         if !change.kind.is_real_health() {
             self.policy.pool_changed(&self.pool);
         }
-        let (mut predictable, mut moved) = (0, 0);
-        for (&u, b) in live.iter().zip(&before) {
-            if let Some(b) = b {
-                predictable += 1;
-                if self.peek(&client(u), now) != Some(*b) {
-                    moved += 1;
-                    self.states.mark_remapped(u);
-                }
+    }
+
+    /// When this lane's next slow-start step is due (never without ramps).
+    pub fn next_weight_step(&self) -> Time {
+        self.ramps.as_ref().map_or(Time::MAX, Ramps::next)
+    }
+
+    /// A slow-start step: the ramping servers' weights grow. A policy that hashes
+    /// over weights (HAProxy's consistent tree) moves to a ramping server the
+    /// clients of the nodes it gains; those are measured as a pool change's are.
+    pub fn step_weights(&mut self, now: Time, workload: &impl RequestSource) {
+        let Some(r) = self.ramps.as_ref().filter(|r| r.due(now)) else {
+            return;
+        };
+        let server = r.ramping_names(&self.pool);
+        self.measure_from(now);
+        let (live, predictable, moved) = self.moves(now, workload, |lane| {
+            if let Some(r) = &mut lane.ramps {
+                r.update(now, &mut lane.pool);
             }
-        }
-        for (&u, k) in live.iter().zip(&keyed) {
-            if k.is_some() && self.peek(&fresh(u), now) != *k {
-                self.states.mark_remapped(u);
-            }
-        }
-        self.tally.remaps.push(Remap {
-            at: now,
-            action: change.kind.verb(),
-            server: self.pool.name(s).to_string(),
-            live: live.len() as u64,
-            predictable,
-            moved,
+            lane.policy.weights_changed(&lane.pool);
         });
+        if moved > 0 {
+            self.tally.remaps.push(Remap {
+                at: now,
+                action: "ramp",
+                server,
+                live,
+                predictable,
+                moved,
+            });
+        }
     }
 
     /// Adds or removes an L7 instance and measures how many live sessions the L4

@@ -155,10 +155,19 @@ pub fn replicate<S: RequestSource + Send + Sync>(
     let mut tier_changes = sc.tiers.iter().flat_map(|t| &t.changes).filter(|c| c.at < sc.duration);
     let mut next_tier = tier_changes.next();
     let mut scaler = sc.operations.autoscaling.as_ref().map(Scaler::new);
-    // The workload stops at every pool change and, with an autoscaler, at each of
-    // its evaluations and at the changes it decided.
-    let stop = |fixed: Option<&PoolChange>, tier: Option<&PoolChange>, scaler: &Option<Scaler>| {
-        let at = fixed.map_or(Time::MAX, |c| c.at).min(tier.map_or(Time::MAX, |c| c.at));
+    // The workload stops at every pool change, at each slow-start step of a lane
+    // and, with an autoscaler, at each of its evaluations and at the changes it
+    // decided.
+    let stop = |fixed: Option<&PoolChange>, tier: Option<&PoolChange>, scaler: &Option<Scaler>, lanes: &[Lane]| {
+        let step = lanes
+            .iter()
+            .map(Lane::next_weight_step)
+            .min()
+            .filter(|&t| t < sc.duration);
+        let at = fixed
+            .map_or(Time::MAX, |c| c.at)
+            .min(tier.map_or(Time::MAX, |c| c.at))
+            .min(step.unwrap_or(Time::MAX));
         match scaler {
             None => at,
             Some(s) => {
@@ -172,7 +181,7 @@ pub fn replicate<S: RequestSource + Send + Sync>(
             }
         }
     };
-    let mut until = stop(next_change, next_tier, &scaler);
+    let mut until = stop(next_change, next_tier, &scaler, &lanes);
     let mut chunk: Vec<Request> = Vec::with_capacity(CHUNK);
     let mut next: Vec<Request> = Vec::with_capacity(CHUNK);
     let mut requests = 0u64;
@@ -209,23 +218,24 @@ pub fn replicate<S: RequestSource + Send + Sync>(
             break;
         }
         // Scripted changes first, then the L7 tier's, then the autoscaler's, then
-        // its evaluation.
+        // its evaluation, then slow-start steps.
+        let scaling = scaler
+            .as_mut()
+            .filter(|s| s.next_tick() == until || s.next_change().is_some_and(|c| c.at == until));
         match (
             next_change.filter(|c| c.at == until),
             next_tier.filter(|c| c.at == until),
+            scaling,
         ) {
-            (Some(change), _) => {
+            (Some(change), _, _) => {
                 lanes.par_iter_mut().for_each(|lane| lane.apply(change, &workload));
                 next_change = changes.next();
             }
-            (None, Some(change)) => {
+            (None, Some(change), _) => {
                 lanes.par_iter_mut().for_each(|lane| lane.apply_tier(change, &workload));
                 next_tier = tier_changes.next();
             }
-            (None, None) => {
-                let s = scaler
-                    .as_mut()
-                    .expect("only an autoscaler stops the workload elsewhere");
+            (None, None, Some(s)) => {
                 if let Some(change) = s.next_change().filter(|c| c.at == until).copied() {
                     s.pop_change();
                     lanes.par_iter_mut().for_each(|lane| lane.apply(&change, &workload));
@@ -233,8 +243,11 @@ pub fn replicate<S: RequestSource + Send + Sync>(
                     s.tick();
                 }
             }
+            (None, None, None) => lanes
+                .par_iter_mut()
+                .for_each(|lane| lane.step_weights(until, &workload)),
         }
-        until = stop(next_change, next_tier, &scaler);
+        until = stop(next_change, next_tier, &scaler, &lanes);
         chunk.clear();
         workload.fill(&mut chunk, until, CHUNK);
     }

@@ -134,6 +134,10 @@ impl Policy for Cookie {
         self.base.pool_changed(pool);
     }
 
+    fn weights_changed(&mut self, pool: &Pool) {
+        self.base.weights_changed(pool);
+    }
+
     /// The client carries the cookie another instance set or read: every
     /// instance of the balancer sees the same one on the next request.
     fn remember(&mut self, client: &Client, pick: Pick, now: Time) {

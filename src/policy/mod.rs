@@ -101,6 +101,11 @@ pub trait Policy: Send {
     /// Called after the pool's membership or health changed.
     fn pool_changed(&mut self, _pool: &Pool) {}
 
+    /// Called after a slow-start step changed up servers' weights and nothing
+    /// else: a policy that keeps weights of its own (a tree, a table of sums)
+    /// re-reads them; one that reads the pool's at each pick has nothing to do.
+    fn weights_changed(&mut self, _pool: &Pool) {}
+
     fn affinity(&self) -> Affinity;
 
     /// Whether the policy reads requests in flight (the lane then tracks them).

@@ -106,6 +106,10 @@ impl Policy for PerConnection {
         self.base.pool_changed(pool);
     }
 
+    fn weights_changed(&mut self, pool: &Pool) {
+        self.base.weights_changed(pool);
+    }
+
     /// Another L7 instance's pick: its connection is that instance's, but what
     /// the base shares (a stick table with peers, a cookie) reaches this one's.
     fn remember(&mut self, client: &Client, pick: Pick, now: Time) {

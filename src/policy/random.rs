@@ -46,6 +46,11 @@ impl Policy for Random {
             .collect();
     }
 
+    /// HAProxy's `balance random` in slow start draws from the ramping weights.
+    fn weights_changed(&mut self, pool: &Pool) {
+        self.pool_changed(pool);
+    }
+
     fn affinity(&self) -> Affinity {
         Affinity::None
     }

@@ -47,6 +47,10 @@ impl Policy for SessionStore {
         self.base.pool_changed(pool);
     }
 
+    fn weights_changed(&mut self, pool: &Pool) {
+        self.base.weights_changed(pool);
+    }
+
     fn remember(&mut self, client: &Client, pick: Pick, now: Time) {
         self.base.remember(client, pick, now);
     }

@@ -116,6 +116,10 @@ impl Policy for StickTable {
         self.base.pool_changed(pool);
     }
 
+    fn weights_changed(&mut self, pool: &Pool) {
+        self.base.weights_changed(pool);
+    }
+
     fn remember(&mut self, client: &Client, pick: Pick, now: Time) {
         self.insert(client.addr, pick.server, now);
     }

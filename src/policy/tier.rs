@@ -124,6 +124,18 @@ impl Tiered {
         }
         self.l4.pool_changed(&self.instances);
     }
+
+    /// Gives each instance's view the backends' membership and weights now,
+    /// keeping the requests it has in flight.
+    fn refresh_views(&mut self, pool: &Pool) {
+        if let Some(l) = &mut self.loads {
+            for view in &mut l.views {
+                let mut fresh = pool.clone();
+                fresh.in_flight_mut().copy_from_slice(view.in_flight_mut());
+                *view = fresh;
+            }
+        }
+    }
 }
 
 impl Policy for Tiered {
@@ -166,13 +178,14 @@ impl Policy for Tiered {
         for p in &mut self.l7 {
             p.pool_changed(pool);
         }
-        if let Some(l) = &mut self.loads {
-            for view in &mut l.views {
-                let mut fresh = pool.clone();
-                fresh.in_flight_mut().copy_from_slice(view.in_flight_mut());
-                *view = fresh;
-            }
+        self.refresh_views(pool);
+    }
+
+    fn weights_changed(&mut self, pool: &Pool) {
+        for p in &mut self.l7 {
+            p.weights_changed(pool);
         }
+        self.refresh_views(pool);
     }
 
     fn affinity(&self) -> Affinity {

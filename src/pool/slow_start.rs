@@ -16,7 +16,8 @@
 //!   16 (BE_WEIGHT_SCALE) at full speed; in slow start it is the user weight times
 //!   (16·e + s) / s in integers, e the whole seconds since the server came up and
 //!   s the slowstart in whole seconds (rounded up), recomputed by the server's
-//!   warm-up task every second.
+//!   warm-up task every second. In the consistent tree (lb_chash.c) the effective
+//!   weight is the number of the server's nodes present, its first ones.
 //! - Envoy `slow_start_config` (round_robin_lb_config, least_request_lb_config;
 //!   arch overview "Slow start mode"): weight × max(min_weight_percent,
 //!   time_factor^(1/aggression)), time_factor = max(time since the host joined or
@@ -25,14 +26,16 @@
 //!   a scale of 1000 units per unit of weight, in steps of a hundredth of the
 //!   window (at most 1 s).
 //!
-//! Weights change at those steps only, as pool updates of the lane, so a run
-//! without slow start pays nothing, and one with it pays per step, not per request.
+//! Weights change at those steps only: the workload stops at each, as at a pool
+//! change, so a run without slow start pays nothing, and one with it pays per
+//! step, not per request.
 
 use schemars::JsonSchema;
 use serde::Deserialize;
 
 use super::{Pool, ServerId};
 use crate::engine::time::{MILLISECOND, SECOND, Time};
+use crate::policy::spec::{self, Spec};
 
 /// Whose slow start is modelled.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, JsonSchema)]
@@ -77,19 +80,36 @@ pub enum Reach {
 }
 
 impl SlowStart {
-    /// What the setting does to the policy named `policy`, as the product does:
-    /// the policies lbsim gives for the product's weighted methods ramp.
-    pub fn reach(&self, policy: &str) -> Reach {
-        match (self.product, policy) {
+    /// What the setting does to the policy `spec`, as the product does: the
+    /// policies lbsim gives for the product's dynamic (weighted) methods ramp, and
+    /// a wrapper (a stick table, a session store, per-connection picking) ramps as
+    /// the policy whose picks it keeps.
+    pub fn reach(&self, spec: &Spec) -> Reach {
+        self.decider(spec).0
+    }
+
+    /// The reach of `spec` and the policy that decides it: `spec`, or the one it wraps.
+    pub fn decider(&self, spec: &Spec) -> (Reach, Spec) {
+        let arg = |key: &str| spec.args.iter().find(|a| a.key == key);
+        let reach = match (self.product, spec.name.as_str()) {
             (Product::Nginx, "nginx.round_robin" | "nginx.least_conn" | "round_robin" | "least_conn") => Reach::Ramped,
             // `random two least_conn` is lbsim's p2c.
             (Product::Nginx, "nginx.hash" | "nginx.ip_hash" | "random" | "p2c") => Reach::Refused,
-            // roundrobin and leastconn; static-rr and map-based hashing are static.
-            (Product::Haproxy, "round_robin" | "least_conn") => Reach::Ramped,
+            // roundrobin, leastconn and random (drawn from the consistent tree).
+            (Product::Haproxy, "round_robin" | "least_conn" | "random") => Reach::Ramped,
+            // `hash-type consistent` is dynamic: a ramping server has as many tree
+            // nodes as its effective weight. Map-based hashing is static.
+            (Product::Haproxy, "haproxy.source") if arg("hash_type").is_some_and(|a| a.value == "consistent") => {
+                Reach::Ramped
+            }
             // ROUND_ROBIN and LEAST_REQUEST.
             (Product::Envoy, "round_robin" | "p2c") => Reach::Ramped,
-            _ => Reach::Unaffected,
-        }
+            _ => match arg("base").and_then(|a| spec::parse(&a.value, a.value_offset).ok()) {
+                Some(base) => return self.decider(&base),
+                None => Reach::Unaffected,
+            },
+        };
+        (reach, spec.clone())
     }
 
     /// Weight units per unit of configured weight.
@@ -157,6 +177,17 @@ impl Ramps {
             ramping: Vec::new(),
             next: Time::MAX,
         }
+    }
+
+    /// When the next weight update is due (never when nothing ramps).
+    pub fn next(&self) -> Time {
+        self.next
+    }
+
+    /// The names of the servers in slow start, for a record of what a step moved.
+    pub fn ramping_names(&self, pool: &Pool) -> String {
+        let names: Vec<&str> = self.ramping.iter().map(|&(s, _)| pool.name(s)).collect();
+        names.join(" ")
     }
 
     /// Whether a weight update is due at `now`.
@@ -261,6 +292,28 @@ mod tests {
         assert_eq!(ss.weight(1, 0), Some(1), "one unit, never zero");
         assert_eq!(ss.weight(4, 5 * SECOND), Some(200));
         assert_eq!(ss.step(), 100 * MILLISECOND);
+    }
+
+    #[test]
+    fn the_product_decides_what_ramps_and_wrappers_follow_their_base() {
+        let reach = |product, text: &str| setting(product, SECOND).reach(&spec::parse(text, 0).unwrap());
+        let haproxy = |text| reach(Product::Haproxy, text);
+        assert_eq!(haproxy("haproxy.source(hash_type=consistent)"), Reach::Ramped);
+        assert_eq!(haproxy("haproxy.source"), Reach::Unaffected, "map-based is static");
+        assert_eq!(haproxy("random"), Reach::Ramped);
+        assert_eq!(
+            haproxy("haproxy.stick_table(base=haproxy.source(hash_type=consistent))"),
+            Reach::Ramped
+        );
+        assert_eq!(haproxy("session_store(base=least_conn)"), Reach::Ramped);
+        assert_eq!(haproxy("ring"), Reach::Unaffected);
+        assert_eq!(reach(Product::Envoy, "random"), Reach::Unaffected);
+        let (refused, by) =
+            setting(Product::Nginx, SECOND).decider(&spec::parse("session_store(base=nginx.hash)", 0).unwrap());
+        assert_eq!(
+            (refused, by.name.as_str(), by.offset),
+            (Reach::Refused, "nginx.hash", 19)
+        );
     }
 
     #[test]

@@ -92,13 +92,13 @@ pub(super) fn resolve(
 
 /// Refuses a policy the product will not combine with slow start.
 pub(super) fn check(ss: &SlowStart, spec: &Spec) -> Result<(), SpecError> {
-    match ss.reach(&spec.name) {
-        Reach::Refused => Err(SpecError::at(
-            spec.offset,
+    match ss.decider(spec) {
+        (Reach::Refused, refused) => Err(SpecError::at(
+            refused.offset,
             format!(
                 "{}: nginx refuses slow_start with the hash, ip_hash and random methods; use nginx.round_robin or \
                  nginx.least_conn, or leave out [slow_start]",
-                spec.name
+                refused.name
             ),
         )),
         _ => Ok(()),
@@ -116,7 +116,7 @@ pub fn describe(ss: &SlowStart, policies: &[Spec]) -> String {
             crate::output::num(ss.aggression)
         ),
     };
-    let (ramped, fixed): (Vec<&Spec>, Vec<&Spec>) = policies.iter().partition(|p| ss.reach(&p.name) == Reach::Ramped);
+    let (ramped, fixed): (Vec<&Spec>, Vec<&Spec>) = policies.iter().partition(|p| ss.reach(p) == Reach::Ramped);
     let names = |v: &[&Spec]| v.iter().map(|p| p.text.as_str()).collect::<Vec<_>>().join(", ");
     let mut out = format!(
         "  slow start    {ramp} over {} after a server recovers or is added",

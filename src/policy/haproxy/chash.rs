@@ -168,9 +168,11 @@ impl Tree {
     }
 }
 
-/// A server's effective weight in the tree: its weight times 16.
+/// A server's effective weight, its number of nodes in the tree: its weight times
+/// 16 or, in slow start, HAProxy's ramping effective weight, which the pool holds
+/// in sixteenths. A ramping server keeps its first nodes, in the order of `j`.
 fn eweight(pool: &Pool, s: ServerId) -> u32 {
-    pool.weight(s) * WEIGHT_SCALE
+    (pool.weight(s) as u64 * WEIGHT_SCALE as u64 / pool.weight_scale() as u64) as u32
 }
 
 #[cfg(test)]
@@ -255,6 +257,19 @@ mod tests {
         assert!(p.apply(&PoolChangeKind::Recover(1)));
         t.rebuild(&p);
         assert_eq!(t.keys_of(1), keys(2, 16));
+    }
+
+    #[test]
+    fn a_server_in_slow_start_has_its_first_nodes_only() {
+        // Weights in sixteenths, as slow start keeps them: server 2 (id 2) at
+        // 5/16 has the nodes of j = 0..5, the others their 16.
+        let mut p = pool(3);
+        p.scale_weights(16);
+        p.set_weight(1, 5);
+        let t = Tree::new(&p, Ids::Auto);
+        assert_eq!(t.keys_of(1), keys(2, 5));
+        assert_eq!((t.keys_of(0), t.keys_of(2)), (keys(1, 16), keys(3, 16)));
+        assert_eq!(t.total_weight, 37);
     }
 
     #[test]

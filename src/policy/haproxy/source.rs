@@ -157,6 +157,12 @@ impl Policy for Source {
         }
     }
 
+    /// A ramping server's nodes go into the consistent tree as its effective
+    /// weight grows (the map-based table is static and never ramps).
+    fn weights_changed(&mut self, pool: &Pool) {
+        self.pool_changed(pool);
+    }
+
     fn affinity(&self) -> Affinity {
         self.key.affinity()
     }

@@ -204,6 +204,10 @@ impl Policy for StickTable {
         self.base.pool_changed(pool);
     }
 
+    fn weights_changed(&mut self, pool: &Pool) {
+        self.base.weights_changed(pool);
+    }
+
     /// A peer's update (HAProxy configuration manual, 3.5 "Peers": each instance
     /// pushes its local updates and insertions to the remote peers): the entry is
     /// written as the local store would write it, evicting for room as a local

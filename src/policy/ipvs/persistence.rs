@@ -212,6 +212,10 @@ impl Policy for Persistence {
         self.base.pool_changed(pool);
     }
 
+    fn weights_changed(&mut self, pool: &Pool) {
+        self.base.weights_changed(pool);
+    }
+
     fn affinity(&self) -> Affinity {
         Affinity::Address
     }

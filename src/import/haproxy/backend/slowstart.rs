@@ -8,7 +8,8 @@ use super::{Backend, Server};
 use crate::engine::time::MILLISECOND;
 use crate::import::haproxy::balance::Algorithm;
 use crate::import::{ImportError, ImportedSlowStart, Origin};
-use crate::pool::slow_start::Product;
+use crate::policy::spec;
+use crate::pool::slow_start::{Product, Reach, SlowStart};
 
 impl Backend<'_, '_> {
     /// The longest `slowstart` of the active servers, when `policy` follows it.
@@ -38,27 +39,30 @@ impl Backend<'_, '_> {
         };
         let listed: Vec<String> = written.iter().map(|w| format!("{} slowstart {}", w.0, w.2)).collect();
         let listed = listed.join(", ");
-        let unmodelled = match algorithm {
-            Algorithm::StaticRr => {
-                self.notes.push(format!(
-                    "{listed}: balance static-rr is static, so HAProxy does not ramp weights (slowstart then only \
-                     limits maxconn)."
-                ));
-                return Ok(None);
-            }
-            Algorithm::RoundRobin | Algorithm::LeastConn => None,
-            _ if policy.starts_with("haproxy.source") && !policy.contains("hash_type=consistent") => {
-                self.notes.push(format!(
-                    "{listed}: map-based hashing is static, so HAProxy does not ramp weights."
-                ));
-                return Ok(None);
-            }
-            _ => Some("HAProxy ramps this algorithm's weights, which lbsim models for roundrobin and leastconn only"),
+        if matches!(algorithm, Algorithm::StaticRr) {
+            self.notes.push(format!(
+                "{listed}: balance static-rr is static, so HAProxy does not ramp weights (slowstart then only \
+                 limits maxconn)."
+            ));
+            return Ok(None);
+        }
+        let setting = SlowStart {
+            product: Product::Haproxy,
+            window,
+            aggression: 1.0,
+            min_weight: 0.0,
         };
-        if let Some(why) = unmodelled.or_else(|| {
-            (policy != "round_robin" && policy != "least_conn")
-                .then_some("the policy places clients by its stick table or cookie, which keep full weights in lbsim")
-        }) {
+        let why = match spec::parse(policy, 0).map(|spec| setting.decider(&spec)) {
+            Ok((Reach::Ramped, _)) => None,
+            Ok((_, by)) if by.name == "haproxy.source" => {
+                Some("map-based hashing is static, so HAProxy does not ramp weights")
+            }
+            _ => Some(
+                "HAProxy ramps this algorithm's weights, which lbsim models for roundrobin, leastconn, random(1) and \
+                 consistent hashing only",
+            ),
+        };
+        if let Some(why) = why {
             self.notes
                 .push(format!("{listed}: {why}; the scenario has no [slow_start]."));
             return Ok(None);
