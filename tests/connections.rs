@@ -7,7 +7,7 @@ use std::path::Path;
 
 use lbsim::engine::time::{MINUTE, SECOND, Time};
 use lbsim::experiment::{LaneOutcome, Step};
-use lbsim::metrics::LossCause;
+use lbsim::metrics::{LossCause, Unserved};
 use lbsim::policy::{self, BuildContext, Client, spec};
 use lbsim::scenario::Scenario;
 
@@ -189,9 +189,9 @@ fn long_lived_streams_split_only_per_connection_on_any_threads() {
     }
 }
 
-/// One user, a request a second from 10 h over one connection, and a deploy at
-/// 36,010.5 s replacing its server with a 20 s drain (removed at 36,030.5 s).
-fn deploy_scenario(policy: &str, deploy: &str) -> String {
+/// One user, a request a second from 10 h over one connection, and what happens
+/// to the pool (a deploy, a removal).
+fn one_user(policy: &str, pool_section: &str) -> String {
     format!(
         r#"duration = "11h"
 policies = ["{policy}"]
@@ -200,7 +200,7 @@ policies = ["{policy}"]
 names = ["A", "B"]
 queueing = false
 
-{deploy}
+{pool_section}
 
 [[users]]
 name = "one"
@@ -215,11 +215,13 @@ think = {{ dist = "constant", value = "1s" }}
 #[test]
 fn a_draining_server_keeps_its_open_connections_until_it_goes() {
     let run = |deploy: &str| {
-        let text = deploy_scenario("per_connection(base=ip_hash)", deploy);
+        let text = one_user("per_connection(base=ip_hash)", deploy);
         let sc = Scenario::parse(&text, Path::new("deploy.toml")).expect("valid");
         lbsim::experiment::run(&sc).replications.remove(0).lanes.remove(0)
     };
     let home = run("").journeys[0].server.clone();
+    // A deploy at 36,010.5 s replaces its server with a 20 s drain (removed at
+    // 36,030.5 s).
     let lane = run(&format!(
         "[[deploys]]\nat = 36010.5\nservers = [\"{home}\"]\nboot = \"5s\"\ndrain = \"20s\"\n"
     ));
@@ -233,4 +235,36 @@ fn a_draining_server_keeps_its_open_connections_until_it_goes() {
         (lost[0].time, lost[0].cause),
         (36_031 * SECOND, Some(LossCause::Deploy))
     );
+}
+
+/// The user's server is removed at 36,010.5 s. Reconnecting, the request at
+/// 36,011 opens a connection elsewhere and finds the state gone. With IPVS's
+/// `expire_nodest_conn = 0` the connection entry stays and that request is
+/// dropped; the client gives up on the connection and the one at 36,012
+/// reconnects, to find the state gone.
+#[test]
+fn ipvs_drops_the_request_on_a_connection_to_a_removed_server() {
+    let run = |policy: &str, events: &str| {
+        let sc = Scenario::parse(&one_user(policy, events), Path::new("remove.toml")).expect("valid");
+        lbsim::experiment::run(&sc).replications.remove(0).lanes.remove(0)
+    };
+    let home = run("ip_hash", "").journeys[0].server.clone();
+    let removal = format!("[[events]]\nat = 36010.5\naction = \"remove\"\nserver = \"{home}\"\n");
+    let lost = |policy: &str| {
+        let lane = run(policy, &removal);
+        let steps: Vec<_> = lane
+            .journeys
+            .iter()
+            .filter(|s| s.cause.is_some())
+            .map(|s| (s.time / SECOND, s.outcome, s.cause.expect("a cause")))
+            .collect();
+        (steps, lane.report.by_cause)
+    };
+    let gone = LossCause::ServerGone;
+    let dead = LossCause::NotServed(Unserved::DeadConnection);
+    let (reconnect, _) = lost("per_connection(base=ip_hash)");
+    assert_eq!(reconnect, [(36_011, "lost", gone)]);
+    let (drop, by_cause) = lost("per_connection(base=ip_hash, dead_server=drop)");
+    assert_eq!(drop, [(36_011, "dead_connection", dead), (36_012, "lost", gone)]);
+    assert_eq!((by_cause[dead.index()], by_cause[gone.index()]), (1, 1));
 }

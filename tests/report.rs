@@ -138,6 +138,48 @@ fn without_waiting_lines_there_are_no_latency_charts() {
     check_charts(&out, &ALWAYS);
 }
 
+/// One user on one long-lived connection to A; B joins and A is removed while
+/// the connection is open. Both lanes lose the one session; IPVS's default
+/// `expire_nodest_conn = 0` also drops a request.
+const DEAD_CONNECTION: &str = r#"
+name = "report-dead-connection"
+duration = "11h"
+policies = ["per_connection(base=ipvs.mh, dead_server=drop)", "per_connection(base=ipvs.mh)"]
+
+[servers]
+names = ["A"]
+queueing = false
+
+[[events]]
+at = 36005
+action = "add"
+server = "B"
+
+[[events]]
+at = 36010.5
+action = "remove"
+server = "A"
+
+[[users]]
+name = "one"
+address = "192.0.2.1"
+visits = ["10h"]
+requests = 60
+think = { dist = "constant", value = "1s" }
+"#;
+
+#[test]
+fn on_equal_losses_the_answer_prefers_the_policy_that_answers_every_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(dir.path(), DEAD_CONNECTION, &[]);
+    let html = fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(
+        html.contains("<p class=\"answer\">Deploy per_connection(base=ipvs.mh): "),
+        "{}",
+        &html[html.find("<p class=\"answer\">").unwrap()..][..200]
+    );
+}
+
 #[test]
 fn the_same_folder_gives_the_same_bytes() {
     let dir = tempfile::tempdir().unwrap();

@@ -204,6 +204,9 @@ impl Lane {
             f.retire(self.pool.in_flight_mut(), now);
         }
         let pick = self.policy.pick(&r.client(), now, &self.pool, &mut self.rng);
+        if pick.memory == Memory::DeadConnection {
+            return self.not_served(r, Unserved::DeadConnection);
+        }
         let mut s = pick.server;
         if let Some(h) = &self.health
             && h.is_dead(s)

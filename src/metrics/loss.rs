@@ -17,7 +17,8 @@
 //!
 //! A request that is not served at all fails its user whatever the state: it is
 //! a loss of its own, `not_served`, split into `dropped` (a full waiting line
-//! turned it away) and `unroutable` (no server was up).
+//! turned it away), `unroutable` (no server was up) and `dead_connection` (it
+//! rode a connection to a gone server that the balancer drops, as IPVS does).
 //!
 //! A rolling deploy's losses are `deploy`: the state was on a server being
 //! replaced, and the request went elsewhere while it drained or came after it went.
@@ -76,6 +77,9 @@ pub enum Unserved {
     Dropped,
     /// No server was up.
     Unroutable,
+    /// It rode an open connection to a server that failed or was removed, and
+    /// the balancer dropped it (IPVS `expire_nodest_conn = 0`).
+    DeadConnection,
 }
 
 impl Unserved {
@@ -83,13 +87,14 @@ impl Unserved {
         match self {
             Unserved::Dropped => "dropped",
             Unserved::Unroutable => "unroutable",
+            Unserved::DeadConnection => "dead_connection",
         }
     }
 }
 
 impl LossCause {
     /// Every cause, in report order; `index` positions a cause in this list.
-    pub const ALL: [LossCause; 20] = [
+    pub const ALL: [LossCause; 21] = [
         LossCause::AddressChanged(AddressChange::Mobility),
         LossCause::AddressChanged(AddressChange::Scripted),
         LossCause::AddressChanged(AddressChange::Renumbering),
@@ -104,6 +109,7 @@ impl LossCause {
         LossCause::LoadSpill,
         LossCause::NotServed(Unserved::Dropped),
         LossCause::NotServed(Unserved::Unroutable),
+        LossCause::NotServed(Unserved::DeadConnection),
         LossCause::Deploy,
         LossCause::Autoscale,
         LossCause::UndetectedFailure { panic: false },

@@ -26,6 +26,14 @@ pub struct Totals {
     pub losses: u64,
 }
 
+impl Totals {
+    /// Requests that got no answer: turned away by a full waiting line, sent
+    /// while no server was up, or dropped on a connection to a gone server.
+    pub fn not_served(&self) -> u64 {
+        self.requests - self.served
+    }
+}
+
 /// How a pool change moved the sessions alive at that moment.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Remap {

@@ -7,7 +7,7 @@ use ::csv::Writer;
 use super::{num, ratio};
 use crate::engine::time;
 use crate::experiment::{LaneOutcome, Replication, RunResult};
-use crate::metrics::LossCause;
+use crate::metrics::{LossCause, Unserved};
 use crate::scenario::Scenario;
 
 const CONTEXT: [&str; 4] = ["scenario", "policy", "replication", "seed"];
@@ -143,7 +143,7 @@ pub fn summary_values(lane: &LaneOutcome) -> Vec<f64> {
         util_mean,
         util_max,
         r.store_sessions_peak.map_or(f64::NAN, |p| p as f64),
-        ratio(t.dropped + t.unroutable, t.requests, 100.0),
+        ratio(t.not_served(), t.requests, 100.0),
         worst(r.windows.iter().map(|w| w.p99 * 1e3)),
         worst(r.windows.iter().map(|w| w.utilisation_max)),
     ]
@@ -283,7 +283,7 @@ pub fn files(sc: &Scenario, result: &RunResult) -> Vec<(&'static str, Vec<u8>)> 
             for (i, cause) in LossCause::ALL.iter().enumerate() {
                 let listed = match cause {
                     LossCause::Autoscale => sc.operations.autoscaling.is_some(),
-                    LossCause::SplitConnections => sc.per_connection(),
+                    LossCause::SplitConnections | LossCause::NotServed(Unserved::DeadConnection) => sc.per_connection(),
                     LossCause::L4Remap => sc.tiers.is_some(),
                     c => !c.is_operational() || !sc.operations.is_empty(),
                 };

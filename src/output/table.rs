@@ -57,10 +57,9 @@ const COLUMNS: &[Column] = &[
         },
         decimals: 1,
     },
-    // Dropped at a full queue, or no server up.
     Column {
         header: "not served",
-        value: |l| (l.report.totals.dropped + l.report.totals.unroutable) as f64,
+        value: |l| l.report.totals.not_served() as f64,
         decimals: 0,
     },
 ];

@@ -25,7 +25,7 @@ pub fn window_values(lane: &LaneOutcome) -> Vec<[f64; Target::ALL.len()]> {
                 w.p99 * 1e3,
                 w.utilisation_max,
                 ratio(t.visits_lost, t.visits, 100.0),
-                ratio(t.dropped + t.unroutable, t.requests, 100.0),
+                ratio(t.not_served(), t.requests, 100.0),
             ]
         })
         .collect()

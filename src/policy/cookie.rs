@@ -140,7 +140,7 @@ impl Policy for Cookie {
 
     /// The client carries the cookie another instance set or read: every
     /// instance of the balancer sees the same one on the next request.
-    fn remember(&mut self, client: &Client, pick: Pick, now: Time) {
+    fn remember(&mut self, client: &Client, pick: Pick, _: Option<u64>, now: Time) {
         let u = client.user as usize;
         match pick.memory {
             Memory::Hit if u < self.jar.server.len() => self.used(u, now),

@@ -71,6 +71,10 @@ pub enum Memory {
     /// The request rode a connection already open to this server
     /// ([`per_connection`]): the policy did not place it.
     Connection,
+    /// The request rode an open connection to a server that failed or was
+    /// removed, and the balancer dropped it (IPVS `expire_nodest_conn = 0`):
+    /// `server` names the gone server, and the request is not served.
+    DeadConnection,
 }
 
 /// A policy's decision.
@@ -129,8 +133,17 @@ pub trait Policy: Send {
     /// Another instance of the same balancer made `pick` for `client` at `now`:
     /// records it as that instance's memory did, for memory that instances share
     /// (HAProxy `peers` pushing stick-table entries, a cookie the client carries).
-    /// A policy without such memory ignores it.
-    fn remember(&mut self, _client: &Client, _pick: Pick, _now: Time) {}
+    /// `cookie` is the value of a cookie carrying a generated key that the pick
+    /// set ([`Policy::issued`]). A policy without such memory ignores it.
+    fn remember(&mut self, _client: &Client, _pick: Pick, _cookie: Option<u64>, _now: Time) {}
+
+    /// The value of the cookie with a generated key that this policy has given
+    /// `client` (ingress-nginx's balanced key, Envoy's generated cookie), which
+    /// any instance of the balancer reads back; None for a policy that issues
+    /// none.
+    fn issued(&self, _client: &Client) -> Option<u64> {
+        None
+    }
 
     /// The two balancer tiers, when this policy is them.
     fn tiers_mut(&mut self) -> Option<&mut tier::Tiered> {

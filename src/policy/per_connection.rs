@@ -10,12 +10,15 @@
 //! - kube-proxy's iptables and nftables modes DNAT the first packet of a flow and
 //!   conntrack keeps the rest on that endpoint.
 //!
-//! A connection whose server has failed, been removed or not yet been added is
-//! broken: the request opens a new connection, placed by the base policy, as the
-//! client reconnecting does. (IPVS with `expire_nodest_conn = 0`, its default,
-//! silently drops the packets of such a connection until the client gives up:
-//! ipvs-sysctl.rst; the requests lost meanwhile are not modelled.) A draining
-//! server keeps its connections, as IPVS keeps those of a weight-0 real server.
+//! A connection whose server has failed or been removed is broken. By default
+//! the request opens a new connection, placed by the base policy, as a client
+//! that notices at once and reconnects does (Katran and conntrack entries to a
+//! gone backend; IPVS with `expire_nodest_conn = 1`, which kube-proxy's IPVS
+//! mode sets). With `dead_server=drop`, the request is lost and only the next one
+//! reconnects: IPVS with `expire_nodest_conn = 0`, its default, keeps the entry
+//! of a deleted real server and silently drops its packets until the client
+//! gives up on the connection (ipvs-sysctl.rst). A draining server keeps its
+//! connections, as IPVS keeps those of a weight-0 real server.
 //!
 //! The table holds one server per user and connection slot, grown as users come;
 //! a policy without this wrapper keeps nothing of the kind.
@@ -26,15 +29,24 @@ use crate::pool::Presence;
 pub const INFO: PolicyInfo = PolicyInfo {
     name: spec::PER_CONNECTION,
     summary: "connection-level picking: the base policy places each new connection, its later requests follow it (IPVS, Katran, conntrack)",
-    params: &[Param {
-        name: "base",
-        default: "round_robin",
-        help: "policy that places a connection when it opens",
-    }],
+    params: &[
+        Param {
+            name: "base",
+            default: "round_robin",
+            help: "policy that places a connection when it opens",
+        },
+        Param {
+            name: "dead_server",
+            default: "reconnect",
+            help: "a request on a connection whose server failed or was removed: reconnect (placed anew by base), or drop (lost, the next request reconnects: IPVS expire_nodest_conn=0)",
+        },
+    ],
     build: |args, ctx| {
         let base = build(&args.policy("base")?, ctx)?;
+        let drops = args.choice("dead_server", &["reconnect", "drop"])? == 1;
         Ok(Box::new(PerConnection {
             base,
+            drops,
             stride: 1,
             servers: Vec::with_capacity(ctx.expected_users),
         }))
@@ -46,6 +58,9 @@ const NONE: u32 = u32::MAX;
 
 pub struct PerConnection {
     base: Box<dyn Policy>,
+    /// Whether a request on a connection to a gone server is lost (IPVS
+    /// `expire_nodest_conn = 0`) rather than reconnected.
+    drops: bool,
     /// Slots per user: the highest connection index seen, plus one.
     stride: usize,
     /// Per user and slot, the server its open connection went to.
@@ -53,16 +68,20 @@ pub struct PerConnection {
 }
 
 impl PerConnection {
-    /// Where `client`'s open connection is, if it has one on a server that still
-    /// serves it.
-    fn open(&self, client: &Client, pool: &Pool) -> Option<ServerId> {
+    /// The table slot of `client`'s open connection, if it has one.
+    fn slot(&self, client: &Client) -> Option<usize> {
         if client.new_connection || client.connection as usize >= self.stride {
             return None;
         }
         let i = client.user as usize * self.stride + client.connection as usize;
-        let s = *self.servers.get(i)?;
-        let kept = s != NONE && matches!(pool.presence(s), Presence::Up | Presence::Draining);
-        kept.then_some(s)
+        self.servers.get(i).is_some_and(|&s| s != NONE).then_some(i)
+    }
+
+    /// Where `client`'s open connection is, if it has one on a server that still
+    /// serves it.
+    fn open(&self, client: &Client, pool: &Pool) -> Option<ServerId> {
+        let s = self.servers[self.slot(client)?];
+        serves(pool, s).then_some(s)
     }
 
     fn hold(&mut self, client: &Client, s: ServerId) {
@@ -85,13 +104,29 @@ impl PerConnection {
     }
 }
 
+/// Whether a connection to `s` still reaches a server that answers.
+fn serves(pool: &Pool, s: ServerId) -> bool {
+    matches!(pool.presence(s), Presence::Up | Presence::Draining)
+}
+
 impl Policy for PerConnection {
     fn pick(&mut self, client: &Client, now: Time, pool: &Pool, rng: &mut StreamRng) -> Pick {
-        if let Some(s) = self.open(client, pool) {
-            return Pick {
-                server: s,
-                memory: Memory::Connection,
-            };
+        if let Some(i) = self.slot(client) {
+            let s = self.servers[i];
+            if serves(pool, s) {
+                return Pick {
+                    server: s,
+                    memory: Memory::Connection,
+                };
+            }
+            if self.drops {
+                // The client gives up on this connection: its next request opens one.
+                self.servers[i] = NONE;
+                return Pick {
+                    server: s,
+                    memory: Memory::DeadConnection,
+                };
+            }
         }
         let pick = self.base.pick(client, now, pool, rng);
         self.hold(client, pick.server);
@@ -112,8 +147,12 @@ impl Policy for PerConnection {
 
     /// Another L7 instance's pick: its connection is that instance's, but what
     /// the base shares (a stick table with peers, a cookie) reaches this one's.
-    fn remember(&mut self, client: &Client, pick: Pick, now: Time) {
-        self.base.remember(client, pick, now);
+    fn remember(&mut self, client: &Client, pick: Pick, cookie: Option<u64>, now: Time) {
+        self.base.remember(client, pick, cookie, now);
+    }
+
+    fn issued(&self, client: &Client) -> Option<u64> {
+        self.base.issued(client)
     }
 
     fn affinity(&self) -> Affinity {
@@ -221,5 +260,25 @@ mod tests {
         let p = conn.pick(&on(u, 0, false), 1, &pool, &mut rng);
         assert_ne!(p.server, 1);
         assert_ne!(p.memory, Memory::Connection);
+    }
+
+    /// IPVS with `expire_nodest_conn = 0`: the request on the connection to the
+    /// removed server is dropped, and the next one opens a new connection.
+    #[test]
+    fn a_connection_to_a_removed_server_drops_a_request_then_reconnects() {
+        let mut pool = pool_with_spare(3, 0);
+        let mut rng = Stream::Policy.rng(1, 0, 0);
+        let mut conn = built("per_connection(base=ring(vnodes=160), dead_server=drop)", &pool);
+        let u = (0..100).find(|&u| conn.peek(&client(u), 0, &pool) == Some(1)).unwrap();
+        conn.pick(&on(u, 0, true), 0, &pool, &mut rng);
+        pool.apply(&PoolChangeKind::Remove(1));
+        conn.pool_changed(&pool);
+        let dropped = conn.pick(&on(u, 0, false), 1, &pool, &mut rng);
+        assert_eq!((dropped.server, dropped.memory), (1, Memory::DeadConnection));
+        let p = conn.pick(&on(u, 0, false), 2, &pool, &mut rng);
+        assert_ne!(p.server, 1);
+        assert_ne!(p.memory, Memory::Connection);
+        let kept = conn.pick(&on(u, 0, false), 3, &pool, &mut rng);
+        assert_eq!((kept.server, kept.memory), (p.server, Memory::Connection));
     }
 }

@@ -51,8 +51,12 @@ impl Policy for SessionStore {
         self.base.weights_changed(pool);
     }
 
-    fn remember(&mut self, client: &Client, pick: Pick, now: Time) {
-        self.base.remember(client, pick, now);
+    fn remember(&mut self, client: &Client, pick: Pick, cookie: Option<u64>, now: Time) {
+        self.base.remember(client, pick, cookie, now);
+    }
+
+    fn issued(&self, client: &Client) -> Option<u64> {
+        self.base.issued(client)
     }
 
     fn affinity(&self) -> Affinity {

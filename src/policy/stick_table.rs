@@ -120,7 +120,7 @@ impl Policy for StickTable {
         self.base.weights_changed(pool);
     }
 
-    fn remember(&mut self, client: &Client, pick: Pick, now: Time) {
+    fn remember(&mut self, client: &Client, pick: Pick, _: Option<u64>, now: Time) {
         self.insert(client.addr, pick.server, now);
     }
 

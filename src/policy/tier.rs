@@ -6,9 +6,9 @@
 //! nginx processes do, except:
 //!
 //! - a cookie travels with the client, so every instance reads the one another
-//!   instance set (the policies whose `remember` records it: a cookie naming the
-//!   server; cookies carrying a generated key stay with the instance that issued
-//!   them);
+//!   instance set: a cookie naming the server, or one carrying a generated key
+//!   (ingress-nginx's balanced key, a GCP generated cookie, Envoy's generated
+//!   cookie), which every instance hashes onto the same backends;
 //! - with `peers`, stick-table entries are pushed to every other instance as they
 //!   are written (HAProxy configuration manual, 3.5 "Peers": "each instance pushes
 //!   its local updates and insertions to remote peers"). The manual gives no
@@ -159,10 +159,11 @@ impl Policy for Tiered {
                 self.l7[i as usize].pick(client, now, view, rng)
             }
         };
-        if self.shared && pick.memory != Memory::None {
+        if self.shared && !matches!(pick.memory, Memory::None | Memory::DeadConnection) {
+            let cookie = self.l7[i as usize].issued(client);
             for (j, other) in self.l7.iter_mut().enumerate() {
                 if j != i as usize {
-                    other.remember(client, pick, now);
+                    other.remember(client, pick, cookie, now);
                 }
             }
         }
@@ -282,6 +283,33 @@ mod tests {
             // Round robin peeks nothing: only a table entry answers.
             let known = moved.iter().filter(|c| t.peek(c, 0, &p).is_some()).count();
             assert_eq!(known, if peers { moved.len() } else { 0 }, "{l7}, peers = {peers}");
+        }
+    }
+
+    /// A cookie carrying a generated key is the client's: the instance the L4
+    /// tier moves it to reads the key another instance set, and hashes it onto
+    /// the same backend.
+    #[test]
+    fn a_generated_cookie_reads_the_same_on_every_instance() {
+        let p = pool(4);
+        for l7 in [
+            "ingress_nginx.cookie",
+            "gcp.backend_service(load_balancer=application, session_affinity=GENERATED_COOKIE, locality_lb_policy=MAGLEV)",
+            "istio.consistent_hash(hash_key=http_cookie, ttl=1h)",
+        ] {
+            let mut t = tiers("ecmp", l7, pool_with_spare(1, 1), &p, false);
+            let mut rng = Stream::Policy.rng(1, 0, 0);
+            let clients: Vec<_> = (0..300).map(client).collect();
+            let first: Vec<_> = clients.iter().map(|c| t.pick(c, 0, &p, &mut rng)).collect();
+            assert!(first.iter().all(|f| f.memory == Memory::Miss), "{l7}");
+            t.change(PoolChangeKind::Add(1), &p);
+            let mut moved = 0;
+            for (c, f) in clients.iter().zip(&first) {
+                let again = t.pick(c, 1, &p, &mut rng);
+                moved += usize::from(t.instance == 1);
+                assert_eq!((again.server, again.memory), (f.server, Memory::Hit), "{l7}");
+            }
+            assert!((100..200).contains(&moved), "{l7}: {moved} moved to the new instance");
         }
     }
 }

@@ -51,6 +51,7 @@ pub fn cause(name: &str, detail: &str) -> RGBColor {
         ("load_spill", _) => RGBColor(140, 86, 75),
         // Requests not served: shades of pink, apart from the losses of state.
         ("not_served", "dropped") => RGBColor(227, 119, 194),
+        ("not_served", "dead_connection") => RGBColor(188, 80, 144),
         ("not_served", _) => RGBColor(247, 182, 210),
         ("deploy", _) => RGBColor(255, 187, 120),
         ("autoscale", _) => RGBColor(196, 156, 148),

@@ -22,6 +22,7 @@ fn cause_words(name: &str, detail: &str) -> String {
         ("load_spill", _) => "moving clients away for load".into(),
         ("not_served", "dropped") => "requests turned away by full waiting lines".into(),
         ("not_served", "unroutable") => "requests arriving while no server was up".into(),
+        ("not_served", "dead_connection") => "requests dropped on connections to servers that were gone".into(),
         ("deploy", _) => "servers replaced by a rolling deploy".into(),
         ("autoscale", _) => "servers added or removed by the autoscaler".into(),
         ("undetected_failure", "panic") => "requests sent to failed servers in panic mode".into(),
@@ -129,8 +130,9 @@ pub fn thousands(n: u64) -> String {
     out
 }
 
-/// The policy to deploy: the fewest sessions lost, then the lower p99, then the
-/// more even load (means over replications); `None` without any policy.
+/// The policy to deploy: the fewest sessions lost, then the fewest requests left
+/// unanswered, then the lower p99, then the more even load (means over
+/// replications); `None` without any policy.
 pub fn best(d: &RunData) -> Option<usize> {
     let key = |p: usize| {
         let s = &d.summary[p];
@@ -138,13 +140,18 @@ pub fn best(d: &RunData) -> Option<usize> {
             let x = Estimate::of(xs).mean;
             if x.is_finite() { x } else { f64::INFINITY }
         };
-        (m(&s.sessions_lost_pct), m(&s.p99_ms), m(&s.requests_max_mean))
+        [
+            m(&s.sessions_lost_pct),
+            m(&s.not_served_pct),
+            m(&s.p99_ms),
+            m(&s.requests_max_mean),
+        ]
     };
     (0..d.policies.len()).min_by(|&a, &b| {
         let (ka, kb) = (key(a), key(b));
-        ka.0.total_cmp(&kb.0)
-            .then(ka.1.total_cmp(&kb.1))
-            .then(ka.2.total_cmp(&kb.2))
+        ka.iter()
+            .zip(&kb)
+            .fold(std::cmp::Ordering::Equal, |o, (x, y)| o.then(x.total_cmp(y)))
             .then(a.cmp(&b))
     })
 }

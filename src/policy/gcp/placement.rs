@@ -172,6 +172,23 @@ impl Policy for Hashed {
         Some(self.table.host(hash))
     }
 
+    /// The cookie another proxy of the backend service generated.
+    fn remember(&mut self, client: &Client, pick: Pick, cookie: Option<u64>, now: Time) {
+        if let (Source::Cookie(jar), Memory::Miss, Some(g)) = (&mut self.source, pick.memory, cookie) {
+            jar.set(client.user as usize, g as u32, now);
+        }
+    }
+
+    fn issued(&self, client: &Client) -> Option<u64> {
+        match &self.source {
+            Source::Cookie(jar) => {
+                let g = *jar.generation.get(client.user as usize)?;
+                (g > 0).then_some(g as u64)
+            }
+            _ => None,
+        }
+    }
+
     fn pool_changed(&mut self, pool: &Pool) {
         if self.weighted {
             self.table.rebuild(pool);

@@ -212,7 +212,7 @@ impl Policy for StickTable {
     /// pushes its local updates and insertions to the remote peers): the entry is
     /// written as the local store would write it, evicting for room as a local
     /// allocation does.
-    fn remember(&mut self, client: &Client, pick: Pick, now: Time) {
+    fn remember(&mut self, client: &Client, pick: Pick, _: Option<u64>, now: Time) {
         let tick = now / MILLISECOND;
         self.expire_due(tick);
         let known = self.entries.contains_key(&client.addr);

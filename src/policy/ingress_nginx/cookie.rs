@@ -229,6 +229,18 @@ impl Policy for Balanced {
         self.chash = Chash::endpoints(pool);
     }
 
+    /// The key another ingress controller replica set.
+    fn remember(&mut self, client: &Client, pick: Pick, cookie: Option<u64>, now: Time) {
+        if let (Memory::Miss, Some(key)) = (pick.memory, cookie) {
+            self.set(client.user as usize, key as u32, now);
+        }
+    }
+
+    fn issued(&self, client: &Client) -> Option<u64> {
+        let key = *self.key.get(client.user as usize)?;
+        (key != NO_COOKIE).then_some(key as u32 as u64)
+    }
+
     fn affinity(&self) -> Affinity {
         Affinity::Client
     }

@@ -212,6 +212,21 @@ impl Policy for ConsistentHash {
         self.table.rebuild(pool);
     }
 
+    /// The cookie another Envoy generated: its value, hashed, is the same
+    /// request hash here.
+    fn remember(&mut self, client: &Client, pick: Pick, cookie: Option<u64>, now: Time) {
+        if let (Input::Generated(jar), Memory::Miss, Some(hash)) = (&mut self.input, pick.memory, cookie) {
+            jar.set(client.user as usize, hash, now);
+        }
+    }
+
+    fn issued(&self, client: &Client) -> Option<u64> {
+        match &self.input {
+            Input::Generated(jar) => *jar.hash.get(client.user as usize)?,
+            _ => None,
+        }
+    }
+
     fn affinity(&self) -> Affinity {
         match self.input {
             Input::SourceIp => Affinity::Address,
