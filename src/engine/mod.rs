@@ -3,6 +3,7 @@
 //! Everything else in lbsim is domain code built on these three small pieces.
 
 pub mod calendar;
+pub mod prefetch;
 pub mod rng;
 pub mod time;
 

@@ -15,6 +15,10 @@ use crate::pool::{Pool, PoolChange, PoolChangeKind, Presence, ServerId};
 use crate::scenario::Scenario;
 use crate::workload::{Request, RequestSource};
 
+/// How many requests ahead a lane starts loading a user's state: enough for
+/// memory to answer while the requests between are routed.
+const PREFETCH_AHEAD: usize = 16;
+
 /// One request of a followed (scripted) user, for journeys.csv.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Step {
@@ -180,7 +184,10 @@ impl Lane {
     }
 
     pub fn route_all(&mut self, requests: &[Request]) {
-        for r in requests {
+        for (i, r) in requests.iter().enumerate() {
+            if let Some(ahead) = requests.get(i + PREFETCH_AHEAD) {
+                self.states.prefetch(ahead.user);
+            }
             self.route(r);
         }
     }

@@ -8,6 +8,7 @@
 //! held is gone): no timers. Times here are kept to the millisecond, in 32 bits,
 //! which keeps a lane at 8 bytes per user.
 
+use crate::engine::prefetch::prefetch;
 use crate::engine::time::{Stamp, Time};
 use crate::workload::AddressChange;
 
@@ -80,6 +81,15 @@ impl SessionStates {
         let first = *h & SEEN == 0;
         *h |= SEEN;
         first
+    }
+
+    /// Starts loading user `u`'s state, for a request a few ahead.
+    #[inline]
+    pub fn prefetch(&self, u: u32) {
+        if let (Some(h), Some(t)) = (self.holder.get(u as usize), self.touched.get(u as usize)) {
+            prefetch(h);
+            prefetch(t);
+        }
     }
 
     /// The state a request of user `u` at `now` finds.
